@@ -1,0 +1,32 @@
+"""softq-ref: a verified numerical reference for maximum-entropy (soft) RL.
+
+The conventions are those of ``SPEC.md`` (Haarnoja et al. 2017, "Reinforcement
+Learning with Deep Energy-Based Policies", for discrete actions). Importing the
+package loads NumPy only; mpmath, sympy and the optional extras are imported
+by the modules that use them.
+"""
+
+from __future__ import annotations
+
+from softq_ref.errors import InvalidMDPError
+from softq_ref.logsumexp import (
+    policy_entropy,
+    policy_kl,
+    soft_policy,
+    soft_value,
+    soft_value_and_policy,
+)
+from softq_ref.mdp import ExactMDP, FiniteMDP
+
+__version__ = "0.1.0"
+
+__all__ = [
+    "ExactMDP",
+    "FiniteMDP",
+    "InvalidMDPError",
+    "policy_entropy",
+    "policy_kl",
+    "soft_policy",
+    "soft_value",
+    "soft_value_and_policy",
+]

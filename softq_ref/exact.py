@@ -1,0 +1,77 @@
+"""Exact reading of numbers (SPEC section 2).
+
+A Python or NumPy float is its exact binary value; an ``int`` is exact; a
+string is read exactly as a decimal (``"0.1"`` is one tenth, ``"-2.5e-3"``)
+or a fraction (``"1/3"``); :class:`fractions.Fraction` and
+:class:`decimal.Decimal` are exact already. NaN and infinities are refused.
+"""
+
+from __future__ import annotations
+
+import decimal
+import numbers
+import re
+from fractions import Fraction
+from typing import Any
+
+import numpy as np
+
+from softq_ref.errors import InvalidMDPError
+
+__all__ = ["to_fraction", "is_exact_text"]
+
+_NUMBER_TEXT = re.compile(
+    r"""^\s*[+-]?(
+        \d+\s*/\s*\d+                       # p/q
+      | (\d+\.?\d*|\.\d+)([eE][+-]?\d+)?   # decimal
+    )\s*$""",
+    re.VERBOSE,
+)
+
+
+def is_exact_text(value: Any) -> bool:
+    """True if ``value`` is a string that :func:`to_fraction` reads exactly."""
+    return isinstance(value, str) and _NUMBER_TEXT.match(value) is not None
+
+
+def to_fraction(value: Any, where: str = "value") -> Fraction:
+    """Return the exact rational value of ``value``; ``where`` names it in errors.
+
+    >>> to_fraction("1/3"), to_fraction("0.1"), to_fraction(0.5)
+    (Fraction(1, 3), Fraction(1, 10), Fraction(1, 2))
+    >>> to_fraction(0.1) == Fraction(3602879701896397, 36028797018963968)
+    True
+    """
+    if isinstance(value, bool | np.bool_):
+        raise InvalidMDPError(f"{where} is {value!r}, a boolean; expected a number")
+    if isinstance(value, Fraction):
+        return value
+    if isinstance(value, numbers.Integral):
+        return Fraction(int(value))
+    if isinstance(value, float | np.floating):
+        x = float(value)
+        if not np.isfinite(x):
+            raise InvalidMDPError(f"{where} is {x!r}; every number must be finite")
+        return Fraction(x)
+    if isinstance(value, decimal.Decimal):
+        if not value.is_finite():
+            raise InvalidMDPError(f"{where} is {value!r}; every number must be finite")
+        return Fraction(value)
+    if isinstance(value, str):
+        if not is_exact_text(value):
+            raise InvalidMDPError(
+                f"{where} is {value!r}, not a number (expected a decimal like \"0.1\" "
+                f"or a fraction like \"1/3\")"
+            )
+        text = value.replace(" ", "")
+        if "/" in text:
+            num, den = text.split("/")
+            if int(den) == 0:
+                raise InvalidMDPError(f"{where} is {value!r}: division by zero")
+        return Fraction(text)
+    # mpmath mpf and similar: go through their exact rational form if they have one.
+    man_exp = getattr(value, "man_exp", None)
+    if man_exp is not None:
+        man, exp = man_exp
+        return Fraction(man) * Fraction(2) ** exp
+    raise InvalidMDPError(f"{where} is {value!r} of type {type(value).__name__}; expected a number")

@@ -1,0 +1,214 @@
+r"""The one log-sum-exp / softmax kernel that every other module calls.
+
+For a Q-table ``Q[..., a]``, a temperature ``alpha >= 0`` and a reference
+measure ``mu[..., a] >= 0`` (the prior; all ones by default) this module
+computes
+
+.. math::
+
+    V = \alpha \log \sum_a \mu_a \exp(Q_a / \alpha), \qquad
+    \pi_a = \mu_a \exp((Q_a - V) / \alpha),
+
+the soft value and soft-greedy policy of Haarnoja et al. (2017),
+"Reinforcement Learning with Deep Energy-Based Policies", Theorems 1 and 2
+(derived in ``proofs/03_soft_bellman.ipynb``). With ``alpha = 0`` they are the
+hard maximum over the actions with ``mu > 0`` and the uniform distribution over
+the maximising actions.
+
+The evaluation follows Blanchard, Higham & Higham, "Accurately computing the
+log-sum-exp and softmax functions", IMA J. Numer. Anal. 41 (2021): shift by the
+largest exponent, sum the others, and add ``log1p`` of that sum. Every step is
+written so that no finite input overflows or produces NaN, for ``alpha`` from
+the smallest positive double to the largest.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+from numpy.typing import ArrayLike, NDArray
+
+from softq_ref.errors import InvalidMDPError
+
+__all__ = [
+    "soft_value",
+    "soft_policy",
+    "soft_value_and_policy",
+    "policy_entropy",
+    "policy_kl",
+]
+
+FloatArray = NDArray[np.float64]
+
+
+def _check_alpha(alpha: Any) -> float:
+    """Return ``alpha`` as a float, or raise naming the bad value."""
+    try:
+        a = float(alpha)
+    except (TypeError, ValueError):
+        raise InvalidMDPError(f"alpha must be a real number >= 0, got {alpha!r}") from None
+    if not np.isfinite(a) or a < 0:
+        raise InvalidMDPError(f"alpha must be finite and >= 0, got {alpha!r}")
+    return a
+
+
+def _as_q(Q: ArrayLike, name: str = "Q") -> FloatArray:
+    q = np.asarray(Q, dtype=np.float64)
+    if q.ndim == 0:
+        raise InvalidMDPError(f"{name} must have an action axis, got a scalar")
+    if q.shape[-1] == 0:
+        raise InvalidMDPError(f"{name} has no actions (last axis of shape {q.shape} is 0)")
+    bad = ~np.isfinite(q)
+    if bad.any():
+        idx = tuple(int(i) for i in np.argwhere(bad)[0])
+        raise InvalidMDPError(f"{name}{list(idx)} is {float(q[idx])!r}; every entry must be finite")
+    return q
+
+
+def _log_prior(prior: ArrayLike | None, shape: tuple[int, ...]) -> FloatArray | None:
+    """``log mu`` broadcast to ``shape`` (``-inf`` where ``mu = 0``), or None."""
+    if prior is None:
+        return None
+    mu = np.asarray(prior, dtype=np.float64)
+    try:
+        mu = np.broadcast_to(mu, shape)
+    except ValueError:
+        raise InvalidMDPError(
+            f"prior of shape {np.shape(prior)} does not match Q of shape {shape}"
+        ) from None
+    bad = ~np.isfinite(mu) | (mu < 0)
+    if bad.any():
+        idx = tuple(int(i) for i in np.argwhere(bad)[0])
+        raise InvalidMDPError(f"prior{list(idx)} is {mu[idx]!r}; weights must be finite and >= 0")
+    empty = ~(mu > 0).any(axis=-1)
+    if empty.any():
+        idx = tuple(int(i) for i in np.argwhere(empty)[0])
+        raise InvalidMDPError(f"prior{list(idx)} has no positive weight (every action excluded)")
+    with np.errstate(divide="ignore"):
+        return np.log(mu)
+
+
+def _kernel(q: FloatArray, alpha: float, log_mu: FloatArray | None) -> tuple[FloatArray, FloatArray]:
+    """Soft value and soft-greedy policy along the last axis (inputs already validated).
+
+    Step by step, for ``alpha > 0``:
+
+    1. ``m = max{Q_a : mu_a > 0}`` (finite). Shifting by ``m`` first means that
+       ``(Q_a - m) / alpha <= 0`` for the available actions, so nothing
+       overflows however small ``alpha`` is; the difference ``Q_a - m`` may
+       round to ``-inf`` only when it is below ``-1.8e308``, and then
+       ``exp`` of it is 0, as it should be.
+    2. ``z_a = (Q_a - m) / alpha + log mu_a``, with ``z_a = -inf`` where
+       ``mu_a = 0``: such actions get exactly zero weight.
+    3. ``k = argmax z``; ``s = sum_{a != k} exp(z_a - z_k)`` lies in
+       ``[0, A - 1]``, so it cannot overflow.
+    4. ``V = m + alpha * (z_k + log1p(s))``. Using ``log1p`` keeps full
+       relative accuracy when ``s`` is tiny (one action dominating), which is
+       the point of Blanchard, Higham & Higham (2021), Algorithm 2.
+    5. ``pi_a = exp(z_a - z_k) / (1 + s)``, which sums to one up to rounding.
+
+    For ``alpha = 0`` the value is ``m`` exactly and the policy is uniform over
+    the available actions with ``Q_a = m`` (ties are exact comparisons).
+    """
+    available = np.ones(q.shape, dtype=bool) if log_mu is None else np.isfinite(log_mu)
+    masked = np.where(available, q, -np.inf)
+    m = masked.max(axis=-1, keepdims=True)
+    if alpha == 0.0:
+        ties = masked == m
+        policy = ties / ties.sum(axis=-1, keepdims=True)
+        return m[..., 0].copy(), policy.astype(np.float64)
+    with np.errstate(over="ignore", under="ignore", invalid="ignore", divide="ignore"):
+        # (Q - m) is <= 0 where available; it is -inf (never NaN) where masked.
+        z = (masked - m) / alpha
+        if log_mu is not None:
+            z = z + log_mu
+        k = np.argmax(z, axis=-1)[..., None]
+        zk = np.take_along_axis(z, k, axis=-1)
+        w = np.exp(z - zk)  # in [0, 1], exactly 1 at k (and -inf - finite = -inf -> 0)
+        s = w.sum(axis=-1, keepdims=True) - 1.0  # sum over a != k; w_k is exactly 1
+        s = np.maximum(s, 0.0)
+        value = m + alpha * (zk + np.log1p(s))
+        policy = w / (1.0 + s)
+    return value[..., 0], policy
+
+
+def soft_value_and_policy(
+    Q: ArrayLike, alpha: float, prior: ArrayLike | None = None
+) -> tuple[FloatArray, FloatArray]:
+    r"""Soft value and soft-greedy policy of a Q-table, in one pass.
+
+    ``V[...] = alpha * log sum_a mu[..., a] * exp(Q[..., a] / alpha)`` and
+    ``policy[..., a] = mu[..., a] * exp((Q[..., a] - V[...]) / alpha)``
+    (Haarnoja et al. 2017, Theorems 1 and 2; SPEC section 1). The last axis
+    of ``Q`` is the action axis; ``prior`` (``mu``) broadcasts against ``Q``.
+    ``alpha = 0`` gives the hard max and the uniform policy over ties.
+
+    >>> V, pi = soft_value_and_policy([[0.0, 0.0]], 1.0)
+    >>> float(V[0]), pi.tolist()
+    (0.6931471805599453, [[0.5, 0.5]])
+    """
+    a = _check_alpha(alpha)
+    q = _as_q(Q)
+    return _kernel(q, a, _log_prior(prior, q.shape))
+
+
+def soft_value(Q: ArrayLike, alpha: float, prior: ArrayLike | None = None) -> FloatArray:
+    r"""Soft value ``V = alpha * log sum_a mu * exp(Q / alpha)`` over the last axis.
+
+    Haarnoja et al. (2017), Theorem 2 (the soft Bellman equation's right-hand
+    side); ``alpha = 0`` is ``max_{a: mu > 0} Q``. Never overflows for finite
+    ``Q``; see :func:`soft_value_and_policy` for the method.
+
+    >>> float(soft_value([1.0, 1.0], 0.0)), float(soft_value([1e8, 0.0], 1e-12))
+    (1.0, 100000000.0)
+    """
+    return soft_value_and_policy(Q, alpha, prior)[0]
+
+
+def soft_policy(Q: ArrayLike, alpha: float, prior: ArrayLike | None = None) -> FloatArray:
+    r"""Soft-greedy policy ``pi = mu * exp((Q - V) / alpha)`` over the last axis.
+
+    Haarnoja et al. (2017), Theorem 1. It is also the gradient of
+    :func:`soft_value` with respect to ``Q``. ``alpha = 0`` gives the uniform
+    distribution over the maximising actions (with ``mu > 0``).
+
+    >>> soft_policy([2.0, 1.0, 2.0], 0.0).tolist()
+    [0.5, 0.0, 0.5]
+    """
+    return soft_value_and_policy(Q, alpha, prior)[1]
+
+
+def _as_policy(policy: ArrayLike) -> FloatArray:
+    p = np.asarray(policy, dtype=np.float64)
+    bad = ~np.isfinite(p) | (p < 0)
+    if bad.any():
+        idx = tuple(int(i) for i in np.argwhere(bad)[0])
+        raise InvalidMDPError(f"policy{list(idx)} is {p[idx]!r}; must be finite and >= 0")
+    return p
+
+
+def policy_kl(policy: ArrayLike, prior: ArrayLike | None = None) -> FloatArray:
+    r"""``KL(pi || mu)(s) = sum_a pi(a|s) log(pi(a|s) / mu[s, a])``, with ``0 log 0 = 0``.
+
+    With the counting measure (``prior=None``, all ones) this is minus the
+    Shannon entropy. Where ``pi > 0`` but ``mu = 0`` the result is ``+inf``.
+    It is the quantity ``-H_mu(pi)`` of SPEC section 1.
+    """
+    p = _as_policy(policy)
+    mu = np.ones_like(p) if prior is None else np.broadcast_to(np.asarray(prior, float), p.shape)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        terms = np.where(p > 0, p * (np.log(p) - np.log(mu)), 0.0)
+    return terms.sum(axis=-1)
+
+
+def policy_entropy(policy: ArrayLike, prior: ArrayLike | None = None) -> FloatArray:
+    r"""``H_mu(pi)(s) = -sum_a pi(a|s) log(pi(a|s) / mu[s, a])`` (SPEC section 1).
+
+    The Shannon entropy for the counting measure; minus the KL divergence to
+    ``mu`` when ``mu`` is a probability vector.
+
+    >>> round(float(policy_entropy([0.5, 0.5])), 12)
+    0.693147180560
+    """
+    return -policy_kl(policy, prior)

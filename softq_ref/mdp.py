@@ -1,0 +1,363 @@
+"""Finite MDPs: the data, validated once at construction (SPEC sections 1 and 2).
+
+``FiniteMDP(transitions, rewards, gamma, *, prior=None, termination=False,
+horizon=None)`` holds ``P[s, a, s']``, the expected rewards ``R[s, a]`` (a
+reward ``R[s, a, s']`` is reduced to ``sum_s' P[s, a, s'] R[s, a, s']``), the
+discount, the reference measure ``mu[s, a]`` and the termination flag. The
+float64 arrays that the fast solvers use are read-only attributes; the exact
+rational values that the high-precision solver uses are in :attr:`exact`.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from fractions import Fraction
+from typing import Any
+
+import numpy as np
+from numpy.typing import ArrayLike, NDArray
+
+from softq_ref.errors import InvalidMDPError
+from softq_ref.exact import to_fraction
+
+__all__ = ["FiniteMDP", "ExactMDP", "row_sum_tolerance"]
+
+_EPS = float(np.finfo(np.float64).eps)
+
+
+def row_sum_tolerance(num_states: int) -> float:
+    """How far a row of ``P`` may sum from 1: ``16 * S * eps`` (float64 eps).
+
+    A row normalised in float64 (``p / p.sum()``) sums to 1 within about
+    ``S * eps / 2``; this accepts such rows with room to spare and refuses
+    anything that comes from lower precision (float32 rows are off by ~1e-7).
+    The check is on the exact value of the row (SPEC section 2), so the
+    high-precision solver sees the same rows that were accepted here.
+    """
+    return 16.0 * max(num_states, 1) * _EPS
+
+
+@dataclass(frozen=True)
+class ExactMDP:
+    """The exact rational inputs of a :class:`FiniteMDP` (object arrays of ``Fraction``).
+
+    ``rewards`` is already reduced to ``[S][A]`` in exact arithmetic;
+    ``prior`` is None for the counting measure (all ones).
+    """
+
+    transitions: NDArray[np.object_]
+    rewards: NDArray[np.object_]
+    prior: NDArray[np.object_] | None
+    gamma: Fraction
+
+
+def _is_float_array(a: NDArray[Any]) -> bool:
+    return a.dtype.kind in "fiu" and (a.dtype.kind == "f" or np.abs(a).max(initial=0) < 2**53)
+
+
+def _read_array(value: Any, name: str) -> NDArray[Any]:
+    """Read a nested list / array as float64 (if plain numbers) or exact Fractions.
+
+    Returns a float64 array when every entry is a Python/NumPy int or float
+    (their exact values are the doubles themselves), else an object array of
+    :class:`Fraction`. Raises :class:`InvalidMDPError` naming ``name`` and the
+    first offending index for ragged input, non-numbers, NaN and infinity.
+    """
+    if isinstance(value, np.ndarray) and value.dtype.kind in "fiub":
+        if value.dtype.kind == "b":
+            raise InvalidMDPError(f"{name} is a boolean array; expected numbers")
+        if _is_float_array(value):
+            arr = np.array(value, dtype=np.float64)
+            _check_finite(arr, name)
+            return arr
+    try:
+        obj = np.array(value, dtype=object)
+    except ValueError as exc:  # pragma: no cover - numpy refuses some ragged inputs
+        raise InvalidMDPError(f"{name} is not a rectangular array: {exc}") from None
+    for idx in np.ndindex(obj.shape):
+        if isinstance(obj[idx], list | tuple | np.ndarray):
+            raise InvalidMDPError(
+                f"{name} is not a rectangular array: {name}{list(idx)} is a list of length "
+                f"{len(obj[idx])} where its siblings are numbers or lists of another length"
+            )
+    if obj.size and all(
+        isinstance(x, float | int | np.floating | np.integer) and not isinstance(x, bool | np.bool_)
+        for x in obj.flat
+    ):
+        arr = obj.astype(np.float64)
+        if all(isinstance(x, float | np.floating) or abs(int(x)) < 2**53 for x in obj.flat):
+            _check_finite(arr, name)
+            return arr
+    out = np.empty(obj.shape, dtype=object)
+    for idx in np.ndindex(obj.shape):
+        out[idx] = to_fraction(obj[idx], f"{name}{list(idx)}")
+    return out
+
+
+def _check_finite(arr: NDArray[np.float64], name: str) -> None:
+    bad = ~np.isfinite(arr)
+    if bad.any():
+        idx = tuple(int(i) for i in np.argwhere(bad)[0])
+        raise InvalidMDPError(f"{name}{list(idx)} is {float(arr[idx])!r}; every number must be finite")
+
+
+def _fmt(x: Any) -> str:
+    if isinstance(x, Fraction):
+        return str(x) if x.denominator < 10**6 else repr(float(x))
+    return repr(float(x))
+
+
+def _to_float(arr: NDArray[Any]) -> NDArray[np.float64]:
+    if arr.dtype == object:
+        return np.array([float(x) for x in arr.flat], dtype=np.float64).reshape(arr.shape)
+    return np.asarray(arr, dtype=np.float64)
+
+
+def _to_exact(arr: NDArray[Any]) -> NDArray[np.object_]:
+    if arr.dtype == object:
+        return arr
+    out = np.empty(arr.shape, dtype=object)
+    for idx, x in np.ndenumerate(arr):
+        out[idx] = Fraction(float(x))
+    return out
+
+
+def _exact_row_sums(p: NDArray[np.object_]) -> NDArray[np.object_]:
+    sums = np.empty(p.shape[:2], dtype=object)
+    for s, a in np.ndindex(p.shape[:2]):
+        sums[s, a] = sum(p[s, a], Fraction(0))
+    return sums
+
+
+class FiniteMDP:
+    """A finite MDP ``(P[s, a, s'], R[s, a], gamma, mu[s, a])``, immutable and validated.
+
+    Parameters
+    ----------
+    transitions:
+        ``P[s, a, s']``, shape ``(S, A, S)``; entries finite and ``>= 0``, each
+        row ``P[s, a, :]`` summing to 1 within :func:`row_sum_tolerance` (or to
+        at most 1 with ``termination=True``: the missing mass ends the episode).
+    rewards:
+        ``R[s, a]`` of shape ``(S, A)``, or ``R[s, a, s']`` of shape ``(S, A, S)``,
+        reduced to ``sum_s' P[s, a, s'] R[s, a, s']``.
+    gamma:
+        discount, ``0 <= gamma < 1``; with a finite ``horizon`` also ``gamma = 1``.
+    prior:
+        the reference measure ``mu[s, a] >= 0`` of shape ``(S, A)``; None is the
+        counting measure (all ones). Zeros mark unavailable actions; every row
+        needs positive mass.
+    termination:
+        allow sub-stochastic rows (SPEC section 1, "Termination").
+    horizon:
+        a finite horizon ``H >= 1`` (backward induction from ``V_H = 0``), or
+        None for the infinite discounted horizon.
+
+    Numbers may be floats (taken as their exact binary value), ints, strings
+    (``"0.1"``, ``"1/3"``, exact) or Fractions (SPEC section 2). Every violation
+    raises :class:`~softq_ref.InvalidMDPError` naming the argument, the first
+    offending index and its value.
+
+    >>> mdp = FiniteMDP([[[1.0]]], [[1.0]], 0.5)
+    >>> mdp.num_states, mdp.num_actions, float(mdp.rewards[0, 0])
+    (1, 1, 1.0)
+    """
+
+    __slots__ = (
+        "transitions",
+        "rewards",
+        "gamma",
+        "prior",
+        "termination",
+        "horizon",
+        "name",
+        "description",
+        "_src",
+        "_exact",
+    )
+
+    transitions: NDArray[np.float64]
+    rewards: NDArray[np.float64]
+    gamma: float
+    prior: NDArray[np.float64] | None
+    termination: bool
+    horizon: int | None
+    name: str | None
+    description: str | None
+
+    def __init__(
+        self,
+        transitions: ArrayLike,
+        rewards: ArrayLike,
+        gamma: Any,
+        *,
+        prior: ArrayLike | None = None,
+        termination: bool = False,
+        horizon: int | None = None,
+        name: str | None = None,
+        description: str | None = None,
+    ) -> None:
+        if not isinstance(termination, bool | np.bool_):
+            raise InvalidMDPError(f"termination must be true or false, got {termination!r}")
+        if horizon is not None and (
+            isinstance(horizon, bool) or not isinstance(horizon, int | np.integer) or horizon < 1
+        ):
+            raise InvalidMDPError(f"horizon must be an integer >= 1 or None, got {horizon!r}")
+        p_src = _read_array(transitions, "transitions")
+        if p_src.ndim != 3 or p_src.shape[0] != p_src.shape[2] or 0 in p_src.shape:
+            raise InvalidMDPError(
+                f"transitions must have shape (S, A, S) with S, A >= 1, got shape {p_src.shape}"
+            )
+        S, A = p_src.shape[0], p_src.shape[1]
+        r_src = _read_array(rewards, "rewards")
+        if r_src.shape not in ((S, A), (S, A, S)):
+            raise InvalidMDPError(
+                f"rewards must have shape ({S}, {A}) or ({S}, {A}, {S}) to match transitions, "
+                f"got shape {r_src.shape}"
+            )
+        g_src = to_fraction(gamma, "gamma")
+        g_max_ok = g_src <= 1 if horizon is not None else g_src < 1
+        if g_src < 0 or not g_max_ok:
+            rng = "[0, 1] (finite horizon)" if horizon is not None else "[0, 1)"
+            raise InvalidMDPError(f"gamma is {_fmt(g_src)}; it must lie in {rng}")
+        mu_src = None
+        if prior is not None:
+            mu_src = _read_array(prior, "prior")
+            if mu_src.shape != (S, A):
+                raise InvalidMDPError(
+                    f"prior must have shape ({S}, {A}) to match transitions, got shape "
+                    f"{mu_src.shape}"
+                )
+            self._check_prior(mu_src)
+        self._check_transitions(p_src, bool(termination))
+
+        p64 = _to_float(p_src)
+        p64.setflags(write=False)
+        r64 = _to_float(r_src)
+        if r64.ndim == 3:
+            r64 = np.einsum("sat,sat->sa", p64, r64)
+        r64.setflags(write=False)
+        mu64 = None
+        if mu_src is not None:
+            mu64 = _to_float(mu_src)
+            mu64.setflags(write=False)
+        s = object.__setattr__
+        s(self, "transitions", p64)
+        s(self, "rewards", r64)
+        s(self, "gamma", float(g_src))
+        s(self, "prior", mu64)
+        s(self, "termination", bool(termination))
+        s(self, "horizon", None if horizon is None else int(horizon))
+        s(self, "name", name)
+        s(self, "description", description)
+        s(self, "_src", (p_src, r_src, mu_src, g_src))
+        s(self, "_exact", None)
+
+    @staticmethod
+    def _check_prior(mu: NDArray[Any]) -> None:
+        for idx in np.ndindex(mu.shape):
+            if mu[idx] < 0:
+                raise InvalidMDPError(
+                    f"prior{list(idx)} is {_fmt(mu[idx])}; weights must be >= 0"
+                )
+        for s in range(mu.shape[0]):
+            if not any(x > 0 for x in mu[s]):
+                raise InvalidMDPError(
+                    f"prior[{s}, :] has no positive weight; every state needs an available action"
+                )
+
+    @staticmethod
+    def _check_transitions(p: NDArray[Any], termination: bool) -> None:
+        S = p.shape[0]
+        if p.dtype == object:
+            neg = np.array([[[x < 0 for x in row] for row in st] for st in p], dtype=bool)
+        else:
+            neg = p < 0
+        if neg.any():
+            idx = tuple(int(i) for i in np.argwhere(neg)[0])
+            raise InvalidMDPError(
+                f"transitions{list(idx)} is {_fmt(p[idx])}; probabilities must be >= 0"
+            )
+        tol = row_sum_tolerance(S)
+        sums = _exact_row_sums(p) if p.dtype == object else np.sum(p, axis=2, dtype=np.float64)
+        for s, a in np.ndindex(sums.shape):
+            total = sums[s, a]
+            if total > 1 + tol or (not termination and total < 1 - tol):
+                hint = (
+                    "" if termination or total > 1
+                    else "; pass termination=True for rows that end the episode"
+                )
+                raise InvalidMDPError(
+                    f"transitions[{s}, {a}, :] sums to {_fmt(total)}, not 1 "
+                    f"(tolerance {tol:.1e}){hint}"
+                )
+
+    def __setattr__(self, key: str, value: Any) -> None:
+        raise AttributeError(f"FiniteMDP is immutable; cannot set {key!r}")
+
+    def __delattr__(self, key: str) -> None:
+        raise AttributeError(f"FiniteMDP is immutable; cannot delete {key!r}")
+
+    @property
+    def num_states(self) -> int:
+        """``S``, the number of states."""
+        return int(self.transitions.shape[0])
+
+    @property
+    def num_actions(self) -> int:
+        """``A``, the number of actions."""
+        return int(self.transitions.shape[1])
+
+    @property
+    def exact(self) -> ExactMDP:
+        """The exact rational inputs (computed on first use and cached).
+
+        Floats become the Fractions of their binary values; a reward
+        ``R[s, a, s']`` is reduced in exact arithmetic.
+        """
+        if self._exact is None:
+            p_src, r_src, mu_src, g_src = self._src
+            p = _to_exact(p_src)
+            r = _to_exact(r_src)
+            if r.ndim == 3:
+                red = np.empty(r.shape[:2], dtype=object)
+                for s, a in np.ndindex(red.shape):
+                    red[s, a] = sum((pi * ri for pi, ri in zip(p[s, a], r[s, a])), Fraction(0))
+                r = red
+            mu = None if mu_src is None else _to_exact(mu_src)
+            object.__setattr__(self, "_exact", ExactMDP(p, r, mu, g_src))
+        assert self._exact is not None
+        return self._exact
+
+    @property
+    def reward_transitions(self) -> NDArray[Any]:
+        """The rewards exactly as given (``[S][A]`` or ``[S][A][S]``; float64 or Fractions)."""
+        return self._src[1]
+
+    def source(self) -> dict[str, Any]:
+        """The inputs as given (float64 arrays or Fraction arrays), for writers."""
+        p_src, r_src, mu_src, g_src = self._src
+        return {
+            "transitions": p_src,
+            "rewards": r_src,
+            "gamma": g_src,
+            "prior": mu_src,
+            "termination": self.termination,
+            "horizon": self.horizon,
+            "name": self.name,
+            "description": self.description,
+        }
+
+    def __repr__(self) -> str:
+        extra = ""
+        if self.prior is not None:
+            extra += ", prior=..."
+        if self.termination:
+            extra += ", termination=True"
+        if self.horizon is not None:
+            extra += f", horizon={self.horizon}"
+        label = f" {self.name!r}" if self.name else ""
+        return (
+            f"<FiniteMDP{label} S={self.num_states} A={self.num_actions} "
+            f"gamma={self.gamma!r}{extra}>"
+        )
