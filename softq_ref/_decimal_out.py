@@ -1,0 +1,86 @@
+"""Exact decimal printing for the certified solver (SPEC sections 2 and 4).
+
+Every printed number is the correctly rounded decimal (round half to even)
+of an exact rational; the rounding error is computed exactly, so that the
+certified ``error_bound`` can include it.
+"""
+
+from __future__ import annotations
+
+import decimal
+from fractions import Fraction
+
+__all__ = ["round_decimal", "round_up", "fraction_text", "decimal_exponent"]
+
+
+def _context(prec: int, rounding: str) -> decimal.Context:
+    return decimal.Context(
+        prec=prec, rounding=rounding, Emax=decimal.MAX_EMAX, Emin=decimal.MIN_EMIN
+    )
+
+
+def _divide(x: Fraction, prec: int, rounding: str) -> decimal.Decimal:
+    ctx = _context(prec, rounding)
+    return ctx.divide(decimal.Decimal(x.numerator), decimal.Decimal(x.denominator))
+
+
+def decimal_exponent(x: Fraction) -> int:
+    """``floor(log10 |x|)`` for ``x != 0`` (exactly)."""
+    d = _divide(abs(x), 4, decimal.ROUND_FLOOR)
+    return d.adjusted()
+
+
+def round_decimal(x: Fraction, significant: int) -> tuple[str, Fraction]:
+    """``x`` rounded to ``significant`` digits: its text and the exact printed value.
+
+    >>> round_decimal(Fraction(1, 3), 5)
+    ('0.33333', Fraction(33333, 100000))
+    >>> round_decimal(Fraction(2), 5)[0], round_decimal(Fraction(-1, 10**9), 3)[0]
+    ('2.0000', '-1.00E-9')
+    >>> round_decimal(Fraction(0), 5)
+    ('0', Fraction(0, 1))
+    """
+    if x == 0:
+        return "0", Fraction(0)
+    d = _divide(x, significant, decimal.ROUND_HALF_EVEN)
+    # pad with zeros so that exactly `significant` digits are shown ("2" -> "2.0000")
+    quantum = decimal.Decimal((0, (1,), d.adjusted() - significant + 1))
+    d = d.quantize(quantum, context=_context(significant + 2, decimal.ROUND_HALF_EVEN))
+    return str(d), Fraction(d)
+
+
+def round_up(x: Fraction, significant: int = 3) -> tuple[str, Fraction]:
+    """``x >= 0`` rounded up to ``significant`` digits (for error bounds).
+
+    >>> round_up(Fraction(1, 3), 2)
+    ('0.34', Fraction(17, 50))
+    """
+    if x == 0:
+        return "0", Fraction(0)
+    d = _divide(x, significant, decimal.ROUND_CEILING)
+    return str(d), Fraction(d)
+
+
+def fraction_text(x: Fraction) -> str:
+    """An exact text for ``x``: a terminating decimal when there is one, else ``"p/q"``.
+
+    >>> fraction_text(Fraction(1, 10)), fraction_text(Fraction(1, 3)), fraction_text(Fraction(2))
+    ('0.1', '1/3', '2')
+    """
+    q = x.denominator
+    twos = fives = 0
+    while q % 2 == 0:
+        q //= 2
+        twos += 1
+    while q % 5 == 0:
+        q //= 5
+        fives += 1
+    if q != 1:
+        return f"{x.numerator}/{x.denominator}"
+    if x.denominator == 1:
+        return str(x.numerator)
+    digits = len(str(abs(x.numerator))) + max(twos, fives) + 2
+    d = _divide(x, digits, decimal.ROUND_HALF_EVEN)
+    assert Fraction(d) == x
+    text = format(d, "f")
+    return text.rstrip("0").rstrip(".") if "." in text else text

@@ -1,0 +1,781 @@
+r"""Certified high-precision solutions: any number of digits, each with a proven bound.
+
+:func:`solve_certified` returns ``Q*``, ``V*`` and ``pi*`` of a finite MDP
+(SPEC section 1) to ``digits`` significant decimals, with an ``error_bound``
+that is *proven* to hold for every printed entry, the rounding of the
+printout included, and that satisfies
+``error_bound <= 10**(-digits) * max(1, max|Q*|)`` (SPEC section 4).
+
+How (``alpha > 0``, infinite horizon):
+
+1. Inputs are exact rationals (SPEC section 2; :attr:`FiniteMDP.exact`), so
+   the answer depends on the input only, never on a working precision.
+2. Values live on a fixed-point grid ``X * 2**-F``, with integers ``X``; the
+   products ``sum_s' P[s, a, s'] V[s']`` are exact integer dot products.
+3. Newton's method (soft policy iteration, Haarnoja et al. 2017, Theorem 4)
+   in V-space from the float64 solution, at rising precision:
+   ``V <- V + (I - gamma P_pi)^{-1} (T V - V)``, with the residual
+   ``T V - V`` in high precision and the correction solved in float64 with a
+   fresh Jacobian each step; each step gains about 13 digits (quadratically
+   while that is fewer), so going from 16 to ``D`` digits costs about
+   ``D / 13`` residual evaluations and no high-precision linear solve.
+4. Certification: the residual ``|T Q - Q|`` at the final ``Q`` is enclosed
+   with outward rounding (integer floor/ceil for the linear part, interval
+   arithmetic for the log-sum-exp: mpmath's ``mpi`` or flint's arb), and
+   ``|Q - Q*| <= |T Q - Q| / (1 - L)`` with ``L = gamma * max_{s,a} sum_s'
+   P[s, a, s']`` computed exactly: ``T`` is an ``L``-contraction in the sup
+   norm because the log-sum-exp is 1-Lipschitz (Haarnoja et al. 2017,
+   Theorem 2; ``proofs/``). ``V* = V_{Q*}`` lies in ``V_Q`` widened by the same
+   bound (the log-sum-exp commutes with shifts and is monotone), and
+   ``pi* = mu exp((Q* - V*) / alpha)`` is enclosed by interval evaluation over
+   those boxes.
+5. Printing: each entry is the correctly rounded decimal of the enclosure's
+   midpoint with at least ``digits + 2`` significant digits; its rounding
+   error is computed exactly and added. If the total misses the target the
+   grid is refined and steps 3-4 repeat.
+
+``alpha = 0`` is solved exactly by policy iteration in rational arithmetic
+(:mod:`softq_ref._exact_policy`); the result says ``exact = True`` and
+carries the fractions. A finite horizon is backward induction in interval
+arithmetic (the widths are the bound), exact for ``alpha = 0``.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass, field
+from fractions import Fraction
+from typing import Any
+
+import numpy as np
+from numpy.typing import NDArray
+
+from softq_ref._arith import (
+    ExactMatrix,
+    context_scope,
+    flint_available,
+    make_context,
+)
+from softq_ref._decimal_out import decimal_exponent, fraction_text, round_decimal, round_up
+from softq_ref.errors import InvalidMDPError
+from softq_ref.exact import to_fraction
+from softq_ref.mdp import FiniteMDP
+
+__all__ = ["CertifiedSolution", "solve_certified"]
+
+ObjArray = NDArray[Any]  # object arrays (ints, Fractions, mpf)
+
+_LOG2_10 = math.log2(10.0)
+_MAX_REFINEMENTS = 6
+_MAX_NEWTON_STEPS = 2000
+
+
+@dataclass(frozen=True)
+class CertifiedSolution:
+    """A certified high-precision solution (see :func:`solve_certified`).
+
+    ``Q[s, a]``, ``V[s]``, ``policy[s, a]`` are NumPy object arrays of mpmath
+    ``mpf`` at the working precision (with a finite horizon each gains a
+    leading time axis ``t = 0..H-1``). ``error_bound`` (a Fraction, the
+    printed value, rounded up) is a proven upper bound on
+    ``|printed - exact|`` over every entry of the decimal strings in
+    ``decimals`` (``"Q"``, ``"V"``, ``"policy"``), which carry at least
+    ``digits`` significant digits. ``exact`` is True when ``Q*`` was computed
+    exactly in rational arithmetic; ``fractions`` then holds ``Q*``, ``V*``
+    and ``pi*`` as Fractions (object arrays), else None.
+    """
+
+    Q: ObjArray
+    V: ObjArray
+    policy: ObjArray
+    error_bound: Fraction
+    digits: int
+    alpha: Fraction
+    gamma: Fraction
+    iterations: int
+    exact: bool
+    fractions: dict[str, ObjArray] | None
+    horizon: int | None
+    backend: str
+    working_bits: int
+    decimals: dict[str, Any] = field(repr=False)
+    error_bound_text: str = field(repr=False, default="")
+
+    def to_spec_dict(self, *, fractions: bool = False) -> dict[str, Any]:
+        """The JSON object of SPEC section 4 for ``--digits D``.
+
+        ``"Q"``, ``"V"``, ``"policy"`` as nested lists of decimal strings,
+        ``"error_bound"`` (a decimal string, rounded up), ``"digits"``,
+        ``"alpha"``, ``"gamma"`` (exact texts), ``"iterations"`` and
+        ``"exact"``. With ``fractions=True`` and an exact result also
+        ``"Q_fractions"``, ``"V_fractions"``, ``"policy_fractions"`` as
+        ``"p/q"`` strings (omitted when the result is not exact).
+        """
+        out: dict[str, Any] = {
+            "Q": self.decimals["Q"],
+            "V": self.decimals["V"],
+            "policy": self.decimals["policy"],
+            "error_bound": self.error_bound_text,
+            "digits": self.digits,
+            "alpha": fraction_text(self.alpha),
+            "gamma": fraction_text(self.gamma),
+            "iterations": self.iterations,
+            "exact": self.exact,
+        }
+        if fractions and self.fractions is not None:
+            for key in ("Q", "V", "policy"):
+                out[f"{key}_fractions"] = _nested(self.fractions[key], _frac_str)
+        return out
+
+
+def _frac_str(x: Fraction) -> str:
+    return f"{x.numerator}/{x.denominator}"
+
+
+def _nested(arr: ObjArray, fn: Any) -> Any:
+    """Nested lists of ``fn(entry)`` over an object array of any shape."""
+    if arr.ndim == 1:
+        return [fn(x) for x in arr]
+    return [_nested(arr[i], fn) for i in range(arr.shape[0])]
+
+
+# --------------------------------------------------------------------------------------
+# The problem in exact form and on the fixed-point grid
+# --------------------------------------------------------------------------------------
+
+
+def _floor_div(n: int, d: int) -> int:
+    return n // d
+
+
+def _ceil_div(n: int, d: int) -> int:
+    return -((-n) // d)
+
+
+def _round_div(n: int, d: int) -> int:
+    return (2 * n + d) // (2 * d)
+
+
+def _to_grid(x: float, F: int) -> int:
+    """``round(x * 2**F)`` for a float ``x``, exactly (no overflow for large ``F``)."""
+    if x == 0.0 or not math.isfinite(x):
+        if not math.isfinite(x):
+            raise ArithmeticError(f"non-finite Newton correction {x!r}")
+        return 0
+    m, e = math.frexp(x)
+    mi = int(m * 2.0**53)
+    shift = e - 53 + F
+    if shift >= 0:
+        return mi << shift
+    return (mi + (1 << (-shift - 1))) >> -shift
+
+
+def _grid_to_float(n: int, F: int) -> float:
+    """``n * 2**-F`` as a float (0 on underflow; no overflow for the values used)."""
+    b = n.bit_length()
+    if b > 900:
+        k = b - 64
+        return math.ldexp(float(n >> k), k - F)
+    return math.ldexp(float(n), -F)
+
+
+class _Problem:
+    """Exact inputs, the grid representations of ``P``, and the shared kernels."""
+
+    def __init__(self, mdp: FiniteMDP, alpha: Fraction, backend: str) -> None:
+        ex = mdp.exact
+        self.mdp = mdp
+        self.S, self.A = mdp.num_states, mdp.num_actions
+        self.P: ObjArray = ex.transitions
+        self.R: ObjArray = ex.rewards
+        self.mu: ObjArray | None = ex.prior
+        self.g: Fraction = ex.gamma
+        self.alpha = alpha
+        self.backend = backend
+        S, A = self.S, self.A
+        self.avail = (
+            np.ones((S, A), dtype=bool)
+            if self.mu is None
+            else np.array([[x > 0 for x in row] for row in self.mu], dtype=bool)
+        )
+        rowsum = max(sum(self.P[s, a], Fraction(0)) for s in range(S) for a in range(A))
+        self.L = self.g * rowsum  # exact Lipschitz constant of T in the sup norm
+        self._pmats: dict[int, tuple[int, ExactMatrix, ExactMatrix, bool]] = {}
+        dens = [x.denominator for x in self.P.ravel().tolist()]
+        self._dyadic_bits: int | None = None
+        if all(d & (d - 1) == 0 for d in dens):
+            self._dyadic_bits = max(d.bit_length() - 1 for d in dens)
+        self._rn = [x.numerator for x in self.R.ravel().tolist()]
+        self._rd = [x.denominator for x in self.R.ravel().tolist()]
+        # the prior: log-sum-exp weights and the spread max mu / min positive mu
+        if self.mu is not None:
+            pos = [x for x in self.mu.ravel().tolist() if x > 0]
+            self.mu_spread_bits = max(1, math.ceil(math.log2(float(max(pos) / min(pos))) + 1))
+        else:
+            self.mu_spread_bits = 0
+
+    # ---- P on a grid 2**-G: exact for dyadic inputs, else rounded down and up ----
+    def pmat(self, F: int) -> tuple[int, ExactMatrix, ExactMatrix, bool]:
+        """``(G, P_lo, P_hi, exact)``: integer matrices with ``P_lo <= P * 2**G <= P_hi``."""
+        if self._dyadic_bits is not None and self._dyadic_bits <= F + 64:
+            G, key = self._dyadic_bits, -1
+        else:
+            G = F + 64
+            key = G
+        if key not in self._pmats:
+            S, A = self.S, self.A
+            flat = self.P.reshape(S * A, S)
+            lo = np.empty(flat.shape, dtype=object)
+            hi = np.empty(flat.shape, dtype=object)
+            exact = True
+            for idx, x in np.ndenumerate(flat):
+                n = x.numerator << G
+                lo[idx] = n // x.denominator
+                hi[idx] = -((-n) // x.denominator)
+                exact = exact and lo[idx] == hi[idx]
+            m_lo = ExactMatrix(lo, self.backend)
+            m_hi = m_lo if exact else ExactMatrix(hi, self.backend)
+            self._pmats[key] = (G, m_lo, m_hi, exact)
+        return self._pmats[key]
+
+    def q_of_w(self, W: ObjArray, F: int, G: int, rnd: Any) -> ObjArray:
+        """``R + gamma * W * 2**-G`` on the grid ``2**-F``, rounded by ``rnd``."""
+        gn, gd = self.g.numerator, self.g.denominator
+        out = np.empty(len(self._rn), dtype=object)
+        for i, (rn, rd, w) in enumerate(zip(self._rn, self._rd, W, strict=True)):
+            out[i] = rnd(((rn * gd) << (F + G)) + rd * gn * w, (rd * gd) << G)
+        return out.reshape(self.S, self.A)
+
+    def q_point(self, V: ObjArray, F: int) -> ObjArray:
+        """``R + gamma P V`` rounded to the grid (for Newton; not rigorous)."""
+        G, P_lo, _, _ = self.pmat(F)
+        return self.q_of_w(P_lo.dot(V), F, G, _round_div)
+
+    def q_box(self, V_lo: ObjArray, V_hi: ObjArray, F: int) -> tuple[ObjArray, ObjArray]:
+        """Integers with ``Q_lo <= (R + gamma P V) * 2**F <= Q_hi`` for all ``V`` in the box."""
+        G, P_lo, P_hi, exact = self.pmat(F)
+        if exact:
+            W_lo = P_lo.dot(V_lo)
+            W_hi = W_lo if V_hi is V_lo else P_lo.dot(V_hi)
+        else:
+            pos = np.vectorize(lambda x: max(x, 0), otypes=[object])
+            neg = np.vectorize(lambda x: min(x, 0), otypes=[object])
+            W_lo = P_lo.dot(pos(V_lo)) + P_hi.dot(neg(V_lo))
+            W_hi = P_hi.dot(pos(V_hi)) + P_lo.dot(neg(V_hi))
+        return self.q_of_w(W_lo, F, G, _floor_div), self.q_of_w(W_hi, F, G, _ceil_div)
+
+    # ---- the log-sum-exp on the grid ----
+    def prec_for(self, F: int, scale_bits: int) -> int:
+        return max(F, 0) + scale_bits + 64
+
+    def threshold(self, prec: int) -> int:
+        """``T`` with ``exp(-T) < 2**-(prec + 10)`` (times the prior's spread)."""
+        return (prec + 10) * 7 // 10 + 1 + self.mu_spread_bits
+
+    def lse(
+        self, ctx: Any, Q: ObjArray, F: int, want_pi: bool = False
+    ) -> tuple[ObjArray, ObjArray, NDArray[np.float64] | None]:
+        """``V(s) = alpha log sum_a mu exp(Q / alpha)`` on the grid: ``(V_lo, V_hi, pi)``.
+
+        With an interval context, ``V_lo <= V * 2**F <= V_hi`` is proven; with a
+        point context both are the rounded value. Shift by the largest
+        available ``Q`` first (so that every exponent is ``<= 0``), terms
+        whose exponent is below ``-T`` are enclosed by ``[0, mu exp(-T)]``
+        without evaluating them (Blanchard, Higham & Higham 2021, for the
+        shift; SPEC section 1 for the convention). ``pi`` (point contexts,
+        ``want_pi``) is the float64 soft-greedy policy for the Jacobian.
+        """
+        S, A = self.S, self.A
+        an, ad = self.alpha.numerator, self.alpha.denominator
+        den = an << F
+        T = self.threshold(ctx.prec)
+        tiny = ctx.exp(ctx.ratio(-T, 1))
+        alpha_c = ctx.ratio(an, ad)
+        V_lo = np.empty(S, dtype=object)
+        V_hi = np.empty(S, dtype=object)
+        pi = np.zeros((S, A)) if want_pi else None
+        mu = self.mu
+        for s in range(S):
+            acts = [a for a in range(A) if self.avail[s, a]]
+            m = max(Q[s, a] for a in acts)
+            total = None
+            terms = []
+            for a in acts:
+                n = (Q[s, a] - m) * ad
+                if n < -T * den:
+                    term = tiny
+                    if mu is not None:
+                        term = ctx.mul(term, ctx.ratio(mu[s, a].numerator, mu[s, a].denominator))
+                    term = ctx.below(term)
+                else:
+                    term = ctx.exp(ctx.ratio(n, den))
+                    if mu is not None:
+                        term = ctx.mul(term, ctx.ratio(mu[s, a].numerator, mu[s, a].denominator))
+                terms.append(term)
+                total = term if total is None else ctx.add(total, term)
+            lv = ctx.mul(ctx.log(total), alpha_c)
+            V_lo[s] = m + ctx.floor_scaled(lv, F)
+            V_hi[s] = m + ctx.ceil_scaled(lv, F)
+            if pi is not None:
+                for a, term in zip(acts, terms, strict=True):
+                    pi[s, a] = ctx.to_float(ctx.div(term, total))
+        return V_lo, V_hi, pi
+
+    def policy_box(
+        self, ctx: Any, Q_lo: ObjArray, Q_hi: ObjArray, V_lo: ObjArray, V_hi: ObjArray, F: int
+    ) -> tuple[ObjArray, ObjArray]:
+        """Integers with ``pi_lo <= pi * 2**F <= pi_hi``, for ``pi = mu exp((Q - V)/alpha)``.
+
+        Valid for every ``(Q, V)`` in the boxes given (so for ``(Q*, V*)``
+        whenever they enclose it); clipped to ``[0, 1]``.
+        """
+        S, A = self.S, self.A
+        an, ad = self.alpha.numerator, self.alpha.denominator
+        den = an << F
+        T = self.threshold(ctx.prec)
+        tiny = ctx.exp(ctx.ratio(-T, 1))
+        one = 1 << F
+        lo = np.zeros((S, A), dtype=object)
+        hi = np.zeros((S, A), dtype=object)
+        for s in range(S):
+            for a in range(A):
+                if not self.avail[s, a]:
+                    continue  # mu = 0: pi = 0 exactly
+                n_lo = (Q_lo[s, a] - V_hi[s]) * ad
+                n_hi = (Q_hi[s, a] - V_lo[s]) * ad
+                if n_hi < -T * den:
+                    x = ctx.below(tiny)
+                else:
+                    e_lo = ctx.exp(ctx.ratio(n_lo, den)) if n_lo >= -T * den else None
+                    e_hi = ctx.exp(ctx.ratio(n_hi, den))
+                    x = _hull(ctx, e_lo, e_hi)
+                if self.mu is not None:
+                    m = self.mu[s, a]
+                    x = ctx.mul(x, ctx.ratio(m.numerator, m.denominator))
+                lo[s, a] = min(max(ctx.floor_scaled(x, F), 0), one)
+                hi[s, a] = max(min(ctx.ceil_scaled(x, F), one), 0)
+        return lo, hi
+
+
+def _hull(ctx: Any, lo: Any, hi: Any) -> Any:
+    """The enclosure ``[lo.lower, hi.upper]`` (``lo`` None: from 0)."""
+    if lo is None:
+        return ctx.below(hi)
+    if isinstance(hi, tuple):  # mpmath intervals (lo, hi)
+        return (lo[0], hi[1])
+    return lo.union(hi)
+
+
+# --------------------------------------------------------------------------------------
+# The float64 start and the Newton iteration
+# --------------------------------------------------------------------------------------
+
+
+def _float_start(mdp: FiniteMDP, alpha: Fraction, start: Any) -> NDArray[np.float64]:
+    if start is None:
+        from softq_ref.solvers import solve
+
+        start = solve(mdp, alpha)
+    Q = getattr(start, "Q", start)
+    Q = np.asarray(Q, dtype=np.float64)
+    if Q.shape[-2:] != (mdp.num_states, mdp.num_actions) or not np.isfinite(Q).all():
+        raise InvalidMDPError(
+            f"start must be a finite Q-table of shape {(mdp.num_states, mdp.num_actions)}, "
+            f"got shape {Q.shape}"
+        )
+    return Q
+
+
+def _bits(x: float) -> int:
+    """``ceil(log2(max(1, x)))``."""
+    return max(0, math.ceil(math.log2(max(1.0, x))))
+
+
+def _newton(
+    prob: _Problem, V: ObjArray, F: int, F_target: int, scale_bits: int, steps: list[int]
+) -> tuple[ObjArray, int]:
+    """Newton steps ``V <- V + (I - gamma P_pi)^{-1} (T V - V)`` until ``V`` is on target.
+
+    The residual is computed on the grid ``2**-F`` (high precision), the
+    correction in float64 with the Jacobian at the current policy; ``F``
+    rises to ``F_target`` as the iterates converge. Returns ``V`` on the
+    grid ``2**-F_target`` and ``F_target``.
+    """
+    S = prob.S
+    P64 = prob.mdp.transitions
+    g64 = float(prob.g)
+    ctx_backend = prob.backend
+    noise = 8.0 / max(float(1 - prob.L), 1e-300)  # grid units of rounding noise in d
+    last = math.inf
+    while True:
+        ctx = make_context(ctx_backend, prob.prec_for(F, scale_bits), rigorous=False)
+        with context_scope(ctx):
+            Q = prob.q_point(V, F)
+            TV, _, pi = prob.lse(ctx, Q, F, want_pi=True)
+        assert pi is not None
+        r = np.array([_grid_to_float(int(x), F) for x in TV - V])
+        M = np.eye(S) - g64 * np.einsum("sa,sat->st", pi, P64)
+        d = np.linalg.solve(M, r)
+        V = V + np.array([_to_grid(float(x), F) for x in d], dtype=object)
+        steps[0] += 1
+        dmax = float(np.abs(d).max())
+        units = math.ldexp(dmax, F) if dmax > 0 else 0.0
+        if F >= F_target and (units <= noise or units > 0.5 * last):
+            return V, F
+        if steps[0] > _MAX_NEWTON_STEPS:
+            raise RuntimeError(
+                f"the high-precision Newton iteration did not converge in {_MAX_NEWTON_STEPS} "
+                f"steps (last correction {dmax:.3e})"
+            )
+        last = units if F >= F_target else math.inf
+        acc = -math.log2(dmax) if dmax > 0 else F_target
+        F_new = min(F_target, max(F, math.floor(acc) + 48))
+        if F_new > F:
+            V = np.array([int(x) << (F_new - F) for x in V], dtype=object)
+            F = F_new
+
+
+# --------------------------------------------------------------------------------------
+# Enclosures -> printed decimals and the error bound
+# --------------------------------------------------------------------------------------
+
+
+@dataclass
+class _Enclosure:
+    """Integer bounds on the grid ``2**-F`` for ``Q*``, ``V*``, ``pi*`` (any shape)."""
+
+    F: int
+    Q: tuple[ObjArray, ObjArray]
+    V: tuple[ObjArray, ObjArray]
+    pi: tuple[ObjArray, ObjArray]
+
+
+def _mids_and_radii(lo: ObjArray, hi: ObjArray, F: int) -> tuple[ObjArray, ObjArray]:
+    mid = np.empty(lo.shape, dtype=object)
+    rad = np.empty(lo.shape, dtype=object)
+    den = 1 << (F + 1)
+    for idx in np.ndindex(lo.shape):
+        mid[idx] = Fraction(int(lo[idx]) + int(hi[idx]), den)
+        rad[idx] = Fraction(int(hi[idx]) - int(lo[idx]), den)
+    return mid, rad
+
+
+def _print_all(
+    parts: dict[str, tuple[ObjArray, ObjArray]], digits: int, scale: Fraction
+) -> tuple[dict[str, Any], Fraction]:
+    """Decimal strings of the midpoints and ``max(radius + |printed - midpoint|)``."""
+    scale_exp = decimal_exponent(scale)
+    worst = Fraction(0)
+    texts: dict[str, Any] = {}
+    for key, (mid, rad) in parts.items():
+        out = np.empty(mid.shape, dtype=object)
+        for idx in np.ndindex(mid.shape):
+            x: Any = mid[idx]
+            sig = digits + 2
+            if x != 0:
+                sig += max(0, decimal_exponent(x) - scale_exp)
+            text, printed = round_decimal(x, sig)
+            out[idx] = text
+            worst = max(worst, rad[idx] + abs(printed - x))
+        texts[key] = _nested(out, str)
+    return texts, worst
+
+
+def _to_mpf(arr: ObjArray, prec: int) -> ObjArray:
+    import mpmath
+    from mpmath import libmp
+
+    out = np.empty(arr.shape, dtype=object)
+    for idx in np.ndindex(arr.shape):
+        x: Any = arr[idx]
+        out[idx] = mpmath.mp.make_mpf(libmp.from_rational(x.numerator, x.denominator, prec, "n"))
+    return out
+
+
+def _finish(
+    mids: dict[str, tuple[ObjArray, ObjArray]],
+    digits: int,
+    q_abs_lower: Fraction,
+    **kw: Any,
+) -> tuple[CertifiedSolution | None, Fraction, Fraction]:
+    """Print; return the solution if the bound meets the target, plus bound and target."""
+    scale = max(Fraction(1), q_abs_lower)
+    target = scale / Fraction(10) ** digits
+    texts, worst = _print_all(mids, digits, scale)
+    eb_text, eb = round_up(worst, 3)
+    if eb > target:
+        return None, eb, target
+    prec = kw.pop("working_bits")
+    sol = CertifiedSolution(
+        Q=_to_mpf(mids["Q"][0], prec),
+        V=_to_mpf(mids["V"][0], prec),
+        policy=_to_mpf(mids["policy"][0], prec),
+        error_bound=eb,
+        digits=digits,
+        decimals=texts,
+        error_bound_text=eb_text,
+        working_bits=prec,
+        **kw,
+    )
+    return sol, eb, target
+
+
+def _max_abs_lower(lo: ObjArray, hi: ObjArray, F: int) -> Fraction:
+    """``max |x|`` over the entries, a lower bound valid for every point of the boxes."""
+    best = 0
+    for x, y in zip(lo.flat, hi.flat, strict=True):
+        a, b = int(x), int(y)
+        if a > 0:
+            best = max(best, a)
+        elif b < 0:
+            best = max(best, -b)
+    return Fraction(best, 1 << F)
+
+
+# --------------------------------------------------------------------------------------
+# The solver
+# --------------------------------------------------------------------------------------
+
+
+def _pick_backend(backend: str) -> str:
+    if backend == "auto":
+        return "flint" if flint_available() else "mpmath"
+    if backend == "flint":
+        from softq_ref._arith import _import_flint
+
+        _import_flint()
+        return "flint"
+    if backend == "mpmath":
+        return "mpmath"
+    raise ValueError(f'backend must be "auto", "mpmath" or "flint", got {backend!r}')
+
+
+def solve_certified(
+    mdp: FiniteMDP,
+    alpha: Any,
+    *,
+    digits: int,
+    backend: str = "auto",
+    start: Any = None,
+) -> CertifiedSolution:
+    r"""``Q*``, ``V*``, ``pi*`` to ``digits`` significant digits with a proven ``error_bound``.
+
+    Solves the soft Bellman equation ``Q = R + gamma P V_Q`` with
+    ``V_Q(s) = alpha log sum_a mu[s, a] exp(Q[s, a] / alpha)`` (Haarnoja et al.
+    2017, Theorems 1-2; SPEC section 1) for the exact rational inputs of
+    ``mdp`` (SPEC section 2). ``alpha`` may be a float (its exact binary
+    value), an int, a string (``"0.1"``, ``"1/10"``) or a Fraction.
+    ``backend``: ``"mpmath"``, ``"flint"`` (python-flint, the ``fast`` extra)
+    or ``"auto"`` (flint when installed). ``start``: an optional float64
+    Q-table (or a result with ``.Q``) to start Newton from; by default
+    :func:`softq_ref.solvers.solve`.
+
+    The method is in the module docstring. The returned ``error_bound``
+    bounds ``|printed - exact|`` for every entry of ``decimals`` and is
+    ``<= 10**(-digits) * max(1, max|Q*|)``; for ``alpha = 0`` the result is
+    exact (``exact = True``, ``fractions`` set).
+
+    >>> mdp = FiniteMDP([[[1.0]]], [[1.0]], "1/2")
+    >>> sol = solve_certified(mdp, 0, digits=20)
+    >>> sol.exact, sol.decimals["Q"], sol.fractions["Q"][0, 0]
+    (True, [['2.000000000000000000000']], Fraction(2, 1))
+    >>> sol = solve_certified(FiniteMDP([[[1.0], [1.0]]], [[0.0, 0.0]], 0), 1, digits=25)
+    >>> sol.decimals["V"][0], sol.error_bound < Fraction(1, 10**25)
+    ('0.693147180559945309417232121', True)
+    """
+    if isinstance(digits, bool) or not isinstance(digits, int | np.integer) or digits < 1:
+        raise InvalidMDPError(f"digits must be an integer >= 1, got {digits!r}")
+    digits = int(digits)
+    a = to_fraction(alpha, "alpha")
+    if a < 0:
+        raise InvalidMDPError(f"alpha is {fraction_text(a)}; it must be >= 0")
+    be = _pick_backend(backend)
+    prob = _Problem(mdp, a, be)
+    common = {
+        "alpha": a,
+        "gamma": prob.g,
+        "horizon": mdp.horizon,
+        "backend": be,
+    }
+    if a == 0:
+        return _solve_exact(prob, digits, start, common)
+    if mdp.horizon is not None:
+        return _solve_horizon(prob, digits, common)
+    if prob.L >= 1:
+        raise InvalidMDPError(
+            f"gamma * (largest row sum of transitions) = {float(prob.L)!r} is not below 1: "
+            "the soft Bellman operator is not a contraction for these exact inputs"
+        )
+    return _solve_soft(prob, digits, start, common)
+
+
+def _solve_exact(
+    prob: _Problem, digits: int, start: Any, common: dict[str, Any]
+) -> CertifiedSolution:
+    from softq_ref._exact_policy import (
+        argmax_policy,
+        exact_backward_induction,
+        exact_policy_iteration,
+    )
+
+    mdp = prob.mdp
+    if mdp.horizon is not None:
+        Q, V, pi = exact_backward_induction(prob.P, prob.R, prob.g, prob.avail, mdp.horizon)
+        iterations = mdp.horizon
+    else:
+        if prob.L >= 1:
+            raise InvalidMDPError(
+                f"gamma * (largest row sum of transitions) = {float(prob.L)!r} is not below 1"
+            )
+        Qf = _float_start(mdp, prob.alpha, start)
+        masked = np.where(prob.avail, Qf, -np.inf)
+        first = [int(np.argmax(row)) for row in masked]
+        Q, iterations = exact_policy_iteration(
+            prob.P, prob.R, prob.g, prob.avail, first, prob.backend
+        )
+        Vl, pi = argmax_policy(Q, prob.avail)
+        V = np.empty(prob.S, dtype=object)
+        V[:] = Vl
+    zeros = {k: np.full(v.shape, Fraction(0), dtype=object) for k, v in (("Q", Q), ("V", V))}
+    zeros["policy"] = np.full(pi.shape, Fraction(0), dtype=object)
+    mids = {"Q": (Q, zeros["Q"]), "V": (V, zeros["V"]), "policy": (pi, zeros["policy"])}
+    qmax = max((abs(x) for x in Q.flat), default=Fraction(0))
+    bits = max(64, math.ceil(digits * _LOG2_10) + 64 + _bits(float(qmax)))
+    sol, eb, target = _finish(
+        mids,
+        digits,
+        qmax,
+        working_bits=bits,
+        iterations=iterations,
+        exact=True,
+        fractions={"Q": Q, "V": V, "policy": pi},
+        **common,
+    )
+    # Exact values rounded to digits + 2 significant digits always meet the target.
+    assert sol is not None, (eb, target)
+    return sol
+
+
+def _targets(prob: _Problem, digits: int, scale: float, extra_bits: int) -> int:
+    """Grid bits ``F`` so that the bounds come out well below ``10**-digits * scale``."""
+    budget_bits = digits * _LOG2_10 - math.log2(max(1.0, scale))
+    alpha = float(prob.alpha)
+    pol = max(0.0, math.log2(4.0 / alpha)) if alpha > 0 else 0.0
+    return max(8, math.ceil(budget_bits + pol + extra_bits + 8))
+
+
+def _solve_soft(
+    prob: _Problem, digits: int, start: Any, common: dict[str, Any]
+) -> CertifiedSolution:
+    from softq_ref.logsumexp import soft_value
+
+    mdp = prob.mdp
+    Qf = _float_start(mdp, prob.alpha, start)
+    alpha = float(prob.alpha)
+    scale = max(1.0, float(np.abs(Qf).max()))
+    Vf = soft_value(Qf, alpha, mdp.prior)
+    lse_mag = alpha * (math.log(prob.A) + prob.mu_spread_bits + 1.0)
+    scale_bits = _bits(max(scale, float(np.abs(Vf).max()), lse_mag)) + 2
+    contraction_bits = math.ceil(-math.log2(float(1 - prob.L))) if prob.L > 0 else 0
+    F_target = _targets(prob, digits, scale, contraction_bits + 4)
+    F = max(0, min(F_target, 40 - _bits(scale)))
+    V = np.array([_to_grid(float(x), F) for x in Vf], dtype=object)
+    steps = [0]
+    for _ in range(_MAX_REFINEMENTS):
+        V, F = _newton(prob, V, F, F_target, scale_bits, steps)
+        enc = _certify_soft(prob, V, F, scale_bits)
+        mids = {
+            "Q": _mids_and_radii(*enc.Q, enc.F),
+            "V": _mids_and_radii(*enc.V, enc.F),
+            "policy": _mids_and_radii(*enc.pi, enc.F),
+        }
+        sol, eb, target = _finish(
+            mids,
+            digits,
+            _max_abs_lower(*enc.Q, enc.F),
+            working_bits=prob.prec_for(F, scale_bits),
+            iterations=steps[0],
+            exact=False,
+            fractions=None,
+            **common,
+        )
+        if sol is not None:
+            return sol
+        # refine the grid by the missing bits (and a margin) and continue Newton
+        missing = math.ceil(math.log2(float(eb / target))) + 8
+        F_target += missing
+        V = np.array([int(x) << (F_target - F) for x in V], dtype=object)
+        F = F_target
+    raise RuntimeError(
+        f"could not certify {digits} digits (bound {float(eb):.3e} > target {float(target):.3e})"
+    )
+
+
+def _certify_soft(prob: _Problem, V: ObjArray, F: int, scale_bits: int) -> _Enclosure:
+    """Proven enclosures of ``Q*``, ``V*``, ``pi*`` around the candidate ``Q = R + gamma P V``."""
+    Q = prob.q_point(V, F)  # the candidate: exact grid values
+    ctx = make_context(prob.backend, prob.prec_for(F, scale_bits), rigorous=True)
+    with context_scope(ctx):
+        V_lo, V_hi, _ = prob.lse(ctx, Q, F)
+        TQ_lo, TQ_hi = prob.q_box(V_lo, V_hi, F)
+        eps = 0
+        for q, lo, hi in zip(Q.flat, TQ_lo.flat, TQ_hi.flat, strict=True):
+            eps = max(eps, int(hi) - int(q), int(q) - int(lo))
+        # |Q - Q*| <= eps / (1 - L), rounded up to whole grid units
+        Ln, Ld = prob.L.numerator, prob.L.denominator
+        B = _ceil_div(eps * Ld, Ld - Ln)
+        Q_lo, Q_hi = Q - B, Q + B
+        Vs_lo, Vs_hi = V_lo - B, V_hi + B
+        pi_lo, pi_hi = prob.policy_box(ctx, Q_lo, Q_hi, Vs_lo, Vs_hi, F)
+    return _Enclosure(F, (Q_lo, Q_hi), (Vs_lo, Vs_hi), (pi_lo, pi_hi))
+
+
+def _solve_horizon(prob: _Problem, digits: int, common: dict[str, Any]) -> CertifiedSolution:
+    """Backward induction ``Q_t = R + gamma P V_{t+1}``, ``V_H = 0``, in interval arithmetic."""
+    from softq_ref.solvers import solve
+
+    mdp = prob.mdp
+    H = mdp.horizon
+    assert H is not None
+    est = solve(mdp, prob.alpha)
+    scale = max(1.0, float(np.abs(est.Q).max()))
+    lse_mag = float(prob.alpha) * (math.log(prob.A) + prob.mu_spread_bits + 1.0)
+    scale_bits = _bits(max(scale, float(np.abs(est.V).max()), lse_mag)) + 2
+    F = _targets(prob, digits, scale, _bits(4.0 * H) + 4)
+    S, A = prob.S, prob.A
+    for _ in range(_MAX_REFINEMENTS):
+        ctx = make_context(prob.backend, prob.prec_for(F, scale_bits), rigorous=True)
+        Qb = [np.empty((H, S, A), dtype=object) for _ in range(2)]
+        Vb = [np.empty((H, S), dtype=object) for _ in range(2)]
+        pb = [np.empty((H, S, A), dtype=object) for _ in range(2)]
+        with context_scope(ctx):
+            V_lo = np.zeros(S, dtype=object)
+            V_hi = V_lo
+            for t in range(H - 1, -1, -1):
+                Q_lo, Q_hi = prob.q_box(V_lo, V_hi, F)
+                V_lo = prob.lse(ctx, Q_lo, F)[0]
+                V_hi = prob.lse(ctx, Q_hi, F)[1]
+                p_lo, p_hi = prob.policy_box(ctx, Q_lo, Q_hi, V_lo, V_hi, F)
+                Qb[0][t], Qb[1][t], Vb[0][t], Vb[1][t] = Q_lo, Q_hi, V_lo, V_hi
+                pb[0][t], pb[1][t] = p_lo, p_hi
+        mids = {
+            "Q": _mids_and_radii(Qb[0], Qb[1], F),
+            "V": _mids_and_radii(Vb[0], Vb[1], F),
+            "policy": _mids_and_radii(pb[0], pb[1], F),
+        }
+        sol, eb, target = _finish(
+            mids,
+            digits,
+            _max_abs_lower(Qb[0], Qb[1], F),
+            working_bits=prob.prec_for(F, scale_bits),
+            iterations=H,
+            exact=False,
+            fractions=None,
+            **common,
+        )
+        if sol is not None:
+            return sol
+        F += math.ceil(math.log2(float(eb / target))) + 8
+    raise RuntimeError(
+        f"could not certify {digits} digits (bound {float(eb):.3e} > target {float(target):.3e})"
+    )
