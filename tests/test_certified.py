@@ -1,0 +1,353 @@
+"""The certified high-precision solver: its bounds hold, its digits are right.
+
+Every assertion compares exact rationals: printed decimals are read back
+exactly (SPEC section 2) and compared with other certified answers, with
+closed forms evaluated by sympy, or with the float64 solver's own bound. The
+only tolerances are the certified bounds themselves.
+"""
+
+from __future__ import annotations
+
+import sys
+from fractions import Fraction
+from typing import Any
+
+import mpmath
+import numpy as np
+import pytest
+import sympy
+from hypothesis import example, given, settings
+from hypothesis import strategies as st
+
+from softq_ref import FiniteMDP, InvalidMDPError
+from softq_ref._arith import flint_available
+from softq_ref.certified import CertifiedSolution, solve_certified
+from softq_ref.strategies import mdps, temperatures
+
+BACKENDS = ["mpmath"] + (["flint"] if flint_available() else [])
+
+
+@pytest.fixture(autouse=True)
+def _flint_precision_is_restored() -> Any:
+    """The flint back end sets flint's global precision only inside a scope."""
+    if not flint_available():
+        yield
+        return
+    import flint
+
+    before = flint.ctx.prec
+    yield
+    assert flint.ctx.prec == before
+
+
+def printed(sol: CertifiedSolution) -> list[Fraction]:
+    """Every printed entry (Q, V, policy), read back exactly, in a fixed order."""
+    out: list[Fraction] = []
+    for key in ("Q", "V", "policy"):
+        out += [Fraction(x) for x in np.ravel(np.array(sol.decimals[key], dtype=object))]
+    return out
+
+
+def assert_agree(a: CertifiedSolution, b: CertifiedSolution) -> None:
+    """Two certified answers enclose the same exact values: |a - b| <= bound_a + bound_b."""
+    tol = a.error_bound + b.error_bound
+    for i, (x, y) in enumerate(zip(printed(a), printed(b), strict=True)):
+        assert abs(x - y) <= tol, (i, x, y, tol)
+
+
+def max_abs_q(sol: CertifiedSolution) -> Fraction:
+    return max(abs(Fraction(x)) for x in np.ravel(np.array(sol.decimals["Q"], dtype=object)))
+
+
+# ---- extreme cases pinned with @example ----------------------------------------------
+
+_P2 = [[[0.5, 0.5], [1.0, 0.0]], [[0.0, 1.0], [0.25, 0.75]]]
+SCALES = FiniteMDP(_P2, [[1e8, 1e-8], [-1e-8, 3.0]], 0.9)
+GAMMA_0999 = FiniteMDP(_P2, [[1.0, 0.0], [0.5, -1.0]], 0.999)
+TIES = FiniteMDP(_P2, [[1.0, 1.0], [2.0, 2.0]], "1/2")
+PRIOR_ZEROS = FiniteMDP(_P2, [[1.0, 5.0], [0.0, -1.0]], 0.8, prior=[[1.0, 0.0], [0.25, 0.75]])
+TERMINATION = FiniteMDP(
+    [[[0.5, 0.0], [0.0, 0.0]], [[0.25, 0.25], [0.0, 1.0]]],
+    [[1.0, 2.0], [0.0, -1.0]],
+    0.9,
+    termination=True,
+)
+RATIONAL = FiniteMDP(
+    [[["1/3", "2/3"], ["1/7", "6/7"]], [["1/2", "1/2"], [1, 0]]],
+    [["1/10", "-2/3"], ["0.3", "1/9"]],
+    "9/10",
+)
+
+
+def soft_mdps() -> Any:
+    return mdps(
+        states=(1, 3),
+        actions=(1, 3),
+        gamma=(0.0, 0.95),
+        prior=st.booleans(),
+        termination=st.booleans(),
+        rewards_3d=st.booleans(),
+    )
+
+
+def extreme_examples(f: Any, digits: int | None = 25) -> Any:
+    """Pin the extreme cases of issue 3 (scales 1e8 and 1e-8 together, alpha = 1e-12,
+    gamma = 0.999, exact ties, a prior with zeros, termination, rational inputs)."""
+    extra = {} if digits is None else {"digits": digits}
+    for mdp, alpha in [
+        (SCALES, 1.0),
+        (SCALES, 1e-12),
+        (GAMMA_0999, 0.5),
+        (TIES, 1e-12),
+        (TIES, 2.0),
+        (PRIOR_ZEROS, 0.3),
+        (TERMINATION, 1.0),
+        (RATIONAL, "1/3"),
+    ]:
+        f = example(mdp=mdp, alpha=alpha, **extra)(f)
+    return f
+
+
+# ---- the bounds hold ------------------------------------------------------------------
+
+
+@settings(max_examples=25)
+@given(mdp=soft_mdps(), alpha=temperatures(zero=False), digits=st.integers(15, 40))
+@extreme_examples
+def test_certified_bound_holds_against_thirty_more_digits(
+    mdp: FiniteMDP, alpha: Any, digits: int
+) -> None:
+    """The true error (against D + 30 certified digits) never exceeds the bound, and
+    the bound meets the contract ``error_bound <= 10**-D * max(1, max|Q*|)``."""
+    sol = solve_certified(mdp, alpha, digits=digits, backend="mpmath")
+    ref = solve_certified(mdp, alpha, digits=digits + 30, backend="mpmath")
+    # |p - x*| <= |p - p_ref| + |p_ref - x*| <= |p - p_ref| + ref.error_bound: this is
+    # the true error up to ref.error_bound <= 1e-30 * sol's budget.
+    for x, y in zip(printed(sol), printed(ref), strict=True):
+        assert abs(x - y) <= sol.error_bound + ref.error_bound
+    q_star_lower = max_abs_q(ref) - ref.error_bound
+    assert sol.error_bound <= Fraction(1, 10**digits) * max(Fraction(1), q_star_lower)
+
+
+@settings(max_examples=20)
+@given(mdp=soft_mdps(), alpha=temperatures(zero=False), digits=st.integers(15, 35))
+@extreme_examples
+def test_digits_and_digits_plus_twenty_agree_within_their_bounds(
+    mdp: FiniteMDP, alpha: Any, digits: int
+) -> None:
+    backend = BACKENDS[-1]
+    assert_agree(
+        solve_certified(mdp, alpha, digits=digits, backend=backend),
+        solve_certified(mdp, alpha, digits=digits + 20, backend=backend),
+    )
+
+
+@settings(max_examples=25)
+@given(mdp=soft_mdps(), alpha=temperatures(zero=True))
+@lambda f: extreme_examples(f, digits=None)
+def test_float64_solver_is_within_its_own_bound_of_the_certified_answer(
+    mdp: FiniteMDP, alpha: Any
+) -> None:
+    from softq_ref.solvers import solve
+
+    f = solve(mdp, alpha)
+    sol = solve_certified(mdp, alpha, digits=30)
+    tol = Fraction(f.error_bound) + sol.error_bound
+    for name in ("Q", "V"):
+        exact = np.ravel(np.array(sol.decimals[name], dtype=object))
+        for x, y in zip(np.ravel(getattr(f, name)), exact, strict=True):
+            assert abs(Fraction(float(x)) - Fraction(y)) <= tol, (name, x, y, float(tol))
+
+
+@pytest.mark.skipif(not flint_available(), reason="python-flint (the fast extra) not installed")
+@settings(max_examples=20)
+@given(mdp=soft_mdps(), alpha=temperatures(zero=True), digits=st.integers(15, 40))
+@extreme_examples
+def test_mpmath_and_flint_backends_agree_within_their_bounds(
+    mdp: FiniteMDP, alpha: Any, digits: int
+) -> None:
+    assert_agree(
+        solve_certified(mdp, alpha, digits=digits, backend="mpmath"),
+        solve_certified(mdp, alpha, digits=digits, backend="flint"),
+    )
+
+
+# ---- closed forms ---------------------------------------------------------------------
+
+
+def _sym(x: Fraction) -> sympy.Rational:
+    return sympy.Rational(x.numerator, x.denominator)
+
+
+@settings(max_examples=25)
+@given(
+    rewards=st.lists(st.integers(-20, 20), min_size=1, max_size=4),
+    weights=st.lists(st.integers(1, 5), min_size=4, max_size=4),
+    gamma=st.fractions(0, Fraction(19, 20)),
+    alpha=st.fractions(Fraction(1, 20), 20),
+    digits=st.integers(10, 60),
+)
+def test_one_state_mdp_matches_its_closed_form_to_all_printed_digits(
+    rewards: list[int], weights: list[int], gamma: Fraction, alpha: Fraction, digits: int
+) -> None:
+    """One state: ``V* = alpha / (1 - gamma) * log sum_a mu_a exp(R_a / alpha)``.
+
+    (From ``V = alpha log sum_a mu_a exp((R_a + gamma V) / alpha)``.) The closed
+    form is evaluated by sympy with 30 more digits than printed.
+    """
+    A = len(rewards)
+    mu = [Fraction(w, sum(weights[:A])) for w in weights[:A]]
+    mdp = FiniteMDP([[[1.0]] * A], [rewards], gamma, prior=[mu])
+    sol = solve_certified(mdp, alpha, digits=digits)
+    a, g = _sym(alpha), _sym(gamma)
+    lse = sympy.log(sum(_sym(m) * sympy.exp(sympy.Integer(r) / a) for m, r in zip(mu, rewards)))
+    v_star = a / (1 - g) * lse
+    n = digits + 30
+    exact_v = Fraction(str(sympy.N(v_star, n)))
+    slack = Fraction(1, 10 ** (digits + 25)) * max(1, abs(exact_v))  # sympy's own rounding
+    assert abs(Fraction(sol.decimals["V"][0]) - exact_v) <= sol.error_bound + slack
+    for k, r in enumerate(rewards):
+        exact_q = Fraction(str(sympy.N(r + g * v_star, n)))
+        assert abs(Fraction(sol.decimals["Q"][0][k]) - exact_q) <= sol.error_bound + slack
+        exact_p = Fraction(str(sympy.N(_sym(mu[k]) * sympy.exp((r + g * v_star - v_star) / a), n)))
+        assert abs(Fraction(sol.decimals["policy"][0][k]) - exact_p) <= sol.error_bound + slack
+
+
+@settings(max_examples=20)
+@given(
+    rewards=st.lists(st.integers(-9, 9), min_size=4, max_size=4),
+    stay=st.lists(st.fractions(0, 1, max_denominator=8), min_size=2, max_size=2),
+    gamma=st.fractions(0, Fraction(9, 10), max_denominator=20),
+    alpha=st.fractions(Fraction(1, 4), 4, max_denominator=8),
+)
+def test_two_state_chain_matches_its_closed_form(
+    rewards: list[int], stay: list[Fraction], gamma: Fraction, alpha: Fraction
+) -> None:
+    """Two states, two actions with the same transitions ``P[s]``: then
+    ``V* = (I - gamma P)^{-1} c`` with ``c_s = alpha log sum_a exp(R[s, a] / alpha)``."""
+    P = [[stay[0], 1 - stay[0]], [1 - stay[1], stay[1]]]
+    R = [rewards[:2], rewards[2:]]
+    mdp = FiniteMDP([[P[0], P[0]], [P[1], P[1]]], R, gamma)
+    digits = 40
+    sol = solve_certified(mdp, alpha, digits=digits)
+    a, g = _sym(alpha), _sym(gamma)
+    c = sympy.Matrix([a * sympy.log(sum(sympy.exp(sympy.Integer(r) / a) for r in row)) for row in R])
+    M = sympy.eye(2) - g * sympy.Matrix([[_sym(x) for x in row] for row in P])
+    V = M.LUsolve(c)
+    slack = Fraction(1, 10 ** (digits + 25)) * 100
+    for s in range(2):
+        exact_v = Fraction(str(sympy.N(V[s], digits + 30)))
+        assert abs(Fraction(sol.decimals["V"][s]) - exact_v) <= sol.error_bound + slack
+
+
+# ---- alpha = 0: exact -----------------------------------------------------------------
+
+
+@settings(max_examples=40)
+@given(mdp=soft_mdps(), digits=st.integers(5, 50))
+@example(mdp=TIES, digits=20)
+@example(mdp=PRIOR_ZEROS, digits=20)
+@example(mdp=RATIONAL, digits=20)
+@example(mdp=TERMINATION, digits=20)
+def test_alpha_zero_is_solved_exactly(mdp: FiniteMDP, digits: int) -> None:
+    """``Q* = R + gamma P max_a Q*`` holds exactly for the returned fractions, the
+    policy is uniform over the exact maximisers, and printing is the only error."""
+    sol = solve_certified(mdp, 0, digits=digits, backend=BACKENDS[-1])
+    assert sol.exact and sol.fractions is not None
+    Q, V, pi = sol.fractions["Q"], sol.fractions["V"], sol.fractions["policy"]
+    ex = mdp.exact
+    S, A = mdp.num_states, mdp.num_actions
+    avail = np.ones((S, A), bool) if ex.prior is None else ex.prior > 0
+    for s in range(S):
+        best = max(Q[s, a] for a in range(A) if avail[s, a])
+        assert V[s] == best
+        ties = [a for a in range(A) if avail[s, a] and Q[s, a] == best]
+        assert [pi[s, a] for a in range(A)] == [
+            Fraction(1, len(ties)) if a in ties else 0 for a in range(A)
+        ]
+        for a in range(A):
+            assert Q[s, a] == ex.rewards[s, a] + ex.gamma * sum(
+                p * v for p, v in zip(ex.transitions[s, a], V, strict=True)
+            )
+    worst = max(
+        abs(Fraction(t) - x)
+        for key in ("Q", "V", "policy")
+        for t, x in zip(
+            np.ravel(np.array(sol.decimals[key], dtype=object)),
+            np.ravel(sol.fractions[key]),
+            strict=True,
+        )
+    )
+    assert worst <= sol.error_bound <= Fraction(1, 10**digits) * max(1, max_abs_q(sol))
+    d = sol.to_spec_dict(fractions=True)
+    assert d["exact"] is True and Fraction(d["Q_fractions"][0][0]) == Q[0, 0]
+
+
+# ---- finite horizon -------------------------------------------------------------------
+
+
+@settings(max_examples=20)
+@given(
+    mdp=mdps(states=(1, 3), actions=(1, 3), gamma=(0.0, 1.0 - 1e-9), horizon=(1, 4),
+             prior=st.booleans(), termination=st.booleans()),
+    alpha=temperatures(zero=True),
+)
+@example(
+    mdp=FiniteMDP(_P2, [[1e8, 1e-8], [0.0, 1.0]], 1, horizon=3), alpha=1e-12
+)
+def test_finite_horizon_bound_holds_against_thirty_more_digits(
+    mdp: FiniteMDP, alpha: Any
+) -> None:
+    sol = solve_certified(mdp, alpha, digits=20)
+    ref = solve_certified(mdp, alpha, digits=50)
+    H, S, A = mdp.horizon, mdp.num_states, mdp.num_actions
+    assert np.array(sol.decimals["Q"], dtype=object).shape == (H, S, A)
+    assert np.array(sol.decimals["V"], dtype=object).shape == (H, S)
+    for x, y in zip(printed(sol), printed(ref), strict=True):
+        assert abs(x - y) <= sol.error_bound + ref.error_bound
+
+
+# ---- the JSON object, precision scoping, bad input ------------------------------------
+
+
+def test_spec_dict_has_the_section_4_keys_and_a_rounded_up_bound() -> None:
+    sol = solve_certified(RATIONAL, "1/10", digits=30)
+    d = sol.to_spec_dict()
+    assert set(d) == {
+        "Q", "V", "policy", "error_bound", "digits", "alpha", "gamma", "iterations", "exact"
+    }
+    assert d["alpha"] == "0.1" and d["gamma"] == "0.9" and d["digits"] == 30
+    assert d["exact"] is False and "Q_fractions" not in sol.to_spec_dict(fractions=True)
+    assert Fraction(d["error_bound"]) == sol.error_bound
+    for key in ("Q", "V", "policy"):
+        for text in np.ravel(np.array(d[key], dtype=object)):
+            digits = text.lstrip("-0.").split("E")[0].replace(".", "")
+            assert len(digits) >= 30, text
+
+
+def test_working_precision_does_not_leak_or_matter() -> None:
+    """mpmath's global precision is untouched, and it does not change the answer."""
+    first = solve_certified(SCALES, 1e-12, digits=25).to_spec_dict()
+    with mpmath.workdps(5):
+        second = solve_certified(SCALES, 1e-12, digits=25).to_spec_dict()
+        assert mpmath.mp.dps == 5
+    assert first == second
+
+
+def test_flint_backend_without_flint_names_the_extra(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setitem(sys.modules, "flint", None)  # makes `import flint` fail
+    with pytest.raises(ImportError, match=r"pip install 'softq-ref\[fast\]'"):
+        solve_certified(TIES, 1, digits=10, backend="flint")
+
+
+@pytest.mark.parametrize(
+    ("kwargs", "match"),
+    [
+        ({"alpha": -1, "digits": 10}, "alpha"),
+        ({"alpha": "x", "digits": 10}, "alpha"),
+        ({"alpha": 1, "digits": 0}, "digits"),
+    ],
+)
+def test_bad_arguments_raise_invalid_mdp_error(kwargs: dict[str, Any], match: str) -> None:
+    with pytest.raises(InvalidMDPError, match=match):
+        solve_certified(TIES, **kwargs)
