@@ -386,6 +386,16 @@ def _float_start(mdp: FiniteMDP, alpha: Fraction, start: Any) -> NDArray[np.floa
     return Q
 
 
+def _log2_ratio(x: Fraction, y: Fraction) -> float:
+    """``log2(x / y)`` for positive Fractions of any size."""
+    return (
+        math.log2(x.numerator)
+        - math.log2(x.denominator)
+        - math.log2(y.numerator)
+        + math.log2(y.denominator)
+    )
+
+
 def _bits(x: float) -> int:
     """``ceil(log2(max(1, x)))``."""
     return max(0, math.ceil(math.log2(max(1.0, x))))
@@ -405,31 +415,40 @@ def _newton(
     P64 = prob.mdp.transitions
     g64 = float(prob.g)
     ctx_backend = prob.backend
-    noise = 8.0 / max(float(1 - prob.L), 1e-300)  # grid units of rounding noise in d
-    last = math.inf
+    # rounding noise in the corrections, in grid units: ~ a few units / (1 - L)
+    log_noise = 3.0 - math.log2(float(1 - prob.L))
+    log_last = math.inf
     while True:
         ctx = make_context(ctx_backend, prob.prec_for(F, scale_bits), rigorous=False)
         with context_scope(ctx):
             Q = prob.q_point(V, F)
             TV, _, pi = prob.lse(ctx, Q, F, want_pi=True)
         assert pi is not None
-        r = np.array([_grid_to_float(int(x), F) for x in TV - V])
+        # residual in grid units, scaled by 2**-e into float64 range
+        r_units = [int(x) for x in TV - V]
+        e = max(x.bit_length() for x in r_units)
+        r = np.array([_grid_to_float(x, e) for x in r_units])
         M = np.eye(S) - g64 * np.einsum("sa,sat->st", pi, P64)
         d = np.linalg.solve(M, r)
-        V = V + np.array([_to_grid(float(x), F) for x in d], dtype=object)
+        V = V + np.array([_to_grid(float(x), e) for x in d], dtype=object)
         steps[0] += 1
         dmax = float(np.abs(d).max())
-        units = math.ldexp(dmax, F) if dmax > 0 else 0.0
-        if F >= F_target and (units <= noise or units > 0.5 * last):
+        log_units = math.log2(dmax) + e if dmax > 0 else -math.inf
+        if F >= F_target and (log_units <= log_noise or log_units > log_last - 1):
             return V, F
         if steps[0] > _MAX_NEWTON_STEPS:
             raise RuntimeError(
                 f"the high-precision Newton iteration did not converge in {_MAX_NEWTON_STEPS} "
-                f"steps (last correction {dmax:.3e})"
+                f"steps (last correction 2**{log_units - F:.1f})"
             )
-        last = units if F >= F_target else math.inf
-        acc = -math.log2(dmax) if dmax > 0 else F_target
-        F_new = min(F_target, max(F, math.floor(acc) + 48))
+        log_last = log_units if F >= F_target else math.inf
+        # Bits of absolute accuracy of V before this step: the correction's size (a zero
+        # residual says only that the error is below one grid unit). The step contracts
+        # the error by about 2**-40 (float64 Jacobian, cond(I - gamma P_pi) <= 2 / (1 - L)),
+        # down to the grid's resolution; the next grid has 48 bits to spare beyond that.
+        acc_before = F - max(log_units, 0.0)
+        acc_after = min(F - 3.0, acc_before + 40.0)
+        F_new = min(F_target, max(F, math.floor(acc_after) + 48))
         if F_new > F:
             V = np.array([int(x) << (F_new - F) for x in V], dtype=object)
             F = F_new
@@ -678,7 +697,7 @@ def _solve_soft(
     scale_bits = _bits(max(scale, float(np.abs(Vf).max()), lse_mag)) + 2
     contraction_bits = math.ceil(-math.log2(float(1 - prob.L))) if prob.L > 0 else 0
     F_target = _targets(prob, digits, scale, contraction_bits + 4)
-    F = max(0, min(F_target, 40 - _bits(scale)))
+    F = max(0, min(F_target, 60 - _bits(scale)))  # the float64 start: ~50 correct bits
     V = np.array([_to_grid(float(x), F) for x in Vf], dtype=object)
     steps = [0]
     for _ in range(_MAX_REFINEMENTS):
@@ -702,7 +721,7 @@ def _solve_soft(
         if sol is not None:
             return sol
         # refine the grid by the missing bits (and a margin) and continue Newton
-        missing = math.ceil(math.log2(float(eb / target))) + 8
+        missing = math.ceil(_log2_ratio(eb, target)) + 8
         F_target += missing
         V = np.array([int(x) << (F_target - F) for x in V], dtype=object)
         F = F_target
@@ -775,7 +794,7 @@ def _solve_horizon(prob: _Problem, digits: int, common: dict[str, Any]) -> Certi
         )
         if sol is not None:
             return sol
-        F += math.ceil(math.log2(float(eb / target))) + 8
+        F += math.ceil(_log2_ratio(eb, target)) + 8
     raise RuntimeError(
         f"could not certify {digits} digits (bound {float(eb):.3e} > target {float(target):.3e})"
     )
