@@ -200,7 +200,9 @@ def test_one_state_mdp_matches_its_closed_form_to_all_printed_digits(
     mdp = FiniteMDP([[[1.0]] * A], [rewards], gamma, prior=[mu])
     sol = solve_certified(mdp, alpha, digits=digits)
     a, g = _sym(alpha), _sym(gamma)
-    lse = sympy.log(sum(_sym(m) * sympy.exp(sympy.Integer(r) / a) for m, r in zip(mu, rewards)))
+    lse = sympy.log(
+        sum(_sym(m) * sympy.exp(sympy.Integer(r) / a) for m, r in zip(mu, rewards, strict=True))
+    )
     v_star = a / (1 - g) * lse
     n = digits + 30
     exact_v = Fraction(str(sympy.N(v_star, n)))
@@ -231,7 +233,9 @@ def test_two_state_chain_matches_its_closed_form(
     digits = 40
     sol = solve_certified(mdp, alpha, digits=digits)
     a, g = _sym(alpha), _sym(gamma)
-    c = sympy.Matrix([a * sympy.log(sum(sympy.exp(sympy.Integer(r) / a) for r in row)) for row in R])
+    c = sympy.Matrix(
+        [a * sympy.log(sum(sympy.exp(sympy.Integer(r) / a) for r in row)) for row in R]
+    )
     M = sympy.eye(2) - g * sympy.Matrix([[_sym(x) for x in row] for row in P])
     V = M.LUsolve(c)
     slack = Fraction(1, 10 ** (digits + 25)) * 100
@@ -288,16 +292,18 @@ def test_alpha_zero_is_solved_exactly(mdp: FiniteMDP, digits: int) -> None:
 
 @settings(max_examples=20)
 @given(
-    mdp=mdps(states=(1, 3), actions=(1, 3), gamma=(0.0, 1.0 - 1e-9), horizon=(1, 4),
-             prior=st.booleans(), termination=st.booleans()),
+    mdp=mdps(
+        states=(1, 3),
+        actions=(1, 3),
+        gamma=(0.0, 1.0 - 1e-9),
+        horizon=(1, 4),
+        prior=st.booleans(),
+        termination=st.booleans(),
+    ),
     alpha=temperatures(zero=True),
 )
-@example(
-    mdp=FiniteMDP(_P2, [[1e8, 1e-8], [0.0, 1.0]], 1, horizon=3), alpha=1e-12
-)
-def test_finite_horizon_bound_holds_against_thirty_more_digits(
-    mdp: FiniteMDP, alpha: Any
-) -> None:
+@example(mdp=FiniteMDP(_P2, [[1e8, 1e-8], [0.0, 1.0]], 1, horizon=3), alpha=1e-12)
+def test_finite_horizon_bound_holds_against_thirty_more_digits(mdp: FiniteMDP, alpha: Any) -> None:
     sol = solve_certified(mdp, alpha, digits=20)
     ref = solve_certified(mdp, alpha, digits=50)
     H, S, A = mdp.horizon, mdp.num_states, mdp.num_actions
@@ -314,7 +320,15 @@ def test_spec_dict_has_the_section_4_keys_and_a_rounded_up_bound() -> None:
     sol = solve_certified(RATIONAL, "1/10", digits=30)
     d = sol.to_spec_dict()
     assert set(d) == {
-        "Q", "V", "policy", "error_bound", "digits", "alpha", "gamma", "iterations", "exact"
+        "Q",
+        "V",
+        "policy",
+        "error_bound",
+        "digits",
+        "alpha",
+        "gamma",
+        "iterations",
+        "exact",
     }
     assert d["alpha"] == "0.1" and d["gamma"] == "0.9" and d["digits"] == 30
     assert d["exact"] is False and "Q_fractions" not in sol.to_spec_dict(fractions=True)
