@@ -79,7 +79,9 @@ RATIONAL = FiniteMDP(
 )
 
 
-def soft_mdps() -> Any:
+def soft_mdps(horizons: bool = True) -> Any:
+    """Small MDPs of every kind: priors (with zeros), termination, R[s, a, s'],
+    and a finite horizon one time in four."""
     return mdps(
         states=(1, 3),
         actions=(1, 3),
@@ -87,6 +89,7 @@ def soft_mdps() -> Any:
         prior=st.booleans(),
         termination=st.booleans(),
         rewards_3d=st.booleans(),
+        horizon=st.one_of(st.none(), st.none(), st.none(), st.integers(1, 4)) if horizons else None,
     )
 
 
@@ -248,7 +251,7 @@ def test_two_state_chain_matches_its_closed_form(
 
 
 @settings(max_examples=40)
-@given(mdp=soft_mdps(), digits=st.integers(5, 50))
+@given(mdp=soft_mdps(horizons=False), digits=st.integers(5, 50))
 @example(mdp=TIES, digits=20)
 @example(mdp=PRIOR_ZEROS, digits=20)
 @example(mdp=RATIONAL, digits=20)
@@ -288,6 +291,36 @@ def test_alpha_zero_is_solved_exactly(mdp: FiniteMDP, digits: int) -> None:
 
 
 # ---- finite horizon -------------------------------------------------------------------
+
+
+@settings(max_examples=25)
+@given(
+    mdp=mdps(
+        states=(1, 3),
+        actions=(1, 3),
+        gamma=(0.0, 1.0),
+        horizon=(1, 5),
+        prior=st.booleans(),
+        termination=st.booleans(),
+    )
+)
+def test_finite_horizon_alpha_zero_is_exact_backward_induction(mdp: FiniteMDP) -> None:
+    """``Q_t = R + gamma P V_{t+1}``, ``V_t = max_a Q_t``, ``V_H = 0``, exactly."""
+    sol = solve_certified(mdp, 0, digits=20)
+    assert sol.exact and sol.fractions is not None and sol.iterations == mdp.horizon
+    Q, V = sol.fractions["Q"], sol.fractions["V"]
+    ex = mdp.exact
+    H, S, A = Q.shape
+    assert H == mdp.horizon
+    avail = np.ones((S, A), bool) if ex.prior is None else ex.prior > 0
+    for t in range(H):
+        nxt = V[t + 1] if t + 1 < H else [Fraction(0)] * S
+        for s in range(S):
+            assert V[t, s] == max(Q[t, s, a] for a in range(A) if avail[s, a])
+            for a in range(A):
+                assert Q[t, s, a] == ex.rewards[s, a] + ex.gamma * sum(
+                    p * v for p, v in zip(ex.transitions[s, a], nxt, strict=True)
+                )
 
 
 @settings(max_examples=20)
