@@ -14,14 +14,19 @@ Run: ``PYTHONPATH=. python benchmarks/bench_certified.py`` (about 10 minutes).
 from __future__ import annotations
 
 import argparse
+import os
 import time
 
-import numpy as np
-from mpmath import mp
+# One BLAS thread: the float64 solves are small (S <= 200), and on a shared machine
+# OpenBLAS's threads make a 200 x 200 inverse take 60 ms instead of 2 ms.
+os.environ.setdefault("OPENBLAS_NUM_THREADS", "1")
 
-from softq_ref import FiniteMDP
-from softq_ref._arith import flint_available
-from softq_ref.certified import solve_certified
+import numpy as np  # noqa: E402
+from mpmath import mp  # noqa: E402
+
+from softq_ref import FiniteMDP  # noqa: E402
+from softq_ref._arith import flint_available  # noqa: E402
+from softq_ref.certified import solve_certified  # noqa: E402
 
 
 def random_mdp(S: int, A: int, seed: int = 0) -> FiniteMDP:

@@ -8,6 +8,7 @@ small "contexts" below, all with the same methods:
 
 ``ratio(n, d)``      an enclosure (interval contexts) or approximation (point
                      contexts) of the rational ``n / d``, ``d > 0``;
+``span(n1, n2, d)``  an enclosure of the interval ``[n1 / d, n2 / d]``;
 ``exp``, ``log``, ``add``, ``mul``, ``div``;
 ``below(x)``         the hull ``[0, x]`` of a non-negative enclosure (point: 0);
 ``floor_scaled(x, F)``, ``ceil_scaled(x, F)``  integers below / above
@@ -71,6 +72,9 @@ class _MpPoint:
     def ratio(self, n: int, d: int) -> Any:
         return self.L.from_rational(n, d, self.prec, "n")
 
+    def span(self, n1: int, n2: int, d: int) -> Any:
+        return self.L.from_rational(n1 + n2, 2 * d, self.prec, "n")
+
     def exp(self, x: Any) -> Any:
         return self.L.mpf_exp(x, self.prec, "n")
 
@@ -116,6 +120,10 @@ class _MpInterval:
     def ratio(self, n: int, d: int) -> Any:
         L, p = self.L, self.prec
         return (L.from_rational(n, d, p, "f"), L.from_rational(n, d, p, "c"))
+
+    def span(self, n1: int, n2: int, d: int) -> Any:
+        L, p = self.L, self.prec
+        return (L.from_rational(n1, d, p, "f"), L.from_rational(n2, d, p, "c"))
 
     def exp(self, x: Any) -> Any:
         return self.L.mpi_exp(x, self.prec)
@@ -168,6 +176,11 @@ class _Arb:
         f = self.flint
         x = f.arb(f.fmpq(n, d))
         return x if self.rigorous else x.mid()
+
+    def span(self, n1: int, n2: int, d: int) -> Any:
+        if not self.rigorous:
+            return self.ratio(n1 + n2, 2 * d)
+        return self.ratio(n1, d).union(self.ratio(n2, d))
 
     def _point(self, x: Any) -> Any:
         return x if self.rigorous else x.mid()

@@ -8,9 +8,12 @@ certified ``error_bound`` can include it.
 from __future__ import annotations
 
 import decimal
+import math
 from fractions import Fraction
 
 __all__ = ["round_decimal", "round_up", "fraction_text", "decimal_exponent"]
+
+_INT_DIGITS_MAX = 4000  # below Python's default limit on int -> str conversion (4300)
 
 
 def _context(prec: int, rounding: str) -> decimal.Context:
@@ -25,9 +28,19 @@ def _divide(x: Fraction, prec: int, rounding: str) -> decimal.Decimal:
 
 
 def decimal_exponent(x: Fraction) -> int:
-    """``floor(log10 |x|)`` for ``x != 0`` (exactly)."""
-    d = _divide(abs(x), 4, decimal.ROUND_FLOOR)
-    return d.adjusted()
+    """``floor(log10 |x|)`` for ``x != 0`` (exactly: estimated, then checked in integers).
+
+    >>> decimal_exponent(Fraction(1, 1000)), decimal_exponent(Fraction(999, 1000))
+    (-3, -1)
+    """
+    n, d = abs(x.numerator), x.denominator
+    e = math.floor(math.log10(n) - math.log10(d))
+    # enforce 10**e <= n / d < 10**(e + 1) exactly
+    while (n * 10**-e if e < 0 else n) < (d if e < 0 else d * 10**e):
+        e -= 1
+    while (n * 10 ** (-e - 1) if e + 1 < 0 else n) >= (d if e + 1 < 0 else d * 10 ** (e + 1)):
+        e += 1
+    return e
 
 
 def round_decimal(x: Fraction, significant: int) -> tuple[str, Fraction]:
@@ -42,11 +55,42 @@ def round_decimal(x: Fraction, significant: int) -> tuple[str, Fraction]:
     """
     if x == 0:
         return "0", Fraction(0)
+    if significant <= _INT_DIGITS_MAX:
+        return _round_int(x, significant)
     d = _divide(x, significant, decimal.ROUND_HALF_EVEN)
     # pad with zeros so that exactly `significant` digits are shown ("2" -> "2.0000")
     quantum = decimal.Decimal((0, (1,), d.adjusted() - significant + 1))
     d = d.quantize(quantum, context=_context(significant + 2, decimal.ROUND_HALF_EVEN))
     return str(d), Fraction(d)
+
+
+def _round_int(x: Fraction, significant: int) -> tuple[str, Fraction]:
+    """:func:`round_decimal` in integer arithmetic (the same text as ``str(Decimal)``)."""
+    n, d = abs(x.numerator), x.denominator
+    e = decimal_exponent(x)
+    k = significant - 1 - e  # |x| * 10**k has `significant` digits before the point
+    num, den = (n * 10**k, d) if k >= 0 else (n, d * 10**-k)
+    q, r = divmod(num, den)
+    if 2 * r > den or (2 * r == den and q % 2 == 1):
+        q += 1
+    if q == 10**significant:  # the rounding carried into a new digit
+        q //= 10
+        e += 1
+        k -= 1
+    printed = Fraction(q) * (Fraction(1, 10**k) if k >= 0 else 10**-k)
+    if x < 0:
+        printed = -printed
+    digits = str(q)
+    sign = "-" if x < 0 else ""
+    if -6 <= e < significant:
+        if e >= 0:
+            text = digits[: e + 1] + ("." + digits[e + 1 :] if e + 1 < len(digits) else "")
+        else:
+            text = "0." + "0" * (-e - 1) + digits
+    else:
+        mant = digits[0] + ("." + digits[1:] if len(digits) > 1 else "")
+        text = f"{mant}E{'+' if e > 0 else '-'}{abs(e)}"
+    return sign + text, printed
 
 
 def round_up(x: Fraction, significant: int = 3) -> tuple[str, Fraction]:

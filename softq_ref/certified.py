@@ -198,13 +198,14 @@ class _Problem:
             if self.mu is None
             else np.array([[x > 0 for x in row] for row in self.mu], dtype=bool)
         )
-        rowsum = max(sum(self.P[s, a], Fraction(0)) for s in range(S) for a in range(A))
-        self.L = self.g * rowsum  # exact Lipschitz constant of T in the sup norm
         self._pmats: dict[int, tuple[int, ExactMatrix, ExactMatrix, bool]] = {}
-        dens = [x.denominator for x in self.P.ravel().tolist()]
-        self._dyadic_bits: int | None = None
-        if all(d & (d - 1) == 0 for d in dens):
-            self._dyadic_bits = max(d.bit_length() - 1 for d in dens)
+        self._dyadic: tuple[int, ObjArray] | None = self._dyadic_p(mdp)
+        if self._dyadic is not None:
+            G, ints = self._dyadic
+            rowsum = Fraction(max(sum(row) for row in ints.tolist()), 1 << G)
+        else:
+            rowsum = max(sum(self.P[s, a], Fraction(0)) for s in range(S) for a in range(A))
+        self.L = self.g * rowsum  # exact Lipschitz constant of T in the sup norm
         self._rn = [x.numerator for x in self.R.ravel().tolist()]
         self._rd = [x.denominator for x in self.R.ravel().tolist()]
         # the prior: log-sum-exp weights and the spread max mu / min positive mu
@@ -214,14 +215,47 @@ class _Problem:
         else:
             self.mu_spread_bits = 0
 
+    @staticmethod
+    def _dyadic_p(mdp: FiniteMDP) -> tuple[int, ObjArray] | None:
+        """``(G, P * 2**G)`` as exact integers (shape ``(S * A, S)``) when ``P`` is dyadic.
+
+        Float64 inputs are read from their bits (``frexp``); other exact inputs
+        qualify when every denominator is a power of two. None otherwise.
+        """
+        S, A = mdp.num_states, mdp.num_actions
+        src = np.asarray(mdp.source()["transitions"])
+        if src.dtype != object:
+            m, e = np.frexp(np.asarray(src, dtype=np.float64).reshape(S * A, S))
+            mant = (m * 2.0**53).astype(np.int64)  # exact: P = mant * 2**(e - 53)
+            nz = mant != 0
+            G = int((53 - e[nz]).max()) if nz.any() else 0
+            shift = np.where(nz, G - 53 + e, 0)
+            ints = np.empty((S * A, S), dtype=object)
+            ints[:] = [
+                [int(a) << int(b) for a, b in zip(ra, rb, strict=True)]
+                for ra, rb in zip(mant.tolist(), shift.tolist(), strict=True)
+            ]
+            return G, ints
+        flat = mdp.exact.transitions.reshape(S * A, S)
+        dens = [x.denominator for x in flat.ravel().tolist()]
+        if not all(d & (d - 1) == 0 for d in dens):
+            return None
+        G = max(d.bit_length() - 1 for d in dens)
+        ints = np.empty((S * A, S), dtype=object)
+        ints[:] = [[(x.numerator << G) // x.denominator for x in row] for row in flat.tolist()]
+        return G, ints
+
     # ---- P on a grid 2**-G: exact for dyadic inputs, else rounded down and up ----
     def pmat(self, F: int) -> tuple[int, ExactMatrix, ExactMatrix, bool]:
         """``(G, P_lo, P_hi, exact)``: integer matrices with ``P_lo <= P * 2**G <= P_hi``."""
-        if self._dyadic_bits is not None and self._dyadic_bits <= F + 64:
-            G, key = self._dyadic_bits, -1
-        else:
-            G = F + 64
-            key = G
+        if self._dyadic is not None and self._dyadic[0] <= F + 64:
+            G, key = self._dyadic[0], -1
+            if key not in self._pmats:
+                m = ExactMatrix(self._dyadic[1], self.backend)
+                self._pmats[key] = (G, m, m, True)
+            return self._pmats[key]
+        G = F + 64
+        key = G
         if key not in self._pmats:
             S, A = self.S, self.A
             flat = self.P.reshape(S * A, S)
@@ -274,7 +308,7 @@ class _Problem:
 
     def lse(
         self, ctx: Any, Q: ObjArray, F: int, want_pi: bool = False
-    ) -> tuple[ObjArray, ObjArray, tuple[NDArray[np.float64], ObjArray] | None]:
+    ) -> tuple[ObjArray, ObjArray, tuple[NDArray[np.float64], ObjArray, ObjArray] | None]:
         """``V(s) = alpha log sum_a mu exp(Q / alpha)`` on the grid: ``(V_lo, V_hi, pi)``.
 
         With an interval context, ``V_lo <= V * 2**F <= V_hi`` is proven; with a
@@ -283,8 +317,9 @@ class _Problem:
         whose exponent is below ``-T`` are enclosed by ``[0, mu exp(-T)]``
         without evaluating them (Blanchard, Higham & Higham 2021, for the
         shift; SPEC section 1 for the convention). ``pi`` (point contexts,
-        ``want_pi``) is the soft-greedy policy for the Jacobian, in float64 and
-        on the grid ``2**-F``.
+        ``want_pi``) is the soft-greedy policy ``mu exp((Q - V) / alpha)``: in
+        float64, on the grid ``2**-F`` (point contexts, for the Jacobian), and
+        as enclosures (None where ``mu = 0``).
         """
         S, A = self.S, self.A
         an, ad = self.alpha.numerator, self.alpha.denominator
@@ -296,6 +331,7 @@ class _Problem:
         V_hi = np.empty(S, dtype=object)
         pi = np.zeros((S, A)) if want_pi else None
         pi_grid = np.zeros((S, A), dtype=object)
+        pi_enc = np.full((S, A), None, dtype=object)
         mu = self.mu
         for s in range(S):
             acts = [a for a in range(A) if self.avail[s, a]]
@@ -323,7 +359,8 @@ class _Problem:
                     p = ctx.div(term, total)
                     pi[s, a] = ctx.to_float(p)
                     pi_grid[s, a] = ctx.floor_scaled(p, F)
-        return V_lo, V_hi, None if pi is None else (pi, pi_grid)
+                    pi_enc[s, a] = p
+        return V_lo, V_hi, None if pi is None else (pi, pi_grid, pi_enc)
 
     def policy_box(
         self, ctx: Any, Q_lo: ObjArray, Q_hi: ObjArray, V_lo: ObjArray, V_hi: ObjArray, F: int
@@ -473,7 +510,7 @@ def _newton(
             Q = prob.q_point(V, F)
             TV, _, pol = prob.lse(ctx, Q, F, want_pi=True)
         assert pol is not None
-        pi, pi_grid = pol
+        pi, pi_grid, _ = pol
         r = [int(x) for x in TV - V]
         Minv = np.linalg.inv(np.eye(S) - g64 * np.einsum("sa,sat->st", pi, P64))
         x = _inner_solve(prob, r, pi_grid, Minv, F)
@@ -549,13 +586,19 @@ def _print_all(
 
 
 def _to_mpf(arr: ObjArray, prec: int) -> ObjArray:
+    """Fractions -> mpmath ``mpf`` rounded to ``prec`` bits (dyadics without a division)."""
     import mpmath
     from mpmath import libmp
 
     out = np.empty(arr.shape, dtype=object)
     for idx in np.ndindex(arr.shape):
         x: Any = arr[idx]
-        out[idx] = mpmath.mp.make_mpf(libmp.from_rational(x.numerator, x.denominator, prec, "n"))
+        n, d = x.numerator, x.denominator
+        if d & (d - 1) == 0:
+            raw = libmp.from_man_exp(n, 1 - d.bit_length(), prec, "n")
+        else:
+            raw = libmp.from_rational(n, d, prec, "n")
+        out[idx] = mpmath.mp.make_mpf(raw)
     return out
 
 
@@ -783,7 +826,8 @@ def _certify_soft(prob: _Problem, V: ObjArray, F: int, scale_bits: int) -> _Encl
     Q = prob.q_point(V, F)  # the candidate: exact grid values
     ctx = make_context(prob.backend, prob.prec_for(F, scale_bits), rigorous=True)
     with context_scope(ctx):
-        V_lo, V_hi, _ = prob.lse(ctx, Q, F)
+        V_lo, V_hi, pol = prob.lse(ctx, Q, F, want_pi=True)
+        assert pol is not None
         TQ_lo, TQ_hi = prob.q_box(V_lo, V_hi, F)
         eps = 0
         for q, lo, hi in zip(Q.flat, TQ_lo.flat, TQ_hi.flat, strict=True):
@@ -793,7 +837,19 @@ def _certify_soft(prob: _Problem, V: ObjArray, F: int, scale_bits: int) -> _Encl
         B = _ceil_div(eps * Ld, Ld - Ln)
         Q_lo, Q_hi = Q - B, Q + B
         Vs_lo, Vs_hi = V_lo - B, V_hi + B
-        pi_lo, pi_hi = prob.policy_box(ctx, Q_lo, Q_hi, Vs_lo, Vs_hi, F)
+        # pi*_a = pi_a(Q) * exp(((Q*_a - Q_a) - (V* - V_Q)) / alpha), and both differences
+        # lie in [-B, B] (the log-sum-exp is 1-Lipschitz in the sup norm): one factor
+        # exp([-2B, 2B] / alpha) for every entry.
+        an, ad = prob.alpha.numerator, prob.alpha.denominator
+        factor = ctx.exp(ctx.span(-2 * B * ad, 2 * B * ad, an << F))
+        one = 1 << F
+        pi_lo = np.zeros(Q.shape, dtype=object)
+        pi_hi = np.zeros(Q.shape, dtype=object)
+        for idx, p in np.ndenumerate(pol[2]):
+            if p is not None:
+                x = ctx.mul(p, factor)
+                pi_lo[idx] = min(max(ctx.floor_scaled(x, F), 0), one)
+                pi_hi[idx] = max(min(ctx.ceil_scaled(x, F), one), 0)
     return _Enclosure(F, (Q_lo, Q_hi), (Vs_lo, Vs_hi), (pi_lo, pi_hi))
 
 
