@@ -33,7 +33,11 @@ def decimal_exponent(x: Fraction) -> int:
     >>> decimal_exponent(Fraction(1, 1000)), decimal_exponent(Fraction(999, 1000))
     (-3, -1)
     """
-    n, d = abs(x.numerator), x.denominator
+    return _exponent_nd(abs(x.numerator), x.denominator)
+
+
+def _exponent_nd(n: int, d: int) -> int:
+    """``floor(log10(n / d))`` for positive integers."""
     e = math.floor(math.log10(n) - math.log10(d))
     # enforce 10**e <= n / d < 10**(e + 1) exactly
     while (n * 10**-e if e < 0 else n) < (d if e < 0 else d * 10**e):
@@ -66,8 +70,20 @@ def round_decimal(x: Fraction, significant: int) -> tuple[str, Fraction]:
 
 def _round_int(x: Fraction, significant: int) -> tuple[str, Fraction]:
     """:func:`round_decimal` in integer arithmetic (the same text as ``str(Decimal)``)."""
-    n, d = abs(x.numerator), x.denominator
-    e = decimal_exponent(x)
+    text, q, k = round_nd(x.numerator, x.denominator, significant)
+    printed = Fraction(q) * (Fraction(1, 10**k) if k >= 0 else 10**-k)
+    return text, -printed if x < 0 else printed
+
+
+def round_nd(n: int, d: int, significant: int) -> tuple[str, int, int]:
+    """``n / d`` (``n != 0``, ``d > 0``) rounded half-even to ``significant`` digits.
+
+    Returns the text (as ``str(Decimal)`` writes it) and ``q >= 0``, ``k`` such
+    that the printed value is ``sign(n) * q * 10**-k``.
+    """
+    sign = "-" if n < 0 else ""
+    n = abs(n)
+    e = _exponent_nd(n, d)
     k = significant - 1 - e  # |x| * 10**k has `significant` digits before the point
     num, den = (n * 10**k, d) if k >= 0 else (n, d * 10**-k)
     q, r = divmod(num, den)
@@ -77,11 +93,7 @@ def _round_int(x: Fraction, significant: int) -> tuple[str, Fraction]:
         q //= 10
         e += 1
         k -= 1
-    printed = Fraction(q) * (Fraction(1, 10**k) if k >= 0 else 10**-k)
-    if x < 0:
-        printed = -printed
     digits = str(q)
-    sign = "-" if x < 0 else ""
     if -6 <= e < significant:
         if e >= 0:
             text = digits[: e + 1] + ("." + digits[e + 1 :] if e + 1 < len(digits) else "")
@@ -90,7 +102,7 @@ def _round_int(x: Fraction, significant: int) -> tuple[str, Fraction]:
     else:
         mant = digits[0] + ("." + digits[1:] if len(digits) > 1 else "")
         text = f"{mant}E{'+' if e > 0 else '-'}{abs(e)}"
-    return sign + text, printed
+    return sign + text, q, k
 
 
 def round_up(x: Fraction, significant: int = 3) -> tuple[str, Fraction]:

@@ -42,10 +42,35 @@ def _solve(M: list[list[Fraction]], b: list[Fraction], backend: str) -> list[Fra
     return [Fraction(int(x[i, 0].p), int(x[i, 0].q)) for i in range(n)]
 
 
-def _q_of_v(P: NDArray[Any], R: NDArray[Any], g: Fraction, V: list[Fraction]) -> NDArray[Any]:
-    """``Q[s, a] = R[s, a] + gamma * sum_s' P[s, a, s'] V[s']`` exactly."""
+def _flint_p(P: NDArray[Any]) -> Any:
+    """``P`` as a flint ``fmpq_mat`` of shape ``(S * A, S)``."""
+    from softq_ref._arith import _import_flint
+
+    flint = _import_flint()
+    S, A, _ = P.shape
+    rows = P.reshape(S * A, S).tolist()
+    return flint.fmpq_mat([[flint.fmpq(x.numerator, x.denominator) for x in row] for row in rows])
+
+
+def _q_of_v(
+    P: NDArray[Any], R: NDArray[Any], g: Fraction, V: list[Fraction], Pf: Any = None
+) -> NDArray[Any]:
+    """``Q[s, a] = R[s, a] + gamma * sum_s' P[s, a, s'] V[s']`` exactly.
+
+    ``Pf``: ``P`` as a flint ``fmpq_mat`` (:func:`_flint_p`) to multiply with, or None.
+    """
     S, A = R.shape
     Q = np.empty((S, A), dtype=object)
+    if Pf is not None:
+        from softq_ref._arith import _import_flint
+
+        flint = _import_flint()
+        Vf = flint.fmpq_mat([[flint.fmpq(v.numerator, v.denominator)] for v in V])
+        W = (Pf * Vf).entries()
+        for i, w in enumerate(W):
+            s, a = divmod(i, A)
+            Q[s, a] = R[s, a] + g * Fraction(int(w.p), int(w.q))
+        return Q
     for s in range(S):
         for a in range(A):
             row = P[s, a]
@@ -88,13 +113,14 @@ def exact_policy_iteration(
     """
     S, A = R.shape
     pi = list(start)
+    Pf = _flint_p(P) if backend == "flint" else None
     for it in range(1, max_iterations + 1):
         M = [
             [(Fraction(1) if s == t else Fraction(0)) - g * P[s, pi[s], t] for t in range(S)]
             for s in range(S)
         ]
         V = _solve(M, [R[s, pi[s]] for s in range(S)], backend)
-        Q = _q_of_v(P, R, g, V)
+        Q = _q_of_v(P, R, g, V, Pf)
         changed = False
         for s in range(S):
             best_a = max((a for a in range(A) if avail[s, a]), key=lambda a: Q[s, a])

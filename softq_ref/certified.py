@@ -463,19 +463,25 @@ def _inner_solve(
     S, A = prob.S, prob.A
     G, P_lo, _, _ = prob.pmat(F)
     gn, gd = prob.g.numerator, prob.g.denominator
-    den = gd << (G + F)
     x = [0] * S
     res = list(r)
     last = max(abs(v) for v in res).bit_length()
+    pi_rows = [[int(p) for p in row] for row in pi_grid.tolist()]
     for _ in range(_MAX_NEWTON_STEPS):
         if last <= 2:
             break
         rf, e = _scaled_floats(res)
         x = [xi + _to_grid(float(d), e) for xi, d in zip(x, Minv @ rf, strict=True)]
-        W = P_lo.dot(np.array(x, dtype=object))
+        W = P_lo.dot(np.array(x, dtype=object)).tolist()
+        # pi on a coarser grid 2**-k suffices: the error sum_a |d pi_a| |W_a| 2**-G is then
+        # below A * 2**-16 grid units (|W_a| 2**-G <= max |x| < 2**(k - 16))
+        k = min(F, max(abs(v) for v in x).bit_length() + 16)
+        den = gd << (G + k)
         new = []
         for s in range(S):
-            acc = sum(int(pi_grid[s, a]) * int(W[s * A + a]) for a in range(A))
+            acc = sum(
+                (p >> (F - k)) * w for p, w in zip(pi_rows[s], W[s * A : (s + 1) * A], strict=True)
+            )
             new.append(r[s] - x[s] + _round_div(gn * acc, den))
         bits = max(abs(v) for v in new).bit_length()
         if bits >= last - 4:
@@ -555,13 +561,46 @@ class _Enclosure:
 
 
 def _mids_and_radii(lo: ObjArray, hi: ObjArray, F: int) -> tuple[ObjArray, ObjArray]:
+    """``(lo + hi, hi - lo)``: midpoints and radii on the grid ``2**-(F + 1)``."""
     mid = np.empty(lo.shape, dtype=object)
     rad = np.empty(lo.shape, dtype=object)
-    den = 1 << (F + 1)
     for idx in np.ndindex(lo.shape):
-        mid[idx] = Fraction(int(lo[idx]) + int(hi[idx]), den)
-        rad[idx] = Fraction(int(hi[idx]) - int(lo[idx]), den)
+        mid[idx] = int(lo[idx]) + int(hi[idx])
+        rad[idx] = int(hi[idx]) - int(lo[idx])
     return mid, rad
+
+
+def _print_grid(
+    parts: dict[str, tuple[ObjArray, ObjArray]], j: int, digits: int, scale: Fraction
+) -> tuple[dict[str, Any], Fraction]:
+    """:func:`_print_all` for midpoints and radii given as integers on the grid ``2**-j``.
+
+    The error of each entry (radius plus the exact rounding error of its
+    printout) is rounded up to the grid ``2**-(j + 8)``, in integers.
+    """
+    from softq_ref._decimal_out import _exponent_nd, round_nd
+
+    scale_exp = decimal_exponent(scale)
+    worst = 0
+    texts: dict[str, Any] = {}
+    for key, (mid, rad) in parts.items():
+        out = np.empty(mid.shape, dtype=object)
+        for idx in np.ndindex(mid.shape):
+            n, r = int(mid[idx]), int(rad[idx])
+            err = r << 8
+            if n == 0:
+                out[idx] = "0"
+            else:
+                sig = digits + 2 + max(0, _exponent_nd(abs(n), 1 << j) - scale_exp)
+                out[idx], q, k = round_nd(n, 1 << j, sig)
+                # |q 10**-k - |n| 2**-j| in units of 2**-(j + 8), rounded up
+                if k >= 0:
+                    err += _ceil_div(abs((q << j) - abs(n) * 10**k) << 8, 10**k)
+                else:
+                    err += abs(((q * 10**-k) << j) - abs(n)) << 8
+            worst = max(worst, err)
+        texts[key] = _nested(out, str)
+    return texts, Fraction(worst, 1 << (j + 8))
 
 
 def _print_all(
@@ -611,15 +650,22 @@ def _finish(
     """Print; return the solution if the bound meets the target, plus bound and target."""
     scale = max(Fraction(1), q_abs_lower)
     target = scale / Fraction(10) ** digits
-    texts, worst = _print_all(mids, digits, scale)
+    grid_bits = kw.pop("grid_bits", None)
+    if grid_bits is None:
+        texts, worst = _print_all(mids, digits, scale)
+        values = {key: mids[key][0] for key in mids}
+    else:
+        texts, worst = _print_grid(mids, grid_bits, digits, scale)
+        den = 1 << grid_bits
+        values = {key: _over(mids[key][0], den) for key in mids}
     eb_text, eb = round_up(worst, 3)
     if eb > target:
         return None, eb, target
     prec = kw.pop("working_bits")
     sol = CertifiedSolution(
-        Q=_to_mpf(mids["Q"][0], prec),
-        V=_to_mpf(mids["V"][0], prec),
-        policy=_to_mpf(mids["policy"][0], prec),
+        Q=_to_mpf(values["Q"], prec),
+        V=_to_mpf(values["V"], prec),
+        policy=_to_mpf(values["policy"], prec),
         error_bound=eb,
         digits=digits,
         decimals=texts,
@@ -628,6 +674,13 @@ def _finish(
         **kw,
     )
     return sol, eb, target
+
+
+def _over(arr: ObjArray, den: int) -> ObjArray:
+    out = np.empty(arr.shape, dtype=object)
+    for idx in np.ndindex(arr.shape):
+        out[idx] = Fraction(int(arr[idx]), den)
+    return out
 
 
 def _max_abs_lower(lo: ObjArray, hi: ObjArray, F: int) -> Fraction:
@@ -803,6 +856,7 @@ def _solve_soft(
             mids,
             digits,
             _max_abs_lower(*enc.Q, enc.F),
+            grid_bits=enc.F + 1,
             working_bits=prob.prec_for(F, scale_bits),
             iterations=steps[0],
             exact=False,
@@ -890,6 +944,7 @@ def _solve_horizon(prob: _Problem, digits: int, common: dict[str, Any]) -> Certi
             mids,
             digits,
             _max_abs_lower(Qb[0], Qb[1], F),
+            grid_bits=F + 1,
             working_bits=prob.prec_for(F, scale_bits),
             iterations=H,
             exact=False,
