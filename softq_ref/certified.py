@@ -68,6 +68,7 @@ ObjArray = NDArray[Any]  # object arrays (ints, Fractions, mpf)
 _LOG2_10 = math.log2(10.0)
 _MAX_REFINEMENTS = 6
 _MAX_NEWTON_STEPS = 2000
+_EXACT_MAX_STATES = 60  # alpha = 0 without flint: exact rational solves up to this size
 
 
 @dataclass(frozen=True)
@@ -321,6 +322,8 @@ class _Problem:
         float64, on the grid ``2**-F`` (point contexts, for the Jacobian), and
         as enclosures (None where ``mu = 0``).
         """
+        if self.alpha == 0:
+            return self._hard_max(Q, F, want_pi)
         S, A = self.S, self.A
         an, ad = self.alpha.numerator, self.alpha.denominator
         den = an << F
@@ -361,6 +364,24 @@ class _Problem:
                     pi_grid[s, a] = ctx.floor_scaled(p, F)
                     pi_enc[s, a] = p
         return V_lo, V_hi, None if pi is None else (pi, pi_grid, pi_enc)
+
+    def _hard_max(
+        self, Q: ObjArray, F: int, want_pi: bool
+    ) -> tuple[ObjArray, ObjArray, tuple[NDArray[np.float64], ObjArray, ObjArray] | None]:
+        """``alpha = 0``: ``V = max_{a: mu > 0} Q`` (exact on the grid) and the uniform
+        policy over the maximisers (for the Newton step; certified separately)."""
+        S, A = self.S, self.A
+        V = np.empty(S, dtype=object)
+        pi = np.zeros((S, A))
+        pi_grid = np.zeros((S, A), dtype=object)
+        for s in range(S):
+            acts = [a for a in range(A) if self.avail[s, a]]
+            V[s] = max(Q[s, a] for a in acts)
+            ties = [a for a in acts if Q[s, a] == V[s]]
+            for a in ties:
+                pi[s, a] = 1.0 / len(ties)
+                pi_grid[s, a] = (1 << F) // len(ties)
+        return V, V, (pi, pi_grid, np.full((S, A), None, dtype=object)) if want_pi else None
 
     def policy_box(
         self, ctx: Any, Q_lo: ObjArray, Q_hi: ObjArray, V_lo: ObjArray, V_hi: ObjArray, F: int
@@ -761,6 +782,17 @@ def solve_certified(
         "backend": be,
     }
     if a == 0:
+        if mdp.horizon is None and be == "mpmath" and prob.S > _EXACT_MAX_STATES:
+            # rational solves with sympy get slow: certify the argmax instead, and go
+            # exact only when some state's maximiser cannot be told apart (ties)
+            if prob.L >= 1:
+                raise InvalidMDPError(
+                    f"gamma * (largest row sum of transitions) = {float(prob.L)!r} is not below 1"
+                )
+            try:
+                return _solve_soft(prob, digits, start, common)
+            except _AmbiguousArgmax:
+                pass
         return _solve_exact(prob, digits, start, common)
     if mdp.horizon is not None:
         return _solve_horizon(prob, digits, common)
@@ -891,6 +923,9 @@ def _certify_soft(prob: _Problem, V: ObjArray, F: int, scale_bits: int) -> _Encl
         B = _ceil_div(eps * Ld, Ld - Ln)
         Q_lo, Q_hi = Q - B, Q + B
         Vs_lo, Vs_hi = V_lo - B, V_hi + B
+        if prob.alpha == 0:
+            pi_lo, pi_hi = _certified_argmax(prob, Q, B, F)
+            return _Enclosure(F, (Q_lo, Q_hi), (Vs_lo, Vs_hi), (pi_lo, pi_hi))
         # pi*_a = pi_a(Q) * exp(((Q*_a - Q_a) - (V* - V_Q)) / alpha), and both differences
         # lie in [-B, B] (the log-sum-exp is 1-Lipschitz in the sup norm): one factor
         # exp([-2B, 2B] / alpha) for every entry.
@@ -905,6 +940,32 @@ def _certify_soft(prob: _Problem, V: ObjArray, F: int, scale_bits: int) -> _Encl
                 pi_lo[idx] = min(max(ctx.floor_scaled(x, F), 0), one)
                 pi_hi[idx] = max(min(ctx.ceil_scaled(x, F), one), 0)
     return _Enclosure(F, (Q_lo, Q_hi), (Vs_lo, Vs_hi), (pi_lo, pi_hi))
+
+
+class _AmbiguousArgmax(Exception):
+    """``alpha = 0``: two actions are within the certified bound of each other."""
+
+
+def _certified_argmax(prob: _Problem, Q: ObjArray, B: int, F: int) -> tuple[ObjArray, ObjArray]:
+    """``alpha = 0``: the policy ``pi*`` exactly, when every state's maximiser is certain.
+
+    With ``|Q - Q*| <= B`` (grid units), an action ``a`` with
+    ``Q[s, a] - B > Q[s, b] + B`` for every other available ``b`` is the unique
+    maximiser of ``Q*[s, .]``, so ``pi*`` is its indicator. When some state
+    has two candidates within ``2B`` (a tie, or a gap below the resolution),
+    raise :class:`_AmbiguousArgmax`.
+    """
+    S, A = prob.S, prob.A
+    one = 1 << F
+    pi = np.zeros((S, A), dtype=object)
+    for s in range(S):
+        acts = [a for a in range(A) if prob.avail[s, a]]
+        m = max(Q[s, a] for a in acts)
+        cand = [a for a in acts if Q[s, a] >= m - 2 * B]
+        if len(cand) != 1:
+            raise _AmbiguousArgmax(f"state {s}: actions {cand} within 2 * bound")
+        pi[s, cand[0]] = one
+    return pi, pi.copy()
 
 
 def _solve_horizon(prob: _Problem, digits: int, common: dict[str, Any]) -> CertifiedSolution:
