@@ -93,7 +93,8 @@ def round_nd(n: int, d: int, significant: int) -> tuple[str, int, int]:
         q //= 10
         e += 1
         k -= 1
-    digits = str(q)
+    # str(int) refuses more than 4300 digits (CPython's default limit); Decimal does not
+    digits = str(q) if significant <= _INT_DIGITS_MAX else str(decimal.Decimal(q))
     if -6 <= e < significant:
         if e >= 0:
             text = digits[: e + 1] + ("." + digits[e + 1 :] if e + 1 < len(digits) else "")
