@@ -8,6 +8,7 @@ certified ``error_bound`` can include it.
 from __future__ import annotations
 
 import decimal
+import functools
 import math
 from fractions import Fraction
 
@@ -36,13 +37,21 @@ def decimal_exponent(x: Fraction) -> int:
     return _exponent_nd(abs(x.numerator), x.denominator)
 
 
+@functools.lru_cache(maxsize=4096)
+def _pow10(k: int) -> int:
+    return 10**k
+
+
 def _exponent_nd(n: int, d: int) -> int:
-    """``floor(log10(n / d))`` for positive integers."""
+    """``floor(log10(n / d))`` for positive integers (estimated, then checked exactly)."""
     e = math.floor(math.log10(n) - math.log10(d))
-    # enforce 10**e <= n / d < 10**(e + 1) exactly
-    while (n * 10**-e if e < 0 else n) < (d if e < 0 else d * 10**e):
+
+    def below(e: int) -> bool:  # n / d < 10**e, exactly
+        return n * _pow10(-e) < d if e < 0 else n < d * _pow10(e)
+
+    while below(e):
         e -= 1
-    while (n * 10 ** (-e - 1) if e + 1 < 0 else n) >= (d if e + 1 < 0 else d * 10 ** (e + 1)):
+    while not below(e + 1):
         e += 1
     return e
 
@@ -75,17 +84,18 @@ def _round_int(x: Fraction, significant: int) -> tuple[str, Fraction]:
     return text, -printed if x < 0 else printed
 
 
-def round_nd(n: int, d: int, significant: int) -> tuple[str, int, int]:
+def round_nd(n: int, d: int, significant: int, exponent: int | None = None) -> tuple[str, int, int]:
     """``n / d`` (``n != 0``, ``d > 0``) rounded half-even to ``significant`` digits.
 
     Returns the text (as ``str(Decimal)`` writes it) and ``q >= 0``, ``k`` such
-    that the printed value is ``sign(n) * q * 10**-k``.
+    that the printed value is ``sign(n) * q * 10**-k``. ``exponent``, if known,
+    is ``floor(log10 |n / d|)``.
     """
     sign = "-" if n < 0 else ""
     n = abs(n)
-    e = _exponent_nd(n, d)
+    e = _exponent_nd(n, d) if exponent is None else exponent
     k = significant - 1 - e  # |x| * 10**k has `significant` digits before the point
-    num, den = (n * 10**k, d) if k >= 0 else (n, d * 10**-k)
+    num, den = (n * _pow10(k), d) if k >= 0 else (n, d * _pow10(-k))
     q, r = divmod(num, den)
     if 2 * r > den or (2 * r == den and q % 2 == 1):
         q += 1

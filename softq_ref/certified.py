@@ -12,13 +12,14 @@ How (``alpha > 0``, infinite horizon):
    the answer depends on the input only, never on a working precision.
 2. Values live on a fixed-point grid ``X * 2**-F``, with integers ``X``; the
    products ``sum_s' P[s, a, s'] V[s']`` are exact integer dot products.
-3. Newton's method (soft policy iteration, Haarnoja et al. 2017, Theorem 4)
-   in V-space from the float64 solution, at rising precision:
-   ``V <- V + (I - gamma P_pi)^{-1} (T V - V)``, with the residual
-   ``T V - V`` in high precision and the correction solved in float64 with a
-   fresh Jacobian each step; each step gains about 13 digits (quadratically
-   while that is fewer), so going from 16 to ``D`` digits costs about
-   ``D / 13`` residual evaluations and no high-precision linear solve.
+3. Newton's method on ``T V = V`` (this is soft policy iteration, whose
+   improvement step is Haarnoja et al. 2017, Theorem 1) from the float64
+   solution, at rising precision: ``V <- V + (I - gamma P_pi)^{-1} (T V - V)``.
+   The residual is computed on the grid; the linear system is solved to the
+   grid's resolution by mixed-precision iterative refinement (exact integer
+   residuals, float64 corrections), so the convergence is quadratic, the
+   log-sum-exp is evaluated about ``log2(D / 16)`` times, and no
+   high-precision LU decomposition is ever formed.
 4. Certification: the residual ``|T Q - Q|`` at the final ``Q`` is enclosed
    with outward rounding (integer floor/ceil for the linear part, interval
    arithmetic for the log-sum-exp: mpmath's ``mpi`` or flint's arb), and
@@ -27,8 +28,8 @@ How (``alpha > 0``, infinite horizon):
    norm because the log-sum-exp is 1-Lipschitz (Haarnoja et al. 2017,
    Theorem 2; ``proofs/``). ``V* = V_{Q*}`` lies in ``V_Q`` widened by the same
    bound (the log-sum-exp commutes with shifts and is monotone), and
-   ``pi* = mu exp((Q* - V*) / alpha)`` is enclosed by interval evaluation over
-   those boxes.
+   ``pi* = mu exp((Q* - V*) / alpha)`` is ``pi_Q`` times a factor in
+   ``exp([-2 B, 2 B] / alpha)``, ``B`` the bound on ``|Q - Q*|``.
 5. Printing: each entry is the correctly rounded decimal of the enclosure's
    midpoint with at least ``digits + 2`` significant digits; its rounding
    error is computed exactly and added. If the total misses the target the
@@ -36,8 +37,12 @@ How (``alpha > 0``, infinite horizon):
 
 ``alpha = 0`` is solved exactly by policy iteration in rational arithmetic
 (:mod:`softq_ref._exact_policy`); the result says ``exact = True`` and
-carries the fractions. A finite horizon is backward induction in interval
-arithmetic (the widths are the bound), exact for ``alpha = 0``.
+carries the fractions. (With the mpmath back end and more than 60 states the
+rational solves get slow: then steps 2-4 run with the hard maximum, and the
+policy is certified by gaps ``> 2 B`` between the best action and the others;
+only if some state's maximiser stays ambiguous, as with exact ties, does the
+solver fall back to rationals.) A finite horizon is backward induction in
+interval arithmetic (the widths are the bound), exact for ``alpha = 0``.
 """
 
 from __future__ import annotations
@@ -68,6 +73,7 @@ ObjArray = NDArray[Any]  # object arrays (ints, Fractions, mpf)
 _LOG2_10 = math.log2(10.0)
 _MAX_REFINEMENTS = 6
 _MAX_NEWTON_STEPS = 2000
+_DIRECT_SOLVE_MAX_STATES = 16  # flint: one arb_mat solve per Newton step up to this size
 _EXACT_MAX_STATES = 60  # alpha = 0 without flint: exact rational solves up to this size
 
 
@@ -511,12 +517,60 @@ def _inner_solve(
     return x
 
 
+def _direct_solve_flint(
+    prob: _Problem, r: list[int], pi_grid: ObjArray, F: int, prec: int
+) -> list[int]:
+    """Solve ``(I - gamma P_pi) x = r`` on the grid with one flint ``arb_mat`` solve.
+
+    For small ``S`` (``S**3`` high-precision operations in C) this is cheaper
+    than the refinement iterations of :func:`_inner_solve`. The integer matrix
+    ``gd 2**(F+G) I - gn sum_a pi[s, a] P[s, a, :]`` (``gamma = gn / gd``, ``pi``
+    and ``P`` on their grids) is ``gd 2**(F+G) (I - gamma P_pi)``.
+    """
+    from softq_ref._arith import _import_flint
+
+    flint = _import_flint()
+    S, A = prob.S, prob.A
+    G, P_lo, _, _ = prob.pmat(F)
+    gn, gd = prob.g.numerator, prob.g.denominator
+    P_int = P_lo.M.tolist()
+    scale = gd << (F + G)
+    M = []
+    for s in range(S):
+        row = [0] * S
+        for a in range(A):
+            p = int(pi_grid[s, a])
+            if p:
+                for t, x in enumerate(P_int[s * A + a]):
+                    row[t] -= gn * p * x
+        row[s] += scale
+        M.append(row)
+    saved = flint.ctx.prec
+    try:
+        flint.ctx.prec = prec
+        x = flint.arb_mat(M).solve(flint.arb_mat([[v * scale] for v in r]))
+        out = []
+        for i in range(S):
+            man, exp = x[i, 0].mid().man_exp()
+            out.append(_round_shift_int(int(man), int(exp)))
+    finally:
+        flint.ctx.prec = saved
+    return out
+
+
+def _round_shift_int(man: int, shift: int) -> int:
+    """``man * 2**shift`` rounded to an integer."""
+    if shift >= 0:
+        return man << shift
+    return (man + (1 << (-shift - 1))) >> -shift
+
+
 def _newton(
     prob: _Problem, V: ObjArray, F: int, F_target: int, scale_bits: int, steps: list[int]
 ) -> tuple[ObjArray, int]:
     """Newton steps ``V <- V + (I - gamma P_pi)^{-1} (T V - V)`` until ``V`` is on target.
 
-    This is soft policy iteration (Haarnoja et al. 2017, Theorem 4) written
+    This is soft policy iteration (improvement step: Haarnoja et al. 2017, Theorem 1) written
     as Newton's method for ``T V = V`` with ``T V(s) = alpha log sum_a mu
     exp((R + gamma P V)(s, a) / alpha)``, whose Jacobian is ``gamma P_pi``.
     The residual is computed on the grid ``2**-F`` (high precision); the
@@ -539,8 +593,11 @@ def _newton(
         assert pol is not None
         pi, pi_grid, _ = pol
         r = [int(x) for x in TV - V]
-        Minv = np.linalg.inv(np.eye(S) - g64 * np.einsum("sa,sat->st", pi, P64))
-        x = _inner_solve(prob, r, pi_grid, Minv, F)
+        if prob.backend == "flint" and S <= _DIRECT_SOLVE_MAX_STATES:
+            x = _direct_solve_flint(prob, r, pi_grid, F, prob.prec_for(F, scale_bits))
+        else:
+            Minv = np.linalg.inv(np.eye(S) - g64 * np.einsum("sa,sat->st", pi, P64))
+            x = _inner_solve(prob, r, pi_grid, Minv, F)
         V = V + np.array(x, dtype=object)
         steps[0] += 1
         top = max(abs(v) for v in x)
@@ -559,7 +616,7 @@ def _newton(
         prev_acc = acc
         # Quadratic convergence: this step about doubled the accurate bits (up to the
         # grid's resolution), and the next one should double them again.
-        acc_after = min(F - 4.0, 2 * acc - 40)
+        acc_after = min(F - 4.0, 2 * acc - 24)
         F_new = min(F_target, max(F + 16, math.floor(2 * acc_after) + 32))
         if F_new > F:
             V = np.array([int(v) << (F_new - F) for v in V], dtype=object)
@@ -612,8 +669,9 @@ def _print_grid(
             if n == 0:
                 out[idx] = "0"
             else:
-                sig = digits + 2 + max(0, _exponent_nd(abs(n), 1 << j) - scale_exp)
-                out[idx], q, k = round_nd(n, 1 << j, sig)
+                e = _exponent_nd(abs(n), 1 << j)
+                sig = digits + 2 + max(0, e - scale_exp)
+                out[idx], q, k = round_nd(n, 1 << j, sig, e)
                 # |q 10**-k - |n| 2**-j| in units of 2**-(j + 8), rounded up
                 if k >= 0:
                     err += _ceil_div(abs((q << j) - abs(n) * 10**k) << 8, 10**k)
@@ -653,6 +711,9 @@ def _to_mpf(arr: ObjArray, prec: int) -> ObjArray:
     out = np.empty(arr.shape, dtype=object)
     for idx in np.ndindex(arr.shape):
         x: Any = arr[idx]
+        if isinstance(x, _Dyadic):
+            out[idx] = mpmath.mp.make_mpf(libmp.from_man_exp(x.n, -x.j, prec, "n"))
+            continue
         n, d = x.numerator, x.denominator
         if d & (d - 1) == 0:
             raw = libmp.from_man_exp(n, 1 - d.bit_length(), prec, "n")
@@ -677,8 +738,7 @@ def _finish(
         values = {key: mids[key][0] for key in mids}
     else:
         texts, worst = _print_grid(mids, grid_bits, digits, scale)
-        den = 1 << grid_bits
-        values = {key: _over(mids[key][0], den) for key in mids}
+        values = {key: _over(mids[key][0], grid_bits) for key in mids}
     eb_text, eb = round_up(worst, 3)
     if eb > target:
         return None, eb, target
@@ -697,10 +757,19 @@ def _finish(
     return sol, eb, target
 
 
-def _over(arr: ObjArray, den: int) -> ObjArray:
+class _Dyadic:
+    """``n * 2**-j`` without normalising (for :func:`_to_mpf`)."""
+
+    __slots__ = ("n", "j")
+
+    def __init__(self, n: int, j: int) -> None:
+        self.n, self.j = n, j
+
+
+def _over(arr: ObjArray, j: int) -> ObjArray:
     out = np.empty(arr.shape, dtype=object)
     for idx in np.ndindex(arr.shape):
-        out[idx] = Fraction(int(arr[idx]), den)
+        out[idx] = _Dyadic(int(arr[idx]), j)
     return out
 
 
@@ -873,7 +942,8 @@ def _solve_soft(
     scale_bits = _bits(max(scale, float(np.abs(Vf).max()), lse_mag)) + 2
     contraction_bits = math.ceil(-math.log2(float(1 - prob.L))) if prob.L > 0 else 0
     F_target = _targets(prob, digits, scale, contraction_bits + 4)
-    F = max(0, min(F_target, 60 - _bits(scale)))  # the float64 start: ~50 correct bits
+    # The float64 start has about 50 correct bits; Newton's first step can double them.
+    F = max(0, min(F_target, 116 - _bits(scale)))
     V = np.array([_to_grid(float(x), F) for x in Vf], dtype=object)
     steps = [0]
     for _ in range(_MAX_REFINEMENTS):
