@@ -75,6 +75,7 @@ def main() -> None:
     print(head)
     print("-" * len(head))
     lu_at_50: dict[int, float] = {}
+    extrapolated = False
     cells = [(S, D) for S in args.sizes for D in args.digits] + [(50, 50)]
     for S, D in cells:
         mdp = random_mdp(S, A)
@@ -82,6 +83,7 @@ def main() -> None:
         predicted = lu_at_50.get(D, 0.0) * (S / 50) ** 3 if S > 50 else 0.0
         if predicted > args.max_lu_seconds:
             t_lu, mark = predicted, "*"
+            extrapolated = True
         else:
             t_lu = time_lu_solve(S, D)
         if S == 50:
@@ -91,7 +93,8 @@ def main() -> None:
             t, it = time_certified(mdp, D, be)
             row += f" {t:>10.3f} {t / t_lu:>7.2f} {it:>5} |"
         print(row, flush=True)
-    print("* extrapolated from the S = 50 cell as t * (S / 50)**3 (not measured)")
+    if extrapolated:
+        print("* extrapolated from the S = 50 cell as t * (S / 50)**3 (not measured)")
 
 
 if __name__ == "__main__":
