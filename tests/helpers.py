@@ -21,7 +21,7 @@ def operator_rounding(mdp: FiniteMDP, Q: np.ndarray, alpha: float) -> float:
     with ``S`` terms has error ``gamma_S * P|V|`` (Higham 2002, eq. 3.5); the
     multiplication by ``gamma`` and the addition of ``R`` two more roundings.
     """
-    S, A = mdp.num_states, mdp.num_actions
+    S = mdp.num_states
     V = soft_value(Q, alpha, mdp.prior)
     with np.errstate(divide="ignore"):
         log_mu = None if mdp.prior is None else np.log(mdp.prior)

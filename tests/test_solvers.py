@@ -6,10 +6,11 @@ import numpy as np
 import pytest
 from hypothesis import example, given, settings
 from hypothesis import strategies as st
-from mp_reference import max_abs_diff, mp_solve
 
 from softq_ref import FiniteMDP, InvalidMDPError, soft_policy_iteration, soft_q_iteration, solve
 from softq_ref.strategies import mdps, temperatures
+
+from mp_reference import max_abs_diff, mp_solve
 
 # Extreme cases the issue names, pinned as explicit examples.
 EXTREME_SCALES = FiniteMDP(

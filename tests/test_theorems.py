@@ -9,8 +9,6 @@ import math
 import numpy as np
 from hypothesis import assume, example, given
 from hypothesis import strategies as st
-from helpers import EPS, U64, linear_solve_tolerance, operator_rounding
-from mp_reference import mp_solve
 
 from softq_ref import (
     FiniteMDP,
@@ -23,6 +21,9 @@ from softq_ref import (
     solve,
 )
 from softq_ref.strategies import mdps, q_tables, temperatures
+
+from helpers import EPS, U64, linear_solve_tolerance, operator_rounding
+from mp_reference import mp_solve
 
 mdp_and_two_q = mdps(gamma=(0.0, 0.99), prior=st.booleans(), termination=st.booleans()).flatmap(
     lambda m: st.tuples(
@@ -195,7 +196,7 @@ def test_optimal_policy_concentrates_on_the_hard_argmax_as_alpha_tends_to_zero(m
 )
 def test_alpha_zero_agrees_with_hard_policy_iteration(mdp):
     r = solve(mdp, 0.0)
-    S, A = mdp.num_states, mdp.num_actions
+    S = mdp.num_states
     # Howard's policy iteration with deterministic greedy policies, written independently here
     pol = np.zeros(S, dtype=int)
     for _ in range(100):
