@@ -145,12 +145,18 @@ class _MpInterval:
     def below(self, x: Any) -> Any:
         return (self.L.fzero, x[1])
 
+    @staticmethod
+    def _finite(v: Any) -> Any:
+        if v[1] == 0 and v[2] != 0:  # mpmath's special values: +-inf, nan
+            raise ArithmeticError("an interval endpoint is not finite")
+        return v
+
     def floor_scaled(self, x: Any, F: int) -> int:
-        sign, man, exp, _ = x[0]
+        sign, man, exp, _ = self._finite(x[0])
         return _floor_shift(-man if sign else man, exp + F)
 
     def ceil_scaled(self, x: Any, F: int) -> int:
-        sign, man, exp, _ = x[1]
+        sign, man, exp, _ = self._finite(x[1])
         return -_floor_shift(man if sign else -man, exp + F)
 
     def to_float(self, x: Any) -> float:

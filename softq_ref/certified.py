@@ -198,6 +198,10 @@ class _Problem:
         self.mu: ObjArray | None = ex.prior
         self.g: Fraction = ex.gamma
         self.alpha = alpha
+        # log2(alpha) for any size of alpha (a float would overflow for "1e-400")
+        self.alpha_log2 = (
+            math.log2(alpha.numerator) - math.log2(alpha.denominator) if alpha > 0 else -math.inf
+        )
         self.backend = backend
         S, A = self.S, self.A
         self.avail = (
@@ -440,9 +444,14 @@ def _hull(ctx: Any, lo: Any, hi: Any) -> Any:
 
 
 def _float_start(mdp: FiniteMDP, alpha: Fraction, start: Any) -> NDArray[np.float64]:
+    """The float64 Q-table that Newton starts from (``start``, or the float64 solver's)."""
     if start is None:
         from softq_ref.solvers import solve
 
+        if not math.isfinite(_float_or_inf(alpha)):
+            # alpha beyond the float range: start from zero (soft policy iteration
+            # converges from anywhere; only the number of steps depends on the start)
+            return np.zeros((mdp.num_states, mdp.num_actions))
         start = solve(mdp, alpha)
     Q = getattr(start, "Q", start)
     Q = np.asarray(Q, dtype=np.float64)
@@ -462,6 +471,21 @@ def _log2_ratio(x: Fraction, y: Fraction) -> float:
         - math.log2(y.numerator)
         + math.log2(y.denominator)
     )
+
+
+def _float_or_inf(x: Fraction) -> float:
+    try:
+        return float(x)
+    except OverflowError:
+        return math.inf
+
+
+def _lse_bits(prob: _Problem) -> int:
+    """Bits of ``alpha * (log A + |log mu| + 1)``, the size of the log-sum-exp's offset."""
+    if prob.alpha == 0:
+        return 0
+    extra = math.log2(math.log(prob.A) + prob.mu_spread_bits + 1.0)
+    return max(0, math.ceil(prob.alpha_log2 + extra))
 
 
 def _bits(x: float) -> int:
@@ -923,8 +947,8 @@ def _solve_exact(
 def _targets(prob: _Problem, digits: int, scale: float, extra_bits: int) -> int:
     """Grid bits ``F`` so that the bounds come out well below ``10**-digits * scale``."""
     budget_bits = digits * _LOG2_10 - math.log2(max(1.0, scale))
-    alpha = float(prob.alpha)
-    pol = max(0.0, math.log2(4.0 / alpha)) if alpha > 0 else 0.0
+    # the policy moves by up to ~4 |Q - Q*| / alpha: log2(4 / alpha) more bits
+    pol = max(0.0, 2.0 - prob.alpha_log2) if prob.alpha > 0 else 0.0
     return max(8, math.ceil(budget_bits + pol + extra_bits + 8))
 
 
@@ -935,11 +959,10 @@ def _solve_soft(
 
     mdp = prob.mdp
     Qf = _float_start(mdp, prob.alpha, start)
-    alpha = float(prob.alpha)
     scale = max(1.0, float(np.abs(Qf).max()))
-    Vf = soft_value(Qf, alpha, mdp.prior)
-    lse_mag = alpha * (math.log(prob.A) + prob.mu_spread_bits + 1.0)
-    scale_bits = _bits(max(scale, float(np.abs(Vf).max()), lse_mag)) + 2
+    alpha = _float_or_inf(prob.alpha)
+    Vf = soft_value(Qf, alpha, mdp.prior) if math.isfinite(alpha) else np.zeros(prob.S)
+    scale_bits = max(_bits(max(scale, float(np.abs(Vf).max()))), _lse_bits(prob)) + 2
     contraction_bits = math.ceil(-math.log2(float(1 - prob.L))) if prob.L > 0 else 0
     F_target = _targets(prob, digits, scale, contraction_bits + 4)
     # The float64 start has about 50 correct bits; Newton's first step can double them.
@@ -1000,16 +1023,34 @@ def _certify_soft(prob: _Problem, V: ObjArray, F: int, scale_bits: int) -> _Encl
         # lie in [-B, B] (the log-sum-exp is 1-Lipschitz in the sup norm): one factor
         # exp([-2B, 2B] / alpha) for every entry.
         an, ad = prob.alpha.numerator, prob.alpha.denominator
-        factor = ctx.exp(ctx.span(-2 * B * ad, 2 * B * ad, an << F))
         one = 1 << F
         pi_lo = np.zeros(Q.shape, dtype=object)
         pi_hi = np.zeros(Q.shape, dtype=object)
-        for idx, p in np.ndenumerate(pol[2]):
-            if p is not None:
-                x = ctx.mul(p, factor)
-                pi_lo[idx] = min(max(ctx.floor_scaled(x, F), 0), one)
-                pi_hi[idx] = max(min(ctx.ceil_scaled(x, F), one), 0)
+        pi_hi[prob.avail] = one
+        if 2 * B * ad <= prob.threshold(ctx.prec) * (an << F):  # else: only 0 <= pi <= 1
+            factor = ctx.exp(ctx.span(-2 * B * ad, 2 * B * ad, an << F))
+            for idx, p in np.ndenumerate(pol[2]):
+                if p is not None:
+                    x = ctx.mul(p, factor)
+                    pi_lo[idx] = min(max(ctx.floor_scaled(x, F), 0), one)
+                    pi_hi[idx] = max(min(ctx.ceil_scaled(x, F), one), 0)
+        _tighten_by_sum(pi_lo, pi_hi, one)
     return _Enclosure(F, (Q_lo, Q_hi), (Vs_lo, Vs_hi), (pi_lo, pi_hi))
+
+
+def _tighten_by_sum(lo: ObjArray, hi: ObjArray, one: int) -> None:
+    """Intersect each ``[lo, hi]`` with ``1 - sum_{b != a} [lo_b, hi_b]`` (in place).
+
+    ``pi*(. | s)`` sums to exactly 1 (``one`` on the grid), so a dominant
+    action's probability is enclosed as tightly as the small ones are.
+    """
+    for idx in np.ndindex(lo.shape[:-1]):
+        lo_row, hi_row = lo[idx], hi[idx]
+        tot_lo, tot_hi = sum(int(x) for x in lo_row), sum(int(x) for x in hi_row)
+        for a in range(lo.shape[-1]):
+            new_lo = max(int(lo_row[a]), one - (tot_hi - int(hi_row[a])))
+            new_hi = min(int(hi_row[a]), one - (tot_lo - int(lo_row[a])))
+            lo_row[a], hi_row[a] = new_lo, new_hi
 
 
 class _AmbiguousArgmax(Exception):
@@ -1047,8 +1088,7 @@ def _solve_horizon(prob: _Problem, digits: int, common: dict[str, Any]) -> Certi
     assert H is not None
     est = solve(mdp, prob.alpha)
     scale = max(1.0, float(np.abs(est.Q).max()))
-    lse_mag = float(prob.alpha) * (math.log(prob.A) + prob.mu_spread_bits + 1.0)
-    scale_bits = _bits(max(scale, float(np.abs(est.V).max()), lse_mag)) + 2
+    scale_bits = max(_bits(max(scale, float(np.abs(est.V).max()))), _lse_bits(prob)) + 2
     F = _targets(prob, digits, scale, _bits(4.0 * H) + 4)
     S, A = prob.S, prob.A
     for _ in range(_MAX_REFINEMENTS):
@@ -1064,6 +1104,7 @@ def _solve_horizon(prob: _Problem, digits: int, common: dict[str, Any]) -> Certi
                 V_lo = prob.lse(ctx, Q_lo, F)[0]
                 V_hi = prob.lse(ctx, Q_hi, F)[1]
                 p_lo, p_hi = prob.policy_box(ctx, Q_lo, Q_hi, V_lo, V_hi, F)
+                _tighten_by_sum(p_lo, p_hi, 1 << F)
                 Qb[0][t], Qb[1][t], Vb[0][t], Vb[1][t] = Q_lo, Q_hi, V_lo, V_hi
                 pb[0][t], pb[1][t] = p_lo, p_hi
         mids = {

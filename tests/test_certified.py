@@ -175,6 +175,17 @@ def test_mpmath_and_flint_backends_agree_within_their_bounds(
     )
 
 
+@pytest.mark.parametrize("alpha", ["1e-400", "1e400", 1e-300, 1e300])
+@pytest.mark.parametrize("backend", BACKENDS)
+def test_temperatures_at_and_beyond_the_float_range_are_certified(alpha: Any, backend: str) -> None:
+    """alpha is exact (SPEC section 2): "1e-400" is not 0 and "1e400" is not infinity."""
+    sol = solve_certified(SCALES, alpha, digits=25, backend=backend)
+    ref = solve_certified(SCALES, alpha, digits=55, backend=backend)
+    for x, y in zip(printed(sol), printed(ref), strict=True):
+        assert abs(x - y) <= sol.error_bound + ref.error_bound
+    assert sol.error_bound <= Fraction(1, 10**25) * max(1, max_abs_q(ref) - ref.error_bound)
+
+
 # ---- closed forms ---------------------------------------------------------------------
 
 
