@@ -25,9 +25,11 @@ is the double nearest one tenth), a string is exact (``"0.1"`` is one tenth,
 double (``9007199254740993``; write it as a string to mean it exactly).
 
 The writer keeps every value exact: a value that is a double is written as a
-JSON number (``repr``, which round-trips), any other rational as an exact
-string (``"0.1"``, ``"1/3"``), so ``loads_mdp(dumps_mdp(mdp))`` has the same
-exact values as ``mdp``.
+JSON number (an integer, or the ``repr`` of the double, which round-trips),
+any other rational as an exact string (``"0.1"``, ``"1/3"``), so
+``loads_mdp(dumps_mdp(mdp))`` has the same exact values as ``mdp``. The
+spelling depends on the exact value only (``0.5`` and ``"1/2"`` are both
+written ``0.5``; the sign of a zero is not kept).
 """
 
 from __future__ import annotations
@@ -413,23 +415,31 @@ def _is_double(x: Fraction) -> bool:
 
 
 def _encode(x: Any) -> int | float | str:
-    """A JSON value with exactly the value ``x``: a number if ``x`` is a double."""
+    """The one JSON spelling of the exact value of ``x`` (a float or a Fraction).
+
+    An integer of magnitude at most 2**53 is written as a JSON integer, any
+    other double as its ``repr`` (which reads back as the same double), any
+    other rational as :func:`exact_text`. The spelling depends only on the
+    exact value, so ``-0.0`` is written as ``0`` (both are exactly zero).
+    """
     if isinstance(x, Fraction):
         if x.denominator == 1 and abs(x.numerator) <= _EXACT_INT_LIMIT:
             return int(x.numerator)
         if _is_double(x):
             return float(x)
         return exact_text(x)
-    return float(x)
+    f = float(x)
+    if f.is_integer() and abs(f) <= _EXACT_INT_LIMIT:
+        return int(f)
+    return f
 
 
 def _encode_array(arr: NDArray[Any]) -> list[Any]:
-    if arr.dtype != object:
-        return np.asarray(arr, dtype=np.float64).tolist()  # Python floats: repr round-trips
     out = np.empty(arr.shape, dtype=object)
     for idx, x in np.ndenumerate(arr):
         out[idx] = _encode(x)
-    return out.tolist()
+    result: list[Any] = out.tolist()
+    return result
 
 
 def _dump_array(rows: list[Any]) -> str:
@@ -448,7 +458,7 @@ def dumps_mdp(mdp: FiniteMDP, *, alpha: Any = None) -> str:
     >>> print(dumps_mdp(mdp, alpha="0.1"))
     {
       "transitions": [
-        [[1.0]]
+        [[1]]
       ],
       "rewards": [
         ["1/3"]
