@@ -64,12 +64,13 @@ JSON object on stdout:
    "digits": D, "alpha": ..., "gamma": ..., "iterations": n}
 
 Without --digits the float64 solver runs: every number is a JSON number
-(repr, which round-trips), "digits" is null, and error_bound bounds
-max|Q - Q*|, where Q* is the soft optimum of the MDP with its inputs rounded
-to float64. With --digits D the certified solver runs: every number is a
-decimal string with at least D significant digits and error_bound is a
-certified bound on |printed - exact| over every printed entry of Q, V and
-policy."""
+(repr, which round-trips), "digits" is null, "alpha" and "gamma" are the
+doubles the solver used, and error_bound is an upper bound on |Q - Q*| and
+|V - V*| over all entries, for the exact MDP of the file (the rounding of the
+inputs and of alpha to float64 included; the policy is not covered).
+With --digits D the certified solver runs: every number is a decimal string
+with at least D significant digits and error_bound is a certified bound on
+|printed - exact| over every printed entry of Q, V and policy."""
 
 _SOLVE_EPILOG = """\
 the MDP file (SPEC.md section 3) is one JSON object:
@@ -178,18 +179,21 @@ def _read_problem(file: str) -> Any:
 
 
 def _float64_spec_dict(mdp: Any, alpha: Fraction) -> dict[str, Any]:
-    """Solve in float64 and return SPEC section 4's object with JSON numbers."""
+    """Solve in float64 and return SPEC section 4's object with JSON numbers.
+
+    The exact ``alpha`` goes to the solver, whose ``error_bound`` then covers
+    the rounding of ``alpha`` and of the MDP's inputs to float64.
+    """
     from softq_ref.solvers import solve
 
-    alpha64 = float(alpha)
-    result = solve(mdp, alpha64)
+    result = solve(mdp, alpha)
     return {
         "Q": result.Q.tolist(),
         "V": result.V.tolist(),
         "policy": result.policy.tolist(),
         "error_bound": float(result.error_bound),
         "digits": None,
-        "alpha": alpha64,
+        "alpha": float(result.alpha),
         "gamma": float(mdp.gamma),
         "iterations": int(result.iterations),
     }

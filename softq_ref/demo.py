@@ -65,10 +65,34 @@ def example_mdp() -> FiniteMDP:
 
 def _table(header: list[str], rows: list[list[str]]) -> str:
     widths = [max(len(r[i]) for r in [header, *rows]) for i in range(len(header))]
-    lines = ["  " + "  ".join(h.ljust(w) for h, w in zip(header, widths, strict=True))]
-    for row in rows:
-        lines.append("  " + "  ".join(c.ljust(w) for c, w in zip(row, widths, strict=True)))
+    lines = []
+    for row in [header, *rows]:
+        lines.append(
+            ("  " + "  ".join(c.ljust(w) for c, w in zip(row, widths, strict=True))).rstrip()
+        )
     return "\n".join(lines)
+
+
+def _wrap(text: str, indent: str = "") -> list[str]:
+    return textwrap.wrap(text, 79, initial_indent=indent, subsequent_indent=indent)
+
+
+def _upper(x: float) -> str:
+    """``x >= 0`` with two significant digits, rounded up (so it stays an upper bound)."""
+    if x <= 0:
+        return "0"
+    exponent = math.floor(math.log10(x)) - 1
+    mantissa = math.ceil(x / 10.0**exponent * (1 + 1e-12))
+    return f"{mantissa * 10.0**exponent:.1e}"
+
+
+def _gap_text(gap: float, slack: float, alpha: Fraction) -> str:
+    """The computed gap, or an upper bound when it is below its float64 uncertainty."""
+    if alpha == 0:
+        return "0"
+    if gap > slack:
+        return f"{gap:.3e}"
+    return f"< {_upper(max(gap, 0.0) + slack)}"
 
 
 def run_demo(*, alpha: Any = "1/10", digits: int = 30, write_example: str | None = None) -> int:
@@ -84,50 +108,40 @@ def run_demo(*, alpha: Any = "1/10", digits: int = 30, write_example: str | None
     alpha_q = read_alpha(alpha, "--alpha")
     mdp = example_mdp()
     S, A = mdp.num_states, mdp.num_actions
-    gamma_q = mdp.exact.gamma
-    out: list[str] = []
-    out.append(
+    states = [f"{s} {STATE_NAMES[s]}" for s in range(S)]
+    out: list[str] = [
         f"softq-ref demo: the {mdp.name!r} MDP, S = {S} states, A = {A} actions, "
-        f"gamma = {exact_text(gamma_q)}"
-    )
-    out.extend(textwrap.wrap(str(mdp.description), 78, initial_indent="  ", subsequent_indent="  "))
-    out.append("")
+        f"gamma = {exact_text(mdp.exact.gamma)}",
+        *_wrap(str(mdp.description), "  "),
+        "",
+    ]
 
+    # 1. The certified soft optimum at one temperature.
     spec = solve_certified(mdp, alpha_q, digits=digits).to_spec_dict()
-    out.append(
-        f"Soft optimum at alpha = {exact_text(alpha_q)}, certified solver, "
-        f"{digits} digits ('softq-ref solve FILE --digits {digits}'):"
+    out += _wrap(
+        f"Soft optimum at alpha = {exact_text(alpha_q)} from the certified solver, "
+        f"{digits} digits (as 'softq-ref solve FILE --digits {digits}' prints it):"
     )
-    out.append(
-        _table(
-            ["state", "V*(s)"],
-            [[f"{s} {STATE_NAMES[s]}", str(spec["V"][s])] for s in range(S)],
-        )
-    )
+    out.append(_table(["state", "V*(s)"], [[states[s], str(spec["V"][s])] for s in range(S)]))
     out.append("")
     out.append(
         _table(
             ["state", *(f"pi*({ACTION_NAMES[a]}|s)" for a in range(A))],
-            [
-                [f"{s} {STATE_NAMES[s]}", *(str(spec["policy"][s][a]) for a in range(A))]
-                for s in range(S)
-            ],
+            [[states[s], *(str(spec["policy"][s][a]) for a in range(A))] for s in range(S)],
         )
     )
-    out.append(
-        f"  Certified: every printed entry (of Q, V and pi) is within {spec['error_bound']} "
-        f"of the exact value."
-    )
-    fast = solve(mdp, float(alpha_q))
+    fast = solve(mdp, alpha_q)
     v_diff = max(abs(float(spec["V"][s]) - float(fast.V[s])) for s in range(S))
-    out.append(
-        f"  The float64 solver's V differs from these by at most {v_diff:.1e}; "
-        f"its own error bound is {float(fast.error_bound):.1e}."
+    out += _wrap(
+        f"Certified: every printed entry (of Q, V and pi) is within {spec['error_bound']} of "
+        f"the exact value. The float64 solver's V differs from these by at most {v_diff:.1e}; "
+        f"its own error bound is {_upper(float(fast.error_bound))}.",
+        "  ",
     )
     out.append("")
 
-    # How V*_alpha approaches V*_0 (float64), beside the bound of SPEC section 1.
-    results = [(Fraction(a), solve(mdp, float(Fraction(a)))) for a in APPROACH_ALPHAS]
+    # 2. How V*_alpha approaches V*_0 (float64), beside the bound of SPEC section 1.
+    results = [(Fraction(a), solve(mdp, Fraction(a))) for a in APPROACH_ALPHAS]
     hard = results[-1][1]
     rows = []
     all_within = True
@@ -141,35 +155,27 @@ def run_demo(*, alpha: Any = "1/10", digits: int = 30, write_example: str | None
             [
                 exact_text(a_q),
                 *(f"{float(res.V[s]):.6f}" for s in range(S)),
-                f"{gap:.3e}",
+                _gap_text(gap, slack, a_q),
                 f"{bound:.3e}",
                 "yes" if within else "NO",
             ]
         )
     out.append("As alpha falls, the soft optimum approaches the hard one (float64, 6 decimals):")
-    out.append(
-        _table(
-            [
-                "alpha",
-                *(f"V*(s={s})" for s in range(S)),
-                "max_s V*_a - V*_0",
-                "a*log(A)/(1-g)",
-                "within",
-            ],
-            rows,
-        )
-    )
+    header = ["alpha", *(f"V*(s={s})" for s in range(S))]
+    header += ["max_s V*_a - V*_0", "a log(A)/(1-g)", "within bound"]
+    out.append(_table(header, rows))
     if all_within:
-        out.append(
-            "  Every row satisfies 0 <= V*_alpha - V*_0 <= alpha*log(A)/(1 - gamma) "
-            "(SPEC section 1), within the float64 error bounds."
+        out += _wrap(
+            "Every row satisfies 0 <= V*_alpha - V*_0 <= alpha*log(A)/(1 - gamma) "
+            "(SPEC section 1), up to the float64 error bounds.",
+            "  ",
         )
     else:
         out.append("  A row breaks the bound of SPEC section 1: please report this as a bug.")
     if write_example is not None:
         save_mdp(mdp, write_example, alpha=alpha_q)
         out.append("")
-        out.append(
+        out += _wrap(
             f"The example MDP was written to {write_example}; try "
             f"'softq-ref solve {write_example} --digits 20'."
         )
