@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import sys
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
@@ -160,8 +161,8 @@ def _configure_solve(parser: argparse.ArgumentParser) -> None:
     parser.add_argument(
         "--fractions",
         action="store_true",
-        help="with --digits: write values that are known exactly as exact fractions "
-        '"p/q" (CertifiedSolution.to_spec_dict(fractions=True))',
+        help="with --digits, when the solution is exact (alpha = 0): also print Q, V and "
+        'policy as exact fractions "p/q" (keys Q_fractions, V_fractions, policy_fractions)',
     )
 
 
@@ -170,7 +171,7 @@ def _read_problem(file: str) -> Any:
     from softq_ref.jsonio import load_problem, loads_problem
 
     if file == "-":
-        return loads_problem(sys.stdin.read(), source="<stdin>")
+        return loads_problem(sys.stdin.buffer.read(), source="<stdin>")
     try:
         return load_problem(file)
     except OSError as exc:
@@ -350,3 +351,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         return 2
     except SystemExit as exc:  # --help and --version exit through argparse
         return exc.code if isinstance(exc.code, int) else 0
+    except BrokenPipeError:  # stdout closed early, e.g. 'softq-ref demo | head -3'
+        # Python's documented recipe: point stdout at devnull so the flush at exit is quiet.
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(devnull, sys.stdout.fileno())
+        return 1

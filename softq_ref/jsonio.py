@@ -308,14 +308,16 @@ def read_alpha(value: Any, where: str = "alpha") -> Fraction:
     return alpha
 
 
-def loads_problem(text: str, *, source: str = "<string>") -> MDPProblem:
-    """Parse the JSON MDP format from ``text``; errors are prefixed with ``source``.
+def loads_problem(text: str | bytes, *, source: str = "<string>") -> MDPProblem:
+    """Parse the JSON MDP format from ``text`` (bytes must be UTF-8); errors start with ``source``.
 
     >>> p = loads_problem('{"transitions": [[[1]]], "rewards": [["1/2"]], "gamma": 0.9,'
     ...                   ' "alpha": "0.1"}')
     >>> p.alpha, float(p.mdp.rewards[0, 0])
     (Fraction(1, 10), 0.5)
     """
+    if isinstance(text, bytes):
+        text = _decode(text, source)
     try:
         try:
             obj = json.loads(
@@ -338,6 +340,15 @@ def loads_problem(text: str, *, source: str = "<string>") -> MDPProblem:
         raise InvalidMDPError(f"{source}: {msg}") from None
 
 
+def _decode(data: bytes, source: str) -> str:
+    try:
+        return data.decode("utf-8-sig")  # a leading byte-order mark is allowed
+    except UnicodeDecodeError as exc:
+        raise InvalidMDPError(
+            f"{source}: not UTF-8 text (byte {exc.start}: {data[exc.start : exc.start + 1]!r})"
+        ) from None
+
+
 def loads_mdp(text: str, *, source: str = "<string>") -> FiniteMDP:
     """Parse an MDP from JSON text (the ``alpha`` key is validated, then dropped)."""
     return loads_problem(text, source=source).mdp
@@ -350,16 +361,9 @@ def load_problem(path: str | os.PathLike[str]) -> MDPProblem:
     :class:`~softq_ref.InvalidMDPError` (message starting with the path, then
     the key, the first offending index and its value) if it is not valid.
     """
-    source = os.fspath(path)
     with open(path, "rb") as fh:
         data = fh.read()
-    try:
-        text = data.decode("utf-8-sig")
-    except UnicodeDecodeError as exc:
-        raise InvalidMDPError(
-            f"{source}: not UTF-8 text (byte {exc.start}: {data[exc.start : exc.start + 1]!r})"
-        ) from None
-    return loads_problem(text, source=source)
+    return loads_problem(data, source=os.fspath(path))
 
 
 def load_mdp(path: str | os.PathLike[str]) -> FiniteMDP:
