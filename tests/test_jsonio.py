@@ -23,6 +23,7 @@ from softq_ref.jsonio import (
     loads_problem,
     save_mdp,
 )
+from softq_ref.strategies import mdps, temperatures
 
 # SPEC section 3's example, verbatim.
 SPEC_EXAMPLE = """{
@@ -301,6 +302,24 @@ def test_dumps_then_loads_gives_the_same_exact_mdp_and_alpha(
         assert again.alpha == Fraction(alpha)
     # Writing again gives the same text: the format has one spelling per value.
     assert dumps_mdp(again.mdp, alpha=again.alpha) == text
+
+
+@given(
+    mdps(
+        prior=st.booleans(),
+        termination=st.booleans(),
+        rewards_3d=st.booleans(),
+        horizon=st.none() | st.integers(1, 5),
+    ),
+    temperatures(),
+)
+def test_project_strategy_mdps_survive_a_round_trip(mdp: FiniteMDP, alpha: float) -> None:
+    again = loads_problem(dumps_mdp(mdp, alpha=alpha))
+    assert _exact_equal(mdp, again.mdp)
+    assert again.alpha == Fraction(alpha)
+    # float64 inputs stay float64 numbers: the solvers see the very same arrays
+    np.testing.assert_array_equal(again.mdp.transitions, mdp.transitions)
+    np.testing.assert_array_equal(again.mdp.rewards, mdp.rewards)
 
 
 @given(st.fractions())
