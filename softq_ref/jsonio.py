@@ -188,6 +188,10 @@ def _array_shape(value: Any, key: str, dims: str) -> tuple[int, ...]:
         if not probe:
             break
         probe = probe[0]
+    if len(shape) > 3:  # no key of the format nests deeper; refuse before walking it
+        raise InvalidMDPError(
+            f"{key} has {len(shape)} levels of lists; expected a {dims} array of numbers"
+        )
 
     def walk(node: Any, idx: tuple[int, ...]) -> None:
         depth = len(idx)

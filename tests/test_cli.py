@@ -114,6 +114,18 @@ def test_solve_in_process_matches_alpha_zero_hard_optimum(
     assert out["alpha"] == 0.0
 
 
+def test_solve_with_a_finite_horizon_prints_a_leading_time_axis(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    text = json.dumps({**json.loads(SPEC_EXAMPLE), "horizon": 3, "gamma": 1})
+    path = tmp_path / "h.json"
+    path.write_text(text)
+    assert main(["solve", str(path)]) == 0
+    out = strict_json(capsys.readouterr().out)
+    assert np.shape(out["Q"]) == (3, 2, 2) and np.shape(out["V"]) == (3, 2)
+    assert out["Q"] == solve(loads_problem(text).mdp, Fraction(1, 10)).Q.tolist()
+
+
 # ------------------------------------------------------- bad input: exit 2
 
 _BASE = json.loads(SPEC_EXAMPLE)

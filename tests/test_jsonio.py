@@ -49,6 +49,13 @@ def _spec_obj(**changes: Any) -> dict[str, Any]:
 _DELETE = object()
 
 
+def _deeply_nested(depth: int) -> Any:
+    value: Any = 1
+    for _ in range(depth):
+        value = [value]
+    return value
+
+
 def _exact_equal(a: FiniteMDP, b: FiniteMDP) -> bool:
     ea, eb = a.exact, b.exact
     same_prior = (ea.prior is None and eb.prior is None) or (
@@ -174,6 +181,8 @@ def test_every_number_that_is_not_a_finite_double_or_exact_string_is_refused_nam
         ({"rewards": [["1", "0"]]}, "rewards has 1 entry; expected 2"),
         ({"rewards": [["1", "0", "0"], ["0", "0", "0"]]}, "rewards[0] has 3 entries; expected 2"),
         ({"rewards": [1, 2]}, "rewards has 1 levels of lists"),
+        ({"rewards": [[[[1]]]]}, "rewards has 4 levels of lists"),
+        ({"prior": _deeply_nested(900)}, "prior has 900 levels of lists"),
     ],
 )
 def test_invalid_files_are_refused_naming_the_key_and_first_offending_index(
