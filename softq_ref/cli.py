@@ -23,9 +23,13 @@ import sys
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from fractions import Fraction
-from typing import Any, NoReturn
+from typing import TYPE_CHECKING, Any, NoReturn
 
 from softq_ref.errors import InvalidMDPError
+
+if TYPE_CHECKING:
+    from softq_ref.jsonio import MDPProblem
+    from softq_ref.mdp import FiniteMDP
 
 __all__ = ["main", "Command", "COMMANDS"]
 
@@ -166,7 +170,7 @@ def _configure_solve(parser: argparse.ArgumentParser) -> None:
     )
 
 
-def _read_problem(file: str) -> Any:
+def _read_problem(file: str) -> MDPProblem:
     """Load FILE ('-' is stdin); unreadable files become InvalidMDPError."""
     from softq_ref.jsonio import load_problem, loads_problem
 
@@ -179,7 +183,7 @@ def _read_problem(file: str) -> Any:
         raise InvalidMDPError(f"{file}: cannot read the file: {reason}") from None
 
 
-def _float64_spec_dict(mdp: Any, alpha: Fraction) -> dict[str, Any]:
+def _float64_spec_dict(mdp: FiniteMDP, alpha: Fraction) -> dict[str, Any]:
     """Solve in float64 and return SPEC section 4's object with JSON numbers.
 
     The exact ``alpha`` goes to the solver, whose ``error_bound`` then covers
