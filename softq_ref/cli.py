@@ -334,7 +334,13 @@ def _error(message: str) -> None:
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    """Run ``softq-ref`` with ``argv`` (default ``sys.argv[1:]``); return the exit status."""
+    """Run ``softq-ref`` with ``argv`` (default ``sys.argv[1:]``); return the exit status.
+
+    0: success; 2: bad input or usage, reported as one line on stderr.
+
+    >>> main(["solve", "no-such-file.json", "--alpha", "0.1"])  # stderr: ... cannot read ...
+    2
+    """
     args_list = list(sys.argv[1:] if argv is None else argv)
     parser = build_parser()
     if args_list and args_list[0] in RESERVED and args_list[0] not in COMMANDS:
