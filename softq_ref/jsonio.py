@@ -208,6 +208,8 @@ def _array_shape(value: Any, key: str, dims: str) -> tuple[int, ...]:
                     f"{_where(key, idx)} has {_entries(len(node))} where {first} has "
                     f"{shape[depth]}; expected a rectangular {dims} array"
                 )
+            if depth == len(shape) - 1 and all(type(x) is float or type(x) is int for x in node):
+                return  # the common case: a row of plain JSON numbers (fast path)
             for i, child in enumerate(node):
                 walk(child, (*idx, i))
         elif isinstance(node, list):
