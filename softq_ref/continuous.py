@@ -128,7 +128,10 @@ def _make_log_integrand(
 
     def g(a: Any) -> Any:
         try:
-            q = mp.mpf(Q(a))
+            q = Q(a)
+            if isinstance(q, str | bytes):
+                raise TypeError(f"got the string {q!r}")
+            q = mp.mpf(q)
         except (TypeError, ValueError) as exc:
             raise InvalidMDPError(
                 f"Q({mp.nstr(a, 17)}) did not return a real number: {exc}"
@@ -224,33 +227,34 @@ def _locate_peaks(
     """Refined local maxima of ``g`` that matter; returns (peaks, best_x, best_g).
 
     ``g`` is evaluated on a uniform grid of ``_GRID_INTERVALS + 1`` points (the
-    ends included). Every grid point that is a local maximum and within
-    ``alpha * (dps + 20) * ln 10`` of the largest value is refined by
-    golden-section search on its two neighbouring grid cells.
+    ends included). The ``_MAX_PEAKS`` highest grid points that are local
+    maxima are refined by golden-section search on their two neighbouring
+    grid cells; those within ``alpha * (dps + 20) * ln 10`` of the best refined
+    value are kept (the others contribute below the working precision).
     """
     n = _GRID_INTERVALS
     xs = [low + (high - low) * i / n for i in range(n + 1)]
     gs = [g(x) for x in xs]
-    top = max(gs)
-    if top == mp.ninf:
+    if max(gs) == mp.ninf:
         raise InvalidMDPError("prior is zero on the whole grid; it must have positive mass")
-    window = alpha * (mp.dps + _GUARD_DIGITS) * mp.log(10)
     cand = [
         i
         for i in range(n + 1)
-        if (i == 0 or gs[i] >= gs[i - 1])
-        and (i == n or gs[i] >= gs[i + 1])
-        and gs[i] >= top - window
+        if gs[i] > mp.ninf and (i == 0 or gs[i] >= gs[i - 1]) and (i == n or gs[i] >= gs[i + 1])
     ]
     cand.sort(key=lambda i: gs[i], reverse=True)
-    peaks = []
-    best_x, best_g = xs[cand[0]], gs[cand[0]]
-    for i in cand[:_MAX_PEAKS]:
-        x, gx = _golden_max(g, xs[max(i - 1, 0)], xs[min(i + 1, n)], mp)
-        peaks.append(x)
-        if gx > best_g:
-            best_x, best_g = x, gx
-    return peaks, best_x, best_g
+    refined = [_golden_max(g, xs[max(i - 1, 0)], xs[min(i + 1, n)], mp) for i in cand[:_MAX_PEAKS]]
+    best_x, best_g = max(refined, key=lambda t: t[1])
+    window = alpha * (mp.dps + _GUARD_DIGITS) * mp.log(10)
+    peaks: list[tuple[Any, Any]] = []
+    for x, gx in sorted(refined, key=lambda t: t[1], reverse=True):
+        if gx < best_g - window:
+            break
+        # Two refined maxima with no dip of at least alpha between them are the
+        # same mode (e.g. found from both grid points next to it): keep one.
+        if all(g((x + y) / 2) < min(gx, gy) - alpha for y, gy in peaks):
+            peaks.append((x, gx))
+    return [x for x, _ in peaks], best_x, best_g
 
 
 def _soft_value_at_precision(
@@ -286,7 +290,14 @@ def _soft_value_at_precision(
                             x = _drop_point(g, p, gp, level, end, mp)
                             if x is not None and low < x < high:
                                 pts.add(x)
-            points = sorted(pts)
+            # Drop split points that (nearly) coincide: they only add tiny pieces.
+            sep = (high - low) * mp.ldexp(1, -(3 * mp.prec) // 4)
+            points = []
+            for x in sorted(pts):
+                if not points or x - points[-1] > sep or x == high:
+                    points.append(x)
+            if len(points) > 2 and points[-1] - points[-2] <= sep:
+                del points[-2]
         else:
             points = [mp.mpf(p) for p in points]
             vals = [g(p) for p in points]
@@ -373,7 +384,7 @@ def continuous_soft_value(
     # Extra digits when Q / alpha is large: g(a) - g_max is divided by alpha,
     # so its absolute rounding error (~ |Q| 10^-dps) is magnified by 1/alpha.
     with mpmath.mp.workdps(d + _GUARD_DIGITS):
-        g_mid = abs(mpmath.mpf(Q(mpmath.mpf((lo + hi) / 2))))
+        g_mid = abs(_make_log_integrand(Q, a, None, mpmath.mp)(mpmath.mpf((lo + hi) / 2)))
         extra = 0
         if a > 0 and g_mid > 0:
             extra = max(0, int(mpmath.ceil(mpmath.log10(g_mid / a))))
