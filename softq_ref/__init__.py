@@ -17,6 +17,13 @@ from softq_ref.logsumexp import (
     soft_value_and_policy,
 )
 from softq_ref.mdp import ExactMDP, FiniteMDP
+from softq_ref.operators import (
+    PolicyEvaluation,
+    bellman_operator,
+    evaluate_policy,
+    policy_operator,
+)
+from softq_ref.solvers import SolveResult, soft_policy_iteration, soft_q_iteration, solve
 
 __version__ = "0.1.0"
 
@@ -24,6 +31,14 @@ __all__ = [
     "ExactMDP",
     "FiniteMDP",
     "InvalidMDPError",
+    "PolicyEvaluation",
+    "SolveResult",
+    "bellman_operator",
+    "evaluate_policy",
+    "policy_operator",
+    "soft_policy_iteration",
+    "soft_q_iteration",
+    "solve",
     "policy_entropy",
     "policy_kl",
     "soft_policy",

@@ -60,8 +60,8 @@ def to_fraction(value: Any, where: str = "value") -> Fraction:
     if isinstance(value, str):
         if not is_exact_text(value):
             raise InvalidMDPError(
-                f"{where} is {value!r}, not a number (expected a decimal like \"0.1\" "
-                f"or a fraction like \"1/3\")"
+                f'{where} is {value!r}, not a number (expected a decimal like "0.1" '
+                f'or a fraction like "1/3")'
             )
         text = value.replace(" ", "")
         if "/" in text:

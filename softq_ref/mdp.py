@@ -98,7 +98,9 @@ def _check_finite(arr: NDArray[np.float64], name: str) -> None:
     bad = ~np.isfinite(arr)
     if bad.any():
         idx = tuple(int(i) for i in np.argwhere(bad)[0])
-        raise InvalidMDPError(f"{name}{list(idx)} is {float(arr[idx])!r}; every number must be finite")
+        raise InvalidMDPError(
+            f"{name}{list(idx)} is {float(arr[idx])!r}; every number must be finite"
+        )
 
 
 def _fmt(x: Any) -> str:
@@ -174,6 +176,8 @@ class FiniteMDP:
         "description",
         "_src",
         "_exact",
+        "_r_ext",
+        "_r_err",
     )
 
     transitions: NDArray[np.float64]
@@ -184,6 +188,10 @@ class FiniteMDP:
     horizon: int | None
     name: str | None
     description: str | None
+    _src: tuple[NDArray[Any], NDArray[Any], NDArray[Any] | None, Fraction]
+    _exact: ExactMDP | None
+    _r_ext: NDArray[Any]
+    _r_err: NDArray[np.float64]
 
     def __init__(
         self,
@@ -233,15 +241,29 @@ class FiniteMDP:
 
         p64 = _to_float(p_src)
         p64.setflags(write=False)
-        r64 = _to_float(r_src)
-        if r64.ndim == 3:
-            r64 = np.einsum("sat,sat->sa", p64, r64)
+        s = object.__setattr__
+        s(self, "_src", (p_src, r_src, mu_src, g_src))
+        s(self, "_exact", None)
+        r_err = np.zeros((S, A))
+        if r_src.ndim == 2:
+            r64 = _to_float(r_src)
+            r_ext = r64.astype(np.longdouble)
+        elif r_src.dtype == object or p_src.dtype == object:
+            r64 = _to_float(self.exact.rewards)  # correctly rounded exact reduction
+            r_ext = r64.astype(np.longdouble)
+        else:
+            # sum_s' P R in extended precision, then rounded; the rounding of the
+            # extended sum is bounded by gamma_{S} * sum |P R| (Higham 2002, 3.1)
+            prod = p_src.astype(np.longdouble) * r_src.astype(np.longdouble)
+            r_ext = prod.sum(axis=2)
+            r64 = r_ext.astype(np.float64)
+            u = float(np.finfo(np.longdouble).eps) / 2
+            r_err = (S + 2) * u / (1 - (S + 2) * u) * np.abs(prod).sum(axis=2).astype(float)
         r64.setflags(write=False)
         mu64 = None
         if mu_src is not None:
             mu64 = _to_float(mu_src)
             mu64.setflags(write=False)
-        s = object.__setattr__
         s(self, "transitions", p64)
         s(self, "rewards", r64)
         s(self, "gamma", float(g_src))
@@ -250,16 +272,14 @@ class FiniteMDP:
         s(self, "horizon", None if horizon is None else int(horizon))
         s(self, "name", name)
         s(self, "description", description)
-        s(self, "_src", (p_src, r_src, mu_src, g_src))
-        s(self, "_exact", None)
+        s(self, "_r_ext", r_ext)
+        s(self, "_r_err", r_err)
 
     @staticmethod
     def _check_prior(mu: NDArray[Any]) -> None:
         for idx in np.ndindex(mu.shape):
             if mu[idx] < 0:
-                raise InvalidMDPError(
-                    f"prior{list(idx)} is {_fmt(mu[idx])}; weights must be >= 0"
-                )
+                raise InvalidMDPError(f"prior{list(idx)} is {_fmt(mu[idx])}; weights must be >= 0")
         for s in range(mu.shape[0]):
             if not any(x > 0 for x in mu[s]):
                 raise InvalidMDPError(
@@ -279,12 +299,13 @@ class FiniteMDP:
                 f"transitions{list(idx)} is {_fmt(p[idx])}; probabilities must be >= 0"
             )
         tol = row_sum_tolerance(S)
-        sums = _exact_row_sums(p) if p.dtype == object else np.sum(p, axis=2, dtype=np.float64)
+        sums = _exact_row_sums(p) if p.dtype == object else np.asarray(p.sum(axis=2), float)
         for s, a in np.ndindex(sums.shape):
             total = sums[s, a]
             if total > 1 + tol or (not termination and total < 1 - tol):
                 hint = (
-                    "" if termination or total > 1
+                    ""
+                    if termination or total > 1
                     else "; pass termination=True for rows that end the episode"
                 )
                 raise InvalidMDPError(
@@ -322,12 +343,28 @@ class FiniteMDP:
             if r.ndim == 3:
                 red = np.empty(r.shape[:2], dtype=object)
                 for s, a in np.ndindex(red.shape):
-                    red[s, a] = sum((pi * ri for pi, ri in zip(p[s, a], r[s, a])), Fraction(0))
+                    red[s, a] = sum(
+                        (pi * ri for pi, ri in zip(p[s, a], r[s, a], strict=True)), Fraction(0)
+                    )
                 r = red
             mu = None if mu_src is None else _to_exact(mu_src)
             object.__setattr__(self, "_exact", ExactMDP(p, r, mu, g_src))
         assert self._exact is not None
         return self._exact
+
+    def _float_source(self) -> bool:
+        """True when every input was a float64 (so the float arrays are the exact input)."""
+        p_src, r_src, mu_src, g_src = self._src
+        arrays_float = all(a is None or a.dtype != object for a in (p_src, r_src, mu_src))
+        return arrays_float and Fraction(self.gamma) == g_src
+
+    def _rewards_extended(self) -> NDArray[Any]:
+        """``R[s, a]`` in ``numpy.longdouble`` (more accurate than float64 for 3-D rewards)."""
+        return self._r_ext
+
+    def _reward_reduction_error(self) -> NDArray[np.float64]:
+        """Bound on ``|_rewards_extended() - exact reduced R|`` (0 for [S][A] float rewards)."""
+        return self._r_err
 
     @property
     def reward_transitions(self) -> NDArray[Any]:

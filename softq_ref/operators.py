@@ -1,0 +1,173 @@
+"""The soft Bellman operators and exact soft policy evaluation (float64).
+
+All functions take a :class:`~softq_ref.FiniteMDP` and float64 arrays indexed
+``Q[s, a]``, ``V[s]``, ``policy[s, a]`` (SPEC section 1), and use the one
+log-sum-exp kernel of :mod:`softq_ref.logsumexp`.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+from numpy.typing import ArrayLike, NDArray
+
+from softq_ref.errors import InvalidMDPError
+from softq_ref.logsumexp import _check_alpha, policy_entropy, soft_value
+from softq_ref.mdp import FiniteMDP, row_sum_tolerance
+
+__all__ = [
+    "bellman_operator",
+    "policy_operator",
+    "evaluate_policy",
+    "expected_next_value",
+    "policy_transitions",
+    "PolicyEvaluation",
+]
+
+FloatArray = NDArray[np.float64]
+
+
+def check_q(mdp: FiniteMDP, Q: ArrayLike, name: str = "Q") -> FloatArray:
+    """``Q`` as a finite float64 array of shape ``(S, A)``, or InvalidMDPError."""
+    q = np.asarray(Q, dtype=np.float64)
+    shape = (mdp.num_states, mdp.num_actions)
+    if q.shape != shape:
+        raise InvalidMDPError(f"{name} must have shape {shape} (S, A), got {q.shape}")
+    bad = ~np.isfinite(q)
+    if bad.any():
+        idx = tuple(int(i) for i in np.argwhere(bad)[0])
+        raise InvalidMDPError(f"{name}{list(idx)} is {float(q[idx])!r}; must be finite")
+    return q
+
+
+def check_policy(mdp: FiniteMDP, policy: ArrayLike) -> FloatArray:
+    """A stochastic ``policy[s, a]`` that puts no mass on actions with ``mu = 0``."""
+    p = check_q(mdp, policy, "policy")
+    neg = p < 0
+    if neg.any():
+        idx = tuple(int(i) for i in np.argwhere(neg)[0])
+        raise InvalidMDPError(f"policy{list(idx)} is {float(p[idx])!r}; must be >= 0")
+    tol = row_sum_tolerance(mdp.num_actions)
+    sums = p.sum(axis=1)
+    off = np.abs(sums - 1) > tol
+    if off.any():
+        s = int(np.argmax(off))
+        raise InvalidMDPError(f"policy[{s}, :] sums to {float(sums[s])!r}, not 1")
+    if mdp.prior is not None:
+        banned = (mdp.prior == 0) & (p > 0)
+        if banned.any():
+            idx = tuple(int(i) for i in np.argwhere(banned)[0])
+            raise InvalidMDPError(
+                f"policy{list(idx)} is {float(p[idx])!r} but prior{list(idx)} is 0 "
+                "(an unavailable action)"
+            )
+    return p
+
+
+def expected_next_value(mdp: FiniteMDP, V: ArrayLike) -> FloatArray:
+    """``(P V)[s, a] = sum_s' P[s, a, s'] V[s']`` (one matrix-vector product)."""
+    S, A = mdp.num_states, mdp.num_actions
+    v = np.asarray(V, dtype=np.float64)
+    return (mdp.transitions.reshape(S * A, S) @ v).reshape(S, A)
+
+
+def policy_transitions(mdp: FiniteMDP, policy: ArrayLike) -> FloatArray:
+    """``P_pi[s, s'] = sum_a policy[s, a] P[s, a, s']``."""
+    p = np.asarray(policy, dtype=np.float64)
+    return np.matmul(p[:, None, :], mdp.transitions)[:, 0, :]
+
+
+def bellman_operator(mdp: FiniteMDP, Q: ArrayLike, alpha: float) -> FloatArray:
+    r"""The soft Bellman optimality operator.
+
+    ``(T Q)[s, a] = R[s, a] + gamma * sum_s' P[s, a, s'] V_Q(s')`` with
+    ``V_Q(s) = alpha * log sum_a mu[s, a] exp(Q[s, a] / alpha)`` (SPEC
+    section 1; Haarnoja et al. 2017, Theorem 2 / eq. (6); soft Q-iteration,
+    Theorem 3, iterates it). It is a ``gamma``-contraction in the sup norm
+    (``proofs/04_contraction.ipynb``).
+
+    >>> mdp = FiniteMDP([[[1.0], [1.0]]], [[1.0, 0.0]], 0.5)
+    >>> bellman_operator(mdp, [[0.0, 0.0]], 0.0).tolist()
+    [[1.0, 0.0]]
+    """
+    a = _check_alpha(alpha)
+    q = check_q(mdp, Q)
+    return mdp.rewards + mdp.gamma * expected_next_value(mdp, soft_value(q, a, mdp.prior))
+
+
+def _policy_state_value(
+    mdp: FiniteMDP, Q: FloatArray, policy: FloatArray, alpha: float
+) -> FloatArray:
+    """``sum_a pi(a|s) Q[s, a] + alpha * H_mu(pi)(s)``; the entropy term is 0 when alpha = 0."""
+    v = np.einsum("sa,sa->s", policy, Q)
+    if alpha > 0:
+        v = v + alpha * policy_entropy(policy, mdp.prior)
+    return v
+
+
+def policy_operator(mdp: FiniteMDP, Q: ArrayLike, policy: ArrayLike, alpha: float) -> FloatArray:
+    r"""The soft Bellman operator of a fixed policy.
+
+    ``(T^pi Q)[s, a] = R[s, a] + gamma * sum_s' P[s, a, s'] V(s')`` with
+    ``V(s) = sum_a pi(a|s) Q[s, a] + alpha * H_mu(pi)(s)``: the entropy of
+    the current step is in ``V``, not in ``Q`` (SPEC section 1, the seed's
+    definition of the soft value of a policy).
+    """
+    a = _check_alpha(alpha)
+    q = check_q(mdp, Q)
+    p = check_policy(mdp, policy)
+    return mdp.rewards + mdp.gamma * expected_next_value(mdp, _policy_state_value(mdp, q, p, a))
+
+
+@dataclass(frozen=True)
+class PolicyEvaluation:
+    """``Q^pi[s, a]`` and ``V^pi[s]`` of a fixed policy (arrays of shape (S, A) and (S,))."""
+
+    Q: FloatArray
+    V: FloatArray
+
+
+def evaluate_policy(mdp: FiniteMDP, policy: ArrayLike, alpha: float) -> PolicyEvaluation:
+    r"""Exact soft policy evaluation by one linear solve.
+
+    ``V^pi`` solves ``(I - gamma P_pi) V = r_pi + alpha H_mu(pi)`` with
+    ``r_pi(s) = sum_a pi(a|s) R[s, a]`` and ``P_pi[s, s'] = sum_a pi(a|s)
+    P[s, a, s']``; then ``Q^pi = R + gamma P V^pi`` (SPEC section 1). With a
+    finite horizon the evaluation is by backward induction and the arrays
+    gain a leading time axis of length ``H`` (the policy is then either one
+    ``(S, A)`` table used at every step or an ``(H, S, A)`` array).
+
+    >>> mdp = FiniteMDP([[[1.0], [1.0]]], [[1.0, 0.0]], 0.5)
+    >>> ev = evaluate_policy(mdp, [[0.5, 0.5]], 1.0)
+    >>> round(float(ev.V[0]), 12)  # (0.5 + log 2) / (1 - 0.5)
+    2.38629436112
+    """
+    a = _check_alpha(alpha)
+    S = mdp.num_states
+    if mdp.horizon is not None:
+        pol = np.asarray(policy, dtype=np.float64)
+        H = mdp.horizon
+        pols = np.broadcast_to(pol, (H, S, mdp.num_actions)) if pol.ndim == 2 else pol
+        if pols.shape != (H, S, mdp.num_actions):
+            raise InvalidMDPError(
+                f"policy must have shape (S, A) or (H, S, A) = ({H}, {S}, {mdp.num_actions}), "
+                f"got {pol.shape}"
+            )
+        Qs = np.empty((H, S, mdp.num_actions))
+        Vs = np.empty((H, S))
+        v_next = np.zeros(S)
+        for t in range(H - 1, -1, -1):
+            p = check_policy(mdp, pols[t])
+            Qs[t] = mdp.rewards + mdp.gamma * expected_next_value(mdp, v_next)
+            Vs[t] = _policy_state_value(mdp, Qs[t], p, a)
+            v_next = Vs[t]
+        return PolicyEvaluation(Qs, Vs)
+    p = check_policy(mdp, policy)
+    r_pi = np.einsum("sa,sa->s", p, mdp.rewards)
+    if a > 0:
+        r_pi = r_pi + a * policy_entropy(p, mdp.prior)
+    M = np.eye(S) - mdp.gamma * policy_transitions(mdp, p)
+    V = np.linalg.solve(M, r_pi)
+    Q = mdp.rewards + mdp.gamma * expected_next_value(mdp, V)
+    return PolicyEvaluation(Q, V)

@@ -1,0 +1,162 @@
+"""Hypothesis strategies for finite MDPs, Q-tables and temperatures (public API).
+
+Every strategy builds valid objects by construction (rows normalised, priors
+with positive mass), never by filtering, and shrinks towards small readable
+examples: one state, one action, deterministic transitions, integer rewards.
+Each keyword option takes either a value or a strategy for that value, as in
+``hypothesis.extra.numpy``. Requires the ``test`` extra (``hypothesis``)::
+
+    from hypothesis import given
+    from softq_ref.strategies import mdps, temperatures
+
+    @given(mdps(states=(1, 5), gamma=(0.0, 0.9)), temperatures())
+    def test_my_solver(mdp, alpha): ...
+"""
+
+from __future__ import annotations
+
+from typing import Any, TypeVar
+
+import numpy as np
+
+try:
+    from hypothesis import strategies as st
+    from hypothesis.strategies import SearchStrategy
+except ImportError as exc:  # pragma: no cover - depends on the environment
+    raise ImportError(
+        "softq_ref.strategies needs Hypothesis: pip install 'softq-ref[test]'"
+    ) from exc
+
+from softq_ref.mdp import FiniteMDP
+
+__all__ = ["mdps", "q_tables", "temperatures", "gammas", "distributions"]
+
+T = TypeVar("T")
+
+
+def _as_strategy(value: Any, name: str, kind: str) -> SearchStrategy[Any]:
+    """A strategy from a value, a ``(lo, hi)`` range, or a strategy."""
+    if isinstance(value, SearchStrategy):
+        return value
+    if isinstance(value, tuple):
+        if len(value) != 2:
+            raise ValueError(
+                f"{name} must be a value, a (min, max) pair or a strategy, got {value!r}"
+            )
+        lo, hi = value
+        if lo > hi:
+            raise ValueError(f"{name}: min {lo!r} exceeds max {hi!r}")
+        if kind == "int":
+            return st.integers(int(lo), int(hi))
+        return st.floats(float(lo), float(hi), allow_nan=False, allow_infinity=False)
+    return st.just(value)
+
+
+def gammas(min_value: float = 0.0, max_value: float = 0.95) -> SearchStrategy[float]:
+    """Discount factors in ``[min_value, max_value]`` (``max_value < 1``), shrinking to 0."""
+    if not 0.0 <= min_value <= max_value < 1.0:
+        raise ValueError(f"need 0 <= min_value <= max_value < 1, got {min_value}, {max_value}")
+    return st.floats(min_value, max_value, allow_nan=False)
+
+
+def temperatures(
+    min_value: float = 1e-3, max_value: float = 1e3, *, zero: bool = True
+) -> SearchStrategy[float]:
+    """Temperatures ``alpha``: 0 (if ``zero``) and positive values spread over decades.
+
+    Positive values are ``m * 10**e`` with ``e`` uniform over the decades of
+    ``[min_value, max_value]``, so that small and large temperatures are
+    drawn as often as moderate ones; they shrink towards 1.
+    """
+    if not 0.0 < min_value <= max_value < float("inf"):
+        raise ValueError(f"need 0 < min_value <= max_value < inf, got {min_value}, {max_value}")
+    lo, hi = int(np.floor(np.log10(min_value))), int(np.ceil(np.log10(max_value)))
+    positive = st.builds(
+        lambda e, m: float(min(max(m * 10.0**e, min_value), max_value)),
+        st.integers(lo, max(lo, hi - 1)),
+        st.floats(1.0, 10.0),
+    )
+    positive = st.one_of(st.just(float(min(max(1.0, min_value), max_value))), positive)
+    return st.one_of(st.just(0.0), positive) if zero else positive
+
+
+@st.composite
+def distributions(draw: Any, n: int, *, allow_zeros: bool = True) -> np.ndarray:
+    """A probability vector of length ``n`` (integer weights normalised; shrinks to one-hot)."""
+    lo = 0 if allow_zeros else 1
+    w = np.array(draw(st.lists(st.integers(lo, 8), min_size=n, max_size=n)), dtype=np.float64)
+    k = draw(st.integers(0, n - 1))
+    w[k] += 1.0  # at least one positive weight
+    return w / w.sum()
+
+
+@st.composite
+def mdps(
+    draw: Any,
+    *,
+    states: int | tuple[int, int] | SearchStrategy[int] = (1, 4),
+    actions: int | tuple[int, int] | SearchStrategy[int] = (1, 3),
+    gamma: float | tuple[float, float] | SearchStrategy[float] = (0.0, 0.95),
+    reward_scale: float = 10.0,
+    prior: bool | SearchStrategy[bool] = False,
+    prior_zeros: bool = True,
+    termination: bool | SearchStrategy[bool] = False,
+    rewards_3d: bool | SearchStrategy[bool] = False,
+    horizon: int | None | tuple[int, int] | SearchStrategy[int | None] = None,
+) -> FiniteMDP:
+    """A valid :class:`~softq_ref.FiniteMDP`.
+
+    ``states``, ``actions``: sizes (value, ``(min, max)`` or strategy).
+    ``gamma``: discount (value, range or strategy); ``reward_scale``: rewards
+    lie in ``[-reward_scale, reward_scale]`` (integers half of the time, so
+    that shrunk examples read well). ``prior``: draw a reference measure
+    (probability rows; with ``prior_zeros`` some actions get weight 0).
+    ``termination``: rows keep only a drawn fraction of their mass.
+    ``rewards_3d``: rewards given as ``R[s, a, s']``. ``horizon``: a finite
+    horizon (then ``gamma`` may be 1).
+    """
+    S = draw(_as_strategy(states, "states", "int"))
+    A = draw(_as_strategy(actions, "actions", "int"))
+    if S < 1 or A < 1:
+        raise ValueError(f"states and actions must be >= 1, got {S}, {A}")
+    g = draw(_as_strategy(gamma, "gamma", "float"))
+    H = draw(_as_strategy(horizon, "horizon", "int")) if horizon is not None else None
+    P = np.empty((S, A, S))
+    for s in range(S):
+        for a in range(A):
+            P[s, a] = draw(distributions(S))
+    term = draw(_as_strategy(termination, "termination", "bool"))
+    if term:
+        keep = np.array(
+            draw(st.lists(st.sampled_from([1.0, 0.5, 0.25, 0.0]), min_size=S * A, max_size=S * A))
+        ).reshape(S, A, 1)
+        P = P * keep
+    scale = float(reward_scale)
+    integer_rewards = draw(st.booleans())
+    r3 = draw(_as_strategy(rewards_3d, "rewards_3d", "bool"))
+    shape = (S, A, S) if r3 else (S, A)
+    n = int(np.prod(shape))
+    if integer_rewards:
+        k = max(1, int(scale))
+        vals = draw(st.lists(st.integers(-k, k), min_size=n, max_size=n))
+        R = np.array(vals, dtype=np.float64).reshape(shape) * (scale / k)
+    else:
+        vals = draw(st.lists(st.floats(-scale, scale, allow_nan=False), min_size=n, max_size=n))
+        R = np.array(vals, dtype=np.float64).reshape(shape)
+    mu = None
+    if draw(_as_strategy(prior, "prior", "bool")):
+        mu = np.stack([draw(distributions(A, allow_zeros=prior_zeros)) for _ in range(S)])
+    return FiniteMDP(P, R, g, prior=mu, termination=bool(term), horizon=H)
+
+
+def q_tables(
+    states: int,
+    actions: int,
+    *,
+    scale: float = 100.0,
+) -> SearchStrategy[np.ndarray]:
+    """Float64 Q-tables of shape ``(states, actions)`` with entries in ``[-scale, scale]``."""
+    n = states * actions
+    return st.lists(st.floats(-scale, scale, allow_nan=False), min_size=n, max_size=n).map(
+        lambda v: np.array(v, dtype=np.float64).reshape(states, actions)
+    )
