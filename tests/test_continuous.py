@@ -27,14 +27,6 @@ from softq_ref.errors import InvalidMDPError
 EPS = float(np.finfo(np.float64).eps)
 
 
-@pytest.fixture(autouse=True)
-def _mp_precision_is_not_leaked():
-    before = mpmath.mp.dps
-    yield
-    assert mpmath.mp.dps == before, "a function leaked a changed mpmath precision"
-    mpmath.mp.dps = 15
-
-
 def log_uniform(lo: float, hi: float) -> st.SearchStrategy[float]:
     return st.floats(math.log10(lo), math.log10(hi)).map(lambda e: 10.0**e)
 

@@ -28,6 +28,8 @@ from softq_ref.learning import (
     soft_q_target_from_table,
 )
 from softq_ref.logsumexp import soft_policy, soft_value
+from softq_ref.operators import bellman_operator
+from softq_ref.strategies import mdps
 
 EPS = float(np.finfo(np.float64).eps)
 
@@ -312,6 +314,26 @@ def test_expected_sampled_target_is_the_soft_bellman_operator(S, A, seed, gamma,
         np.testing.assert_allclose(
             t, R + gamma * V[s2], rtol=0, atol=4 * EPS * (np.abs(R) + abs(V[s2])).max()
         )
+
+
+@settings(deadline=None, max_examples=40)
+@given(
+    mdp=mdps(prior=st.booleans(), termination=st.booleans()),
+    alpha=st.floats(0, 10),
+    seed=st.integers(0, 2**32 - 1),
+)
+def test_exact_expected_target_equals_the_packages_bellman_operator(mdp, alpha, seed):
+    # With every successor and its probability (terminated mass contributes 0,
+    # SPEC section 1) the target is (T Q)[s, a] as softq_ref.bellman_operator has it.
+    S, A = mdp.num_states, mdp.num_actions
+    Q = np.random.default_rng(seed).standard_normal((S, A)) * 5
+    V = soft_value(Q, alpha, mdp.prior)
+    got = soft_q_target(
+        mdp.rewards, np.broadcast_to(V, (S, A, S)), mdp.gamma, probabilities=mdp.transitions
+    )
+    ref = bellman_operator(mdp, Q, alpha)
+    tol = 8 * EPS * (np.abs(mdp.rewards) + mdp.gamma * np.abs(V).max() * S)
+    assert (np.abs(got - ref) <= tol).all()
 
 
 def test_sampled_targets_average_and_terminals():

@@ -19,14 +19,6 @@ EPS = float(np.finfo(np.float64).eps)
 ALPHAS = (0.0, 1e-12, 0.5, 1e8)
 
 
-@pytest.fixture(autouse=True)
-def _mp_precision_is_not_leaked():
-    before = mpmath.mp.dps
-    yield
-    assert mpmath.mp.dps == before, "a function leaked a changed mpmath precision"
-    mpmath.mp.dps = 15
-
-
 def random_system(seed: int, n: int, m: int):
     """A random LQR problem: A with entries N(0, 1/n) (spectral radius about 1),
     B with entries N(0, 1), Qc = C^T C + 0.1 I, Rc = D^T D + 0.1 I, W = E E^T / n."""
