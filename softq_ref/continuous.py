@@ -49,6 +49,7 @@ __all__ = [
     "continuous_soft_policy",
     "quadratic_soft_policy",
     "quadratic_soft_value",
+    "gaussian_prior_soft_policy",
     "box_quadratic_soft_value",
 ]
 
@@ -481,7 +482,9 @@ class GaussianSoftPolicy:
     covariance: FloatArray
 
 
-def _check_quadratic(K: ArrayLike, m: ArrayLike, c: Any) -> tuple[FloatArray, FloatArray, float]:
+def _check_quadratic(
+    K: ArrayLike, m: ArrayLike, c: Any, kname: str = "K", mname: str = "m"
+) -> tuple[FloatArray, FloatArray, float]:
     """Validate ``K`` (d, d) symmetric positive definite, ``m`` (d,), ``c`` finite."""
     Km = np.asarray(K, dtype=np.float64)
     mm = np.asarray(m, dtype=np.float64)
@@ -490,12 +493,13 @@ def _check_quadratic(K: ArrayLike, m: ArrayLike, c: Any) -> tuple[FloatArray, Fl
     if mm.ndim == 0:
         mm = mm.reshape(1)
     if Km.ndim != 2 or Km.shape[0] != Km.shape[1]:
-        raise InvalidMDPError(f"K must be a square matrix, got shape {np.shape(K)}")
+        raise InvalidMDPError(f"{kname} must be a square matrix, got shape {np.shape(K)}")
     if mm.ndim != 1 or mm.shape[0] != Km.shape[0]:
         raise InvalidMDPError(
-            f"m must be a vector of length {Km.shape[0]} to match K, got shape {np.shape(m)}"
+            f"{mname} must be a vector of length {Km.shape[0]} to match {kname}, "
+            f"got shape {np.shape(m)}"
         )
-    for name, arr in (("K", Km), ("m", mm)):
+    for name, arr in ((kname, Km), (mname, mm)):
         bad = ~np.isfinite(arr)
         if bad.any():
             idx = tuple(int(i) for i in np.argwhere(bad)[0])
@@ -505,7 +509,8 @@ def _check_quadratic(K: ArrayLike, m: ArrayLike, c: Any) -> tuple[FloatArray, Fl
     if (asym > tol).any():
         i, j = (int(t) for t in np.argwhere(asym > tol)[0])
         raise InvalidMDPError(
-            f"K must be symmetric: K[{i}, {j}] = {Km[i, j]!r} but K[{j}, {i}] = {Km[j, i]!r}"
+            f"{kname} must be symmetric: {kname}[{i}, {j}] = {Km[i, j]!r} "
+            f"but {kname}[{j}, {i}] = {Km[j, i]!r}"
         )
     Km = (Km + Km.T) / 2
     try:
@@ -513,7 +518,7 @@ def _check_quadratic(K: ArrayLike, m: ArrayLike, c: Any) -> tuple[FloatArray, Fl
     except np.linalg.LinAlgError:
         lam = float(np.linalg.eigvalsh(Km).min())
         raise InvalidMDPError(
-            f"K must be positive definite; its smallest eigenvalue is {lam!r}"
+            f"{kname} must be positive definite; its smallest eigenvalue is {lam!r}"
         ) from None
     return Km, mm, _check_real(c, "c")
 
@@ -584,6 +589,66 @@ def quadratic_soft_value(
         value = mp.mpf(cc) + A / 2 * (d * mp.log(2 * mp.pi * A) - logdet_K)
     with mp.workdps(D):
         return +value
+
+
+def gaussian_prior_soft_policy(
+    K: ArrayLike,
+    m: ArrayLike,
+    c: float,
+    alpha: float,
+    prior_mean: ArrayLike,
+    prior_covariance: ArrayLike,
+) -> GaussianSoftPolicy:
+    r"""Closed form for a quadratic Q with a Gaussian reference measure ``mu = N(m0, S0)``.
+
+    ``Q(a) = -1/2 (a - m)^T K (a - m) + c`` and ``mu(a)`` the density of
+    ``N(m0, S0)`` (a probability measure: the KL-regularised objective of SPEC
+    section 1). The product of the two Gaussians integrates to
+
+    ``V = c - alpha/2 [log det(I + K S0 / alpha) + (m - m0)^T (S0 + alpha K^{-1})^{-1} (m - m0)]``
+
+    and ``pi* = mu exp((Q - V)/alpha)`` is ``N(mean, cov)`` with
+    ``cov = alpha (K + alpha S0^{-1})^{-1}`` and
+    ``mean = (K + alpha S0^{-1})^{-1} (K m + alpha S0^{-1} m0)``
+    (Haarnoja et al. 2017, Theorems 1 and 2, with a prior). ``V <= c``, and
+    ``V -> c`` as ``alpha -> 0`` (``alpha = 0`` gives ``c``, ``m`` and a zero
+    covariance exactly); as ``alpha -> inf``, ``pi* -> mu``. The log-determinant
+    is ``sum log1p(lambda_i / alpha)`` over the eigenvalues of the symmetric
+    ``L^T S0 L`` (``K = L L^T``; Sylvester's identity), accurate for tiny and
+    for huge ``alpha``.
+    Float64 only.
+
+    >>> p = gaussian_prior_soft_policy([[1.0]], [0.0], 0.0, 1.0, [0.0], [[1.0]])
+    >>> round(p.value, 15), p.mean.tolist(), p.covariance.tolist()  # -log(2)/2; N(0, 1/2)
+    (-0.346573590279973, [0.0], [[0.5]])
+    """
+    a = _check_alpha(alpha)
+    Km, mm, cc = _check_quadratic(K, m, c)
+    d = Km.shape[0]
+    S0, m0, _ = _check_quadratic(
+        prior_covariance, prior_mean, 0.0, "prior_covariance", "prior_mean"
+    )
+    if S0.shape[0] != d:
+        raise InvalidMDPError(f"prior_covariance has shape {S0.shape}; K has shape {Km.shape}")
+    if a == 0:
+        return GaussianSoftPolicy(cc, mm.copy(), np.zeros((d, d)))
+    L = np.linalg.cholesky(Km)
+    X = L.T @ S0 @ L
+    # log det(I + X / alpha) = sum log1p(lambda_i / alpha): log1p keeps the
+    # small eigenvalues (large alpha) accurate, where log det of I + X / alpha
+    # would cancel; eigvalsh's absolute error ~ eps |X| only costs
+    # ~ d eps |X| after the factor alpha.
+    logdet = float(np.sum(np.log1p(np.linalg.eigvalsh((X + X.T) / 2) / a)))
+    diff = mm - m0
+    Kinv = np.linalg.inv(Km)
+    C = S0 + a * (Kinv + Kinv.T) / 2
+    quad = float(diff @ np.linalg.solve(C, diff))
+    value = cc - 0.5 * a * (logdet + quad)
+    S0inv = np.linalg.inv(S0)
+    P = Km + a * (S0inv + S0inv.T) / 2  # alpha times the policy precision
+    cov = a * np.linalg.inv(P)
+    mean = np.asarray(np.linalg.solve(P, Km @ mm + a * S0inv @ m0), dtype=np.float64)
+    return GaussianSoftPolicy(float(value), mean, (cov + cov.T) / 2)
 
 
 def _log_gauss_mass(zl: Any, zh: Any, mp: Any) -> Any:

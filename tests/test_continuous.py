@@ -19,6 +19,7 @@ from softq_ref.continuous import (
     box_quadratic_soft_value,
     continuous_soft_policy,
     continuous_soft_value,
+    gaussian_prior_soft_policy,
     quadratic_soft_policy,
     quadratic_soft_value,
 )
@@ -284,6 +285,96 @@ def test_gaussian_policy_is_the_normalised_exponential_of_q():
 
 
 # ---------------------------------------------------------------------------
+# Gaussian reference measure
+# ---------------------------------------------------------------------------
+
+
+@settings(deadline=None, max_examples=4)
+@given(
+    k=log_uniform(1e-2, 1e2),
+    m=st.floats(-5, 5),
+    c=st.floats(-100, 100),
+    alpha=log_uniform(1e-6, 1e2),
+    m0=st.floats(-5, 5),
+    s0=log_uniform(0.1, 10),
+)
+@example(k=1e8, m=0.5, c=1e8, alpha=1e-12, m0=-1.0, s0=2.0)
+def test_quadrature_with_a_gaussian_prior_matches_its_closed_form(k, m, c, alpha, m0, s0):
+    # mu = N(m0, s0^2): the integrand mu exp(Q/alpha) is a Gaussian bump centred
+    # at the policy mean with the policy's sd; +-40 sd leaves out < 1e-340.
+    p = gaussian_prior_soft_policy([[k]], [m], c, alpha, [m0], [[s0 * s0]])
+    mean, sd = float(p.mean[0]), math.sqrt(float(p.covariance[0, 0]))
+    r = continuous_soft_value(
+        quadratic(k, m, c),
+        alpha,
+        mean - 40 * sd,
+        mean + 40 * sd,
+        prior=lambda a: mpmath.npdf(a, m0, s0),
+        digits=20,
+    )
+    # float64 closed form: a few eps of each term c, alpha log det, alpha quad.
+    terms = abs(c) + alpha * (abs(math.log(1 + k * s0 * s0 / alpha)) + (m - m0) ** 2 / s0**2 + 1)
+    assert abs(float(r.value) - p.value) <= 32 * EPS * terms
+
+
+@settings(deadline=None, max_examples=30)
+@given(d=st.integers(1, 4), seed=st.integers(0, 2**32 - 1), alpha=log_uniform(1e-3, 1e3))
+def test_gaussian_prior_policy_is_mu_times_exp_q_minus_v_over_alpha(d, seed, alpha):
+    # Theorem 1 with a prior: pi*(a) = mu(a) exp((Q(a) - V)/alpha) is the
+    # N(mean, cov) density, at a few points (densities by hand with NumPy).
+    rng = np.random.default_rng(seed)
+
+    def spd():
+        G = rng.standard_normal((d, d))
+        return G @ G.T + 0.5 * np.eye(d)
+
+    K, S0 = spd(), spd()
+    m, m0 = rng.standard_normal(d), rng.standard_normal(d)
+    c = float(rng.standard_normal())
+    p = gaussian_prior_soft_policy(K, m, c, alpha, m0, S0)
+
+    def log_normal(x, mean, cov):
+        diff = x - mean
+        return -0.5 * (diff @ np.linalg.solve(cov, diff) + np.linalg.slogdet(2 * np.pi * cov)[1])
+
+    for _ in range(3):
+        a = p.mean + rng.standard_normal(d) * 0.5
+        Qa = -0.5 * (a - m) @ K @ (a - m) + c
+        lhs = log_normal(a, m0, S0) + (Qa - p.value) / alpha
+        rhs = log_normal(a, p.mean, p.covariance)
+        # Both sides are sums of O(10) terms of size up to |Q|/alpha and the log
+        # determinants; cond(K), cond(S0) <= ~100 for these draws (eigenvalues >= 0.5).
+        scale = (abs(Qa) + abs(p.value)) / alpha + abs(lhs) + abs(rhs) + 10
+        assert abs(lhs - rhs) <= 1e4 * EPS * scale
+
+
+@settings(deadline=None, max_examples=30)
+@given(
+    k=log_uniform(0.1, 10),
+    m=st.floats(-3, 3),
+    c=st.floats(-10, 10),
+    m0=st.floats(-3, 3),
+    s0=log_uniform(0.1, 3),
+)
+def test_gaussian_prior_value_is_nonincreasing_in_alpha_and_interpolates(k, m, c, m0, s0):
+    # With a probability prior, V_alpha is non-increasing in alpha (its derivative
+    # is minus a KL, SPEC section 1), V_0 = c = max Q, and as alpha -> inf,
+    # V_alpha -> E_mu[Q] = c - (k s0^2 + k (m0 - m)^2) / 2 from above, the gap
+    # being Var_mu(Q) / (2 alpha) + O(alpha^-2) (cumulant expansion).
+    alphas = [0.0, 1e-9, 1e-3, 0.1, 1.0, 10.0, 1e3]
+    vals = [gaussian_prior_soft_policy([[k]], [m], c, a, [m0], [[s0 * s0]]).value for a in alphas]
+    assert vals[0] == c
+    for lo, hi in zip(vals, vals[1:], strict=False):
+        assert hi <= lo + 8 * EPS * (abs(lo) + 1)
+    big = 1e8
+    v_big = gaussian_prior_soft_policy([[k]], [m], c, big, [m0], [[s0 * s0]]).value
+    mean_q = c - (k * s0**2 + k * (m0 - m) ** 2) / 2
+    # Var_mu(Q) for Q quadratic in a Gaussian: (k^2/2)(2 s0^4 + 4 s0^2 (m0 - m)^2) / 2.
+    var_q = k**2 * (s0**4 / 2 + s0**2 * (m0 - m) ** 2)
+    assert abs(v_big - mean_q - var_q / (2 * big)) <= 1e-12 + 64 * EPS * (abs(mean_q) + k * s0**2)
+
+
+# ---------------------------------------------------------------------------
 # Bad input
 # ---------------------------------------------------------------------------
 
@@ -299,6 +390,14 @@ def test_gaussian_policy_is_the_normalised_exponential_of_q():
         (lambda: quadratic_soft_policy([[float("nan")]], [0.0], 0, 1), r"K\[0, 0\]"),
         (lambda: quadratic_soft_value([[1.0]], [0.0], 0, 1, digits=0), "digits"),
         (lambda: box_quadratic_soft_value(-1.0, 0, 0, 1, 0, 1), "k must be > 0"),
+        (
+            lambda: gaussian_prior_soft_policy([[1.0]], [0.0], 0, 1, [0.0], [[-1.0]]),
+            "prior_covariance must be positive definite",
+        ),
+        (
+            lambda: gaussian_prior_soft_policy([[1.0]], [0.0], 0, 1, [0.0, 1.0], [[1.0]]),
+            "prior_mean must be a vector of length 1",
+        ),
         (lambda: box_quadratic_soft_value(1.0, 0, 0, 1, 1, 1), "low < high"),
         (lambda: box_quadratic_soft_value(1.0, 0, float("inf"), 1, 0, 1), "c must be finite"),
         (lambda: continuous_soft_value(lambda a: a, 1.0, 2.0, 1.0), "low < high"),
