@@ -382,16 +382,25 @@ def continuous_soft_value(
     if prior is not None and not callable(prior):
         raise InvalidMDPError(f"prior must be None or callable, got {prior!r}")
 
-    # Extra digits when Q / alpha is large: g(a) - g_max is divided by alpha,
-    # so its absolute rounding error (~ |Q| 10^-dps) is magnified by 1/alpha.
+    def extra_digits(size: Any) -> int:
+        # Extra digits when Q / alpha is large: g(a) - g_max is divided by alpha,
+        # so its absolute rounding error (~ |Q| 10^-dps) is magnified by 1/alpha.
+        if a == 0 or size == 0:
+            return 0
+        with mpmath.mp.workdps(15):
+            return max(0, int(mpmath.ceil(mpmath.log10(abs(size) / a))))
+
     with mpmath.mp.workdps(d + _GUARD_DIGITS):
-        g_mid = abs(_make_log_integrand(Q, a, None, mpmath.mp)(mpmath.mpf((lo + hi) / 2)))
-        extra = 0
-        if a > 0 and g_mid > 0:
-            extra = max(0, int(mpmath.ceil(mpmath.log10(g_mid / a))))
-    dps = d + _GUARD_DIGITS + extra
+        g_mid = _make_log_integrand(Q, a, None, mpmath.mp)(mpmath.mpf((lo + hi) / 2))
+    dps = d + _GUARD_DIGITS + extra_digits(g_mid)
     for attempt in range(3):
         v1, _e1, _p1, points = _soft_value_at_precision(Q, a, lo, hi, prior, dps, None)
+        # |V| is within alpha log(high - low) of the peak of Q + alpha log mu: if
+        # the peak is much larger than Q at the midpoint, redo with enough digits.
+        needed = d + _GUARD_DIGITS + extra_digits(v1)
+        if needed > dps:
+            dps = needed
+            v1, _e1, _p1, points = _soft_value_at_precision(Q, a, lo, hi, prior, dps, None)
         v2, e2, peak, _ = _soft_value_at_precision(Q, a, lo, hi, prior, 2 * dps, points)
         with mpmath.mp.workdps(2 * dps):
             err = abs(v1 - v2) + abs(e2)

@@ -196,7 +196,16 @@ def _sda_float(
     Gk = gamma * B @ np.linalg.solve(Rc, B.T)
     Gk = (Gk + Gk.T) / 2
     Hk = Qc.copy()
-    eps = np.finfo(np.float64).eps
+    eps = float(np.finfo(np.float64).eps)
+    with np.errstate(over="ignore", invalid="ignore"):
+        return _sda_float_loop(I, Ak, Gk, Hk, eps)
+
+
+def _sda_float_loop(
+    I: np.ndarray, Ak: np.ndarray, Gk: np.ndarray, Hk: np.ndarray, eps: float
+) -> tuple[np.ndarray, int]:
+    """The iteration of :func:`_sda_float` (overflow means divergence: checked)."""
+    prev_change = math.inf
     for k in range(1, _MAX_DOUBLINGS + 1):
         M = I + Gk @ Hk
         try:
@@ -213,8 +222,14 @@ def _sda_float(
             raise _not_stabilizable()
         change = np.abs(H_new - Hk).max()
         Hk = H_new
-        if change <= 4 * eps * np.abs(Hk).max(initial=0.0) or change == 0:
+        scale = np.abs(Hk).max(initial=0.0)
+        if change <= 4 * eps * scale or change == 0:
             return Hk, k
+        # Quadratic convergence ends in rounding noise: once the change is tiny
+        # and stops decreasing, the iterate is as good as float64 makes it.
+        if change <= math.sqrt(eps) * scale and change >= prev_change:
+            return Hk, k
+        prev_change = change
     raise _not_stabilizable()
 
 
@@ -226,6 +241,7 @@ def _sda_mp(A: Any, B: Any, Qc: Any, Rc: Any, gamma: Any, mp: Any) -> tuple[Any,
     Gk = gamma * B * mp.inverse(Rc) * B.T
     Hk = Qc.copy()
     tiny = mp.ldexp(1, -mp.prec + 6)
+    prev_change = mp.inf
     huge = mp.mpf(10) ** (mp.dps + 300)
     for k in range(1, _MAX_DOUBLINGS + 1):
         M = I + Gk * Hk
@@ -246,6 +262,9 @@ def _sda_mp(A: Any, B: Any, Qc: Any, Rc: Any, gamma: Any, mp: Any) -> tuple[Any,
         Hk = H_new
         if change <= tiny * scale:
             return Hk, k
+        if change <= mp.sqrt(tiny) * scale and change >= prev_change:
+            return Hk, k  # stagnated at the working precision (see _sda_float)
+        prev_change = change
     raise _not_stabilizable()
 
 

@@ -229,6 +229,36 @@ def test_float64_and_high_precision_agree():
     assert f.residual <= 16 * EPS * np.abs(f.P).max()
 
 
+@pytest.mark.parametrize("a", [0.5, 1.05, 1.054])
+def test_uncontrollable_mode_near_the_stability_boundary(a):
+    # x1' = a x1 + w1 cannot be influenced (B = [0, 1]^T) and is decoupled, so
+    # P[0, 0] = 1 / (1 - gamma a^2) exactly (geometric series of gamma^t a^{2t}).
+    # Near sqrt(gamma) a = 1 the problem is ill-conditioned: allow eps times the
+    # sensitivity 1 / (1 - gamma a^2) of that series, times 64.
+    import warnings
+
+    gamma = 0.9
+    A, B = np.diag([a, 0.5]), np.array([[0.0], [1.0]])
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        s = solve_max_entropy_lqr(A, B, np.eye(2), np.eye(1), 0.1 * np.eye(2), gamma, 0.3)
+    exact = 1 / (1 - gamma * a * a)
+    assert abs(s.P[0, 0] - exact) <= 64 * EPS * exact * exact
+    assert s.P[0, 1] == 0.0
+
+
+def test_unstabilizable_mode_raises_without_warnings():
+    import warnings
+
+    gamma = 0.9
+    a = 1 / math.sqrt(gamma) * (1 + 1e-9)
+    A, B = np.diag([a, 0.5]), np.array([[0.0], [1.0]])
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        with pytest.raises(InvalidMDPError, match="stabilizable"):
+            solve_max_entropy_lqr(A, B, np.eye(2), np.eye(1), 0.1 * np.eye(2), gamma, 0.3)
+
+
 @pytest.mark.parametrize(
     ("kwargs", "match"),
     [
