@@ -335,7 +335,8 @@ def continuous_soft_value(
     density ``prior(a) >= 0`` is given. ``Q`` (and ``prior``) are called with
     mpmath ``mpf`` arguments and may return ``mpf``, ``float`` or ``int``; use
     mpmath functions inside them (``mpmath.sin``, ...) to get more than
-    float64 accuracy. ``alpha = 0`` gives ``max Q`` over the points with
+    float64 accuracy (with ``math.cos`` the two precisions see different
+    float64 roundings, and ``digits`` comes out near 16, not as requested). ``alpha = 0`` gives ``max Q`` over the points with
     ``mu > 0`` (as located by the peak search below).
 
     Method, at a working precision of ``digits + 20 + log10(max|Q| / alpha)``
