@@ -167,8 +167,8 @@ def test_soft_value_tends_to_max_q_as_alpha_tends_to_zero(b, e, m, c, low, width
     q_max = Q(a_star)
     L = 2 * b * max(abs(low - m), abs(high - m)) + e
     for alpha in (1e-2, 1e-6, 1e-12):
-        r = continuous_soft_value(Q, alpha, low, high, digits=15)
-        tol = mpmath.mpf(10) ** -15 * max(1, abs(r.value))
+        r = continuous_soft_value(Q, alpha, low, high, digits=12)
+        tol = mpmath.mpf(10) ** -12 * max(1, abs(r.value))
         with mpmath.workdps(30):
             A = mpmath.mpf(alpha)
             lower = q_max + A * mpmath.log(A / L * -mpmath.expm1(-L * width / (2 * A)))
@@ -310,7 +310,7 @@ def test_quadrature_with_a_gaussian_prior_matches_its_closed_form(k, m, c, alpha
         mean - 40 * sd,
         mean + 40 * sd,
         prior=lambda a: mpmath.npdf(a, m0, s0),
-        digits=20,
+        digits=17,  # compared with a float64 closed form
     )
     # float64 closed form: a few eps of each term c, alpha log det, alpha quad.
     terms = abs(c) + alpha * (abs(math.log(1 + k * s0 * s0 / alpha)) + (m - m0) ** 2 / s0**2 + 1)
