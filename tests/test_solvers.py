@@ -1,0 +1,135 @@
+"""The float64 solvers against an independent 50-digit reference, and their bounds."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+from hypothesis import example, given, settings
+from hypothesis import strategies as st
+
+from softq_ref import FiniteMDP, InvalidMDPError, soft_policy_iteration, soft_q_iteration, solve
+from softq_ref.strategies import mdps, temperatures
+
+from mp_reference import max_abs_diff, mp_solve
+
+# Extreme cases the issue names, pinned as explicit examples.
+EXTREME_SCALES = FiniteMDP(
+    [[[0.5, 0.5], [0.0, 1.0]], [[1.0, 0.0], [0.25, 0.75]]], [[1e8, 1e-8], [-1e-8, 3.0]], 0.9
+)
+GAMMA_0999 = FiniteMDP(
+    [[[0.9, 0.1], [0.0, 1.0]], [[1.0, 0.0], [0.5, 0.5]]], [[1.0, 0.0], [0.5, 2.0]], 0.999
+)
+EXACT_TIES = FiniteMDP(
+    [[[1.0, 0.0], [1.0, 0.0]], [[0.0, 1.0], [0.0, 1.0]]], [[1.0, 1.0], [2.0, 2.0]], 0.5
+)
+PRIOR_ZEROS = FiniteMDP(
+    [[[0.5, 0.5], [1.0, 0.0], [0.0, 1.0]], [[0.0, 1.0], [1.0, 0.0], [0.5, 0.5]]],
+    [[1.0, 5.0, 0.0], [0.0, 1.0, 100.0]],
+    0.8,
+    prior=[[0.5, 0.0, 0.5], [0.2, 0.8, 0.0]],
+)
+TERMINATION = FiniteMDP(
+    [[[0.5, 0.25], [0.0, 0.0]], [[0.0, 1.0], [0.1, 0.0]]],
+    [[1.0, 10.0], [-1.0, 0.0]],
+    0.95,
+    termination=True,
+)
+EXACT_STRINGS = FiniteMDP(
+    [[["1/3", "2/3"], [1, 0]], [[0, 1], ["0.1", "0.9"]]], [["0.1", "-1/7"], [0, "2.5"]], "0.9"
+)
+
+
+def _check_against_reference(mdp, alpha):
+    result = solve(mdp, alpha)
+    Q, V, pi = mp_solve(mdp, alpha, dps=50)
+    assert max_abs_diff(result.Q, Q) <= result.error_bound
+    assert max_abs_diff(result.V, V) <= result.error_bound
+    return result
+
+
+@settings(max_examples=80)
+@given(
+    mdps(
+        prior=st.booleans(), termination=st.booleans(), rewards_3d=st.booleans(), gamma=(0.0, 0.99)
+    ),
+    temperatures(1e-3, 1e3),
+)
+@example(EXTREME_SCALES, 1e-12)
+@example(EXTREME_SCALES, 1.0)
+@example(GAMMA_0999, 0.1)
+@example(GAMMA_0999, 0.0)
+@example(EXACT_TIES, 0.0)
+@example(EXACT_TIES, 1e-12)
+@example(PRIOR_ZEROS, 0.3)
+@example(PRIOR_ZEROS, 0.0)
+@example(TERMINATION, 2.0)
+@example(EXACT_STRINGS, 0.5)
+def test_float64_solve_is_within_its_error_bound_of_the_fifty_digit_reference(mdp, alpha):
+    _check_against_reference(mdp, alpha)
+
+
+@given(mdps(gamma=(0.0, 0.99), prior=st.booleans()), temperatures(1e-3, 1e3))
+def test_error_bound_meets_the_target_of_1e12_relative_for_gamma_up_to_099(mdp, alpha):
+    result = solve(mdp, alpha)
+    assert result.error_bound <= 1e-12 * max(1.0, float(np.abs(result.Q).max()))
+
+
+@given(mdps(gamma=(0.0, 0.99)), st.sampled_from(["1/10", "1/3", "0.7"]))
+def test_exact_alpha_strings_are_solved_for_their_exact_value(mdp, alpha):
+    from fractions import Fraction
+
+    result = solve(mdp, alpha)
+    Q, V, _ = mp_solve(mdp, Fraction(alpha), dps=50)
+    assert max_abs_diff(result.Q, Q) <= result.error_bound
+
+
+@given(
+    mdps(gamma=(0.0, 0.95), prior=st.booleans(), termination=st.booleans()), temperatures(1e-2, 1e2)
+)
+def test_soft_q_iteration_and_newton_reach_the_same_fixed_point_within_their_bounds(mdp, alpha):
+    newton = soft_policy_iteration(mdp, alpha)
+    qi = soft_q_iteration(mdp, alpha, tol=1e-13)
+    exact = solve(mdp, alpha)
+    assert np.abs(newton.Q - exact.Q).max() <= newton.error_bound + exact.error_bound
+    assert np.abs(qi.Q - exact.Q).max() <= qi.error_bound + exact.error_bound
+
+
+@given(
+    mdps(horizon=(1, 6), gamma=(0.0, 1.0), prior=st.booleans(), termination=st.booleans()),
+    temperatures(1e-3, 1e3),
+)
+@example(FiniteMDP([[[1.0]]], [[1.0]], 1.0, horizon=3), 0.0)
+def test_finite_horizon_backward_induction_is_within_its_bound_of_the_reference(mdp, alpha):
+    result = solve(mdp, alpha)
+    Qs, Vs, _ = mp_solve(mdp, alpha, dps=50)
+    assert result.Q.shape == (mdp.horizon, mdp.num_states, mdp.num_actions)
+    assert max_abs_diff(result.Q, Qs) <= result.error_bound
+    assert max_abs_diff(result.V, Vs) <= result.error_bound
+
+
+def test_one_state_bandit_with_gamma_one_and_horizon_three_has_value_three_times_the_soft_max():
+    mdp = FiniteMDP([[[1.0], [1.0]]], [[1.0, 0.0]], 1.0, horizon=3)
+    r = solve(mdp, 1.0)
+    # V_t = log(e + 1) + V_{t+1}, V_3 = 0: exactly (3 - t) * log(1 + e) (closed form).
+    expected = np.log1p(np.e) * np.array([3.0, 2.0, 1.0])
+    assert np.abs(r.V[:, 0] - expected).max() <= r.error_bound + 4 * 2.0**-52 * 3
+
+
+def test_solvers_refuse_bad_alpha_and_horizon_mismatch():
+    mdp = FiniteMDP([[[1.0]]], [[1.0]], 0.5)
+    with pytest.raises(InvalidMDPError, match="alpha"):
+        solve(mdp, -1.0)
+    with pytest.raises(InvalidMDPError, match="alpha"):
+        solve(mdp, "abc")
+    with pytest.raises(InvalidMDPError, match="horizon"):
+        soft_q_iteration(FiniteMDP([[[1.0]]], [[1.0]], 0.5, horizon=2), 1.0)
+
+
+@pytest.mark.parametrize("alpha", [0.0, 1e-300, 1e-12, 1e12, 1e300])
+def test_extreme_temperatures_give_finite_answers_with_finite_bounds(alpha):
+    mdp = FiniteMDP(
+        [[[0.5, 0.5], [0.0, 1.0]], [[1.0, 0.0], [0.25, 0.75]]], [[1e8, -1e8], [0.0, 1.0]], 0.9
+    )
+    r = solve(mdp, alpha)
+    assert np.all(np.isfinite(r.Q)) and np.isfinite(r.error_bound)
+    assert np.all(np.isfinite(r.policy)) and np.allclose(r.policy.sum(axis=1), 1, atol=4e-16)
