@@ -145,6 +145,11 @@ _PI_MISTAKES = [
     ),
     Mistake("hard-max", "temperature ignored (greedy policy)", pi=lambda Q, a: soft_policy(Q, 0.0)),
     Mistake(
+        "transposed",
+        "result transposed (returned pi[a, s])",
+        pi=lambda Q, a: soft_policy(Q, a).T if Q.shape[0] == Q.shape[1] else None,
+    ),
+    Mistake(
         "swapped-axes",
         "normalised over the states instead of the actions",
         pi=lambda Q, a: soft_policy(Q.T, a).T if Q.shape[0] == Q.shape[1] else None,
@@ -314,6 +319,7 @@ def _explain(m: Mistake, case: Case, got: FloatArray, exp: Expected) -> str:
         "no-temperature": "computes log sum exp(Q): no alpha anywhere",
         "hard-max": "returns the alpha = 0 (hard max) answer whatever alpha is",
         "temperature-inverted": "computes softmax(alpha*Q); it must be softmax(Q/alpha)",
+        "transposed": "the table is [s][a]: states on the first axis, actions on the last",
         "swapped-axes": f"reduces over the first axis of the {S}x{A} table: Q is [s][a], "
         "actions are the last axis",
         "layout": "uses P[a, s, s'] for P[s, a, s']: the kit passes P of shape (S, A, S) "
