@@ -201,6 +201,14 @@ def check(
     is written (None: not saved); ``replay`` runs only the case in that file.
     Raises ``ValueError`` for bad options and ``InvalidMDPError`` for a bad
     replay file.
+
+    >>> from softq_ref import soft_value
+    >>> report = check(soft_value, "value", examples=10, seed=0, save_dir=None)
+    >>> report.ok, report.text.splitlines()[0]
+    (True, 'OK: softq_ref.logsumexp:soft_value conforms (kind value: f(Q, alpha) -> V of shape (S,))')
+    >>> report = check(lambda Q, alpha: Q.max(axis=-1), "value", save_dir=None)
+    >>> report.ok, report.diagnosis
+    (False, ('hard-max',))
     """
     if kind not in KINDS:
         raise ValueError(f"kind must be one of {', '.join(KINDS)}, got {kind!r}")

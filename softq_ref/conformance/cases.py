@@ -150,16 +150,17 @@ class SearchSpace:
         )
 
 
-def _normalised(rows: list[list[list[float]]]) -> FloatArray:
-    P = np.array(rows, dtype=np.float64)
-    return P / P.sum(axis=2, keepdims=True)
+def _rows(rows: list[list[list[float]]]) -> FloatArray:
+    """Transition rows as typed: decimal rows sum to 1 within a few ulps, which FiniteMDP
+    accepts (:func:`softq_ref.mdp.row_sum_tolerance`); they stay readable in the saved file."""
+    return np.array(rows, dtype=np.float64)
 
 
 # An asymmetric 3-state, 3-action MDP: P[s, a] != P[a, s] for s != a, so that a
 # reading of P as (A, S, S) gives other numbers; decimals that are not binary
 # fractions, so that float32 arithmetic shows; alpha = 0.7, not 1, so that a
 # missing temperature shows.
-_P3 = _normalised(
+_P3 = _rows(
     [
         [[0.7, 0.2, 0.1], [0.1, 0.6, 0.3], [0.0, 0.3, 0.7]],
         [[0.5, 0.5, 0.0], [0.2, 0.2, 0.6], [0.9, 0.0, 0.1]],
@@ -170,7 +171,7 @@ _R3 = [[1.0, -0.5, 0.3], [0.0, 2.0, -1.2], [0.7, 0.1, -0.3]]
 _Q3 = np.array([[0.1, -0.7, 1.3], [2.2, 0.35, -1.1], [0.0, 0.9, 0.45]])
 # |Q| ~ 1e3 with alpha = 1e-3: exp(Q / alpha) overflows (row 0) and underflows to
 # 0 (row 1) unless the largest entry is shifted out first.
-_P2 = _normalised([[[0.5, 0.5], [1.0, 0.0]], [[0.0, 1.0], [0.3, 0.7]]])
+_P2 = _rows([[[0.5, 0.5], [1.0, 0.0]], [[0.0, 1.0], [0.3, 0.7]]])
 _Q_BIG = np.array([[1000.0, 999.5], [-1000.0, -1000.25]])
 _R_SMALL_ALPHA = [[10.0, 9.5], [-3.0, 2.0]]  # Q* ~ 1e2, Q* / alpha ~ 1e5 with alpha = 1e-3
 _Q_TIES = np.array([[1.0, 1.0, 0.5], [0.2, -0.3, 0.2], [0.0, 0.0, 0.0]])
@@ -181,7 +182,7 @@ def edge_cases(kind: str) -> list[Case]:
     m3 = FiniteMDP(_P3, _R3, 0.9)
     m3_far = FiniteMDP(_P3, _R3, 0.99)
     m2 = FiniteMDP(_P2, _R_SMALL_ALPHA, 0.9)
-    m_one_action = FiniteMDP(_normalised([[[0.4, 0.6]], [[1.0, 0.0]]]), [[0.3], [-2.1]], 0.8)
+    m_one_action = FiniteMDP(_rows([[[0.4, 0.6]], [[1.0, 0.0]]]), [[0.3], [-2.1]], 0.8)
     m_one_state = FiniteMDP([[[1.0], [1.0], [1.0]]], [[0.1, 0.2, 0.4]], 0.6)
     q_one_action = np.array([[0.3], [-2.1]])
     q_one_state = np.array([[0.1, 0.2, 0.4]])
