@@ -18,8 +18,10 @@ the function returned an array of the right shape. The state-value variants
   overflows to ``inf`` (or underflows to ``log 0 = -inf``) for small ``alpha``;
 * states and actions swapped (only visible when ``S = A``);
 * for the operator and solver also the ``(A, S, S)`` reading of ``P``;
-* float32 arithmetic (or inputs rounded to float32) returned as float64:
-  errors of the order of float32's unit roundoff times the case's scale.
+* float32 accuracy returned as float64: errors of the order of float32's unit
+  roundoff times the case's scale, told apart further by the fingerprint of
+  float32 arithmetic (every returned number is a float32 number) or by a
+  match with the reference evaluated on inputs rounded to float32.
 """
 
 from __future__ import annotations
@@ -131,6 +133,11 @@ _V_MISTAKES = [
 ]
 _NAIVE = Mistake("no-max-shift", "no max-shift in the log-sum-exp (overflow)", naive=True)
 _FLOAT32 = Mistake("float32", "float32 accuracy passed off as float64", float32=True)
+_FLOAT32_SIZED = Mistake(
+    "float32-sized",
+    "errors of float32 size (float32 somewhere, or a loose stopping tolerance)",
+    float32=True,
+)
 _LAYOUT = Mistake("layout", "transitions read in the (A, S, S) layout", layout=True)
 _PI_MISTAKES = [
     Mistake(
@@ -160,10 +167,10 @@ _PI_MISTAKES = [
 def mistakes_for(kind: str) -> list[Mistake]:
     """The mistakes the kit recognises for ``kind``, in the order they are tried."""
     if kind == "policy":
-        return [*_PI_MISTAKES, _NAIVE, _FLOAT32]
+        return [*_PI_MISTAKES, _NAIVE, _FLOAT32, _FLOAT32_SIZED]
     if kind == "value":
-        return [*_V_MISTAKES, _NAIVE, _FLOAT32]
-    return [*_V_MISTAKES, _LAYOUT, _NAIVE, _FLOAT32]
+        return [*_V_MISTAKES, _NAIVE, _FLOAT32, _FLOAT32_SIZED]
+    return [*_V_MISTAKES, _LAYOUT, _NAIVE, _FLOAT32, _FLOAT32_SIZED]
 
 
 def _operator(case: Case, Q: FloatArray, m: Mistake) -> FloatArray | None:
@@ -218,6 +225,39 @@ def _close(got: FloatArray, pred: FloatArray, tol: float, rtol: float) -> bool:
     return bool(np.abs(got[gf] - pred[pf]).max() <= limit)
 
 
+def _float32_numbers(got: FloatArray) -> bool:
+    """Whether every entry is exactly representable in float32 (and some are not integers)."""
+    with np.errstate(all="ignore"):
+        same = np.array_equal(got.astype(np.float32).astype(np.float64), got)
+    return bool(same and not np.array_equal(np.round(got), got))
+
+
+def _float32_inputs_match(case: Case, got: FloatArray, exp: Expected) -> bool:
+    """Whether ``got`` is the reference evaluated on inputs rounded to float32 (not solver)."""
+    if case.kind == "solver" or case.Q is None:
+        return False
+    from softq_ref.operators import bellman_operator
+
+    Q = case.Q.astype(np.float32).astype(np.float64)
+    a = float(np.float32(case.alpha))
+    if case.kind == "value":
+        pred = soft_value(Q, a)
+    elif case.kind == "policy":
+        pred = soft_policy(Q, a)
+    else:
+        assert case.mdp is not None
+        from softq_ref.mdp import FiniteMDP
+
+        try:
+            P = case.mdp.transitions.astype(np.float32).astype(np.float64)
+            R = case.mdp.rewards.astype(np.float32).astype(np.float64)
+            mdp = FiniteMDP(P, R, float(np.float32(case.mdp.gamma)), termination=True)
+            pred = bellman_operator(mdp, Q, a)
+        except ValueError:  # rows rounded up past 1: not a float64 MDP any more
+            return False
+    return bool(np.abs(got - pred).max() <= MATCH_SLACK * exp.tol)
+
+
 def _is_float32_sized(got: FloatArray, exp: Expected) -> bool:
     if not np.isfinite(got).all():
         return False
@@ -235,7 +275,10 @@ def _consistent(
 ) -> bool | None:
     """Whether ``got`` is what mistake ``m`` produces on ``case``; None: cannot tell here."""
     if m.float32:
-        return _is_float32_sized(got, exp)
+        sized = _is_float32_sized(got, exp)
+        if m.key == "float32" and not probe:  # the failing case must show the fingerprint
+            return sized and (_float32_numbers(got) or _float32_inputs_match(case, got, exp))
+        return sized
     correct = bool(np.isfinite(got).all() and np.abs(got - exp.value).max() <= exp.tol)
     if case.kind == "solver":
         return _consistent_solver(m, case, got, exp, tolerance, correct, probe)
@@ -327,14 +370,25 @@ def _explain(m: Mistake, case: Case, got: FloatArray, exp: Expected) -> str:
         "no-max-shift": f"exp(Q/alpha) overflows to inf (or underflows to 0, log 0 = -inf) "
         f"at alpha = {a!r}; shift by max_a Q first: V = m + alpha*log sum exp((Q - m)/alpha)",
     }
-    if m.key == "float32":
+    if m.float32:
         err = float(np.abs(got - exp.value).max())
         scale = exp.scale if exp.scale > 0 else math.inf
-        return (
+        size = (
             f"the error {err:.3g} is {err / (EPS32 * scale):.2g} x 2**-24 (float32's unit "
             f"roundoff) times the scale {exp.scale:.6g}, and {err / (2.0**-53 * scale):.2g} x "
-            "2**-53 (float64's): the computation, or its inputs, went through float32"
+            "2**-53 (float64's)"
         )
+        if m.key == "float32-sized":
+            return (
+                size + ": float32 somewhere in the computation, or (for an iterative "
+                "method) a stopping tolerance far looser than float64 rounding"
+            )
+        if _float32_numbers(got):
+            return (
+                size + ": every returned number is exactly a float32 number, so the "
+                "arithmetic was done in float32 and cast to float64 at the end"
+            )
+        return size + ": it matches the reference evaluated on inputs rounded to float32"
     return texts[m.key]
 
 
@@ -365,7 +419,7 @@ def diagnose(
     found: list[Mistake] = []
     for m in mistakes_for(case.kind):
         if m.float32 and found:
-            break
+            break  # the float32 checks go by error size: only when no formula matched
         if _consistent(m, case, got, exp, tolerance) is not True:
             continue
         ok = True
