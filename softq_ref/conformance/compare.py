@@ -254,12 +254,13 @@ def compare(case: Case, expected: Expected, outcome: Outcome) -> tuple[Failure |
     at = (idx, float(expected.value[idx]), float(got[idx]), worst)
     if outcome.dtype != "float64":
         close = "within" if worst <= expected.tol else "beyond"
+        close += " the tolerance"
         if outcome.dtype in ("float32", "float16", "bfloat16"):
             close += "; with JAX enable jax_enable_x64, with PyTorch use torch.float64"
         return (
             Failure(
                 "dtype",
-                f"returned dtype {outcome.dtype}, expected float64 (values {close} the tolerance)",
+                f"returned dtype {outcome.dtype}, expected float64 (values {close})",
                 *at,
             ),
             ratio,
