@@ -277,7 +277,7 @@ def _mdp_json(mdp: FiniteMDP, alpha: float, description: str) -> str:
     """SPEC section 3 text for a float MDP (counting measure, no termination)."""
     jsonio = _jsonio()
     if jsonio is not None and hasattr(jsonio, "dumps_mdp"):
-        return str(jsonio.dumps_mdp(mdp, alpha=alpha))
+        return str(jsonio.dumps_mdp(mdp, alpha=alpha)).rstrip("\n") + "\n"
     obj = {
         "transitions": mdp.transitions.tolist(),
         "rewards": mdp.rewards.tolist(),
