@@ -328,6 +328,21 @@ def test_search_finds_and_shrinks_a_counterexample_the_edge_cases_miss(tmp_path)
     assert set(saved) == {"Q", "alpha"} and np.shape(saved["Q"]) == (1, 4)
 
 
+def test_a_function_that_fails_only_once_is_reported_as_not_deterministic(tmp_path):
+    seen = []
+
+    def fails_once(Q, alpha):
+        V = soft_value(Q, alpha)
+        if Q.shape[1] == 4 and not seen:  # wrong the first time it sees 4 actions only
+            seen.append(True)
+            return V + 1.0
+        return V
+
+    report = check(fails_once, "value", examples=100, seed=0, save_dir=tmp_path)
+    assert not report.ok
+    assert "the function is not deterministic" in report.text
+
+
 def test_same_seed_gives_the_same_counterexample(tmp_path):
     a = check(wrong_with_four_actions, "value", examples=100, seed=5, save_dir=tmp_path)
     b = check(wrong_with_four_actions, "value", examples=100, seed=5, save_dir=tmp_path)

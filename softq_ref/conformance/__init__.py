@@ -259,11 +259,7 @@ def check(
                 break
         if found is None:
             found, n_search = _search(fn, kind, space, tolerance, examples, seed, run_case)
-            how = (
-                f"found by Hypothesis and shrunk (seed {seed})"
-                if seed is not None
-                else ("found by Hypothesis and shrunk")
-            )
+            how = found[0].label if found is not None else ""
     n = len(edges) + n_search + (1 if replay is not None else 0)
     if found is None:
         what = (
@@ -351,19 +347,23 @@ def _search(
     if seed is not None:
         test = hypothesis.seed(seed)(test)
     sink = io.StringIO()
+    label = "found by Hypothesis and shrunk" + (f" (seed {seed})" if seed is not None else "")
     try:
         with contextlib.redirect_stdout(sink), contextlib.redirect_stderr(sink):
             test()
     except _Found:
         pass
-    except Exception:  # Flaky and friends: the last recorded failure is still a counterexample
+    except Exception as exc:  # Flaky and friends: the last recorded failure still stands
         if not failures:
             raise
+        if "Flaky" in type(exc).__name__:
+            label = label.replace(" and shrunk", "")
+            label += "; the function is not deterministic: this case passed on a second run"
     if not failures:
         return None, count
     # Hypothesis replays the shrunk example last; its failure is the last one recorded
     case, out, exp, fail = failures[-1]
-    return (Case(kind, case.alpha, case.mdp, case.Q, "found by Hypothesis"), out, exp, fail), count
+    return (Case(kind, case.alpha, case.mdp, case.Q, label), out, exp, fail), count
 
 
 def _raise_if_failed(report: ConformanceReport) -> ConformanceReport:

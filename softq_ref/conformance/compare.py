@@ -30,6 +30,8 @@ section 2.1); it is far below any real discrepancy.
 
 from __future__ import annotations
 
+import contextlib
+import io
 import math
 import traceback
 import warnings
@@ -167,11 +169,18 @@ def call(fn: Callable[..., Any], case: Case) -> Outcome:
     """Call ``fn`` on fresh copies of the case's arguments; never raises.
 
     NumPy floating-point warnings are silenced during the call (an overflow
-    shows in the result, which is what is judged).
+    shows in the result, which is what is judged), and whatever the function
+    prints is discarded, so that the report stays readable.
     """
     args = case.arguments()
+    sink = io.StringIO()
     try:
-        with np.errstate(all="ignore"), warnings.catch_warnings():
+        with (
+            np.errstate(all="ignore"),
+            warnings.catch_warnings(),
+            contextlib.redirect_stdout(sink),
+            contextlib.redirect_stderr(sink),
+        ):
             warnings.simplefilter("ignore")
             raw = fn(*args)
     except (Exception, SystemExit) as exc:  # the function under test may raise anything
