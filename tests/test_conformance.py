@@ -265,6 +265,12 @@ def test_correct_float64_implementations_conform(kind, fn, tmp_path):
     assert not list(tmp_path.iterdir()), "nothing is saved when the function conforms"
 
 
+def test_dividing_by_alpha_is_diagnosed_when_alpha_zero_is_asked_for(tmp_path):
+    report = check(scipy_value, "value", alpha_range=(0.0, 1.0), save_dir=tmp_path)
+    assert not report.ok and report.diagnosis == ("alpha-zero",), report.text
+    assert check(scipy_value, "value", examples=5, alpha_range=(1e-3, 1.0)).ok
+
+
 def test_own_functions_conform_with_alpha_zero_included(tmp_path):
     """``--alpha-range 0 ...`` adds the hard max, which softq_ref defines exactly."""
     for kind, fn in [("value", own_value), ("policy", own_policy), ("solver", own_solver)]:

@@ -263,7 +263,7 @@ def check(
     n = len(edges) + n_search + (1 if replay is not None else 0)
     if found is None:
         what = (
-            f"the replayed case {replay} and {len(edges)} edge cases"
+            f"only the replayed case {replay}: it passes now"
             if replay
             else (
                 f"{len(edges)} edge cases and {n_search} Hypothesis examples ({space.describe()})"

@@ -113,6 +113,7 @@ class Mistake:
     layout: bool = False
     naive: bool = False
     float32: bool = False
+    zero: bool = False
 
 
 _V_MISTAKES = [
@@ -131,6 +132,7 @@ _V_MISTAKES = [
     Mistake("hard-max", "temperature ignored (hard max)", v=_hard_max),
     Mistake("swapped-axes", "states and actions swapped in Q", v=_swapped_axes),
 ]
+_ALPHA_ZERO = Mistake("alpha-zero", "alpha = 0 not handled (division by alpha)", zero=True)
 _NAIVE = Mistake("no-max-shift", "no max-shift in the log-sum-exp (overflow)", naive=True)
 _FLOAT32 = Mistake("float32", "float32 accuracy passed off as float64", float32=True)
 _FLOAT32_SIZED = Mistake(
@@ -167,10 +169,10 @@ _PI_MISTAKES = [
 def mistakes_for(kind: str) -> list[Mistake]:
     """The mistakes the kit recognises for ``kind``, in the order they are tried."""
     if kind == "policy":
-        return [*_PI_MISTAKES, _NAIVE, _FLOAT32, _FLOAT32_SIZED]
+        return [*_PI_MISTAKES, _ALPHA_ZERO, _NAIVE, _FLOAT32, _FLOAT32_SIZED]
     if kind == "value":
-        return [*_V_MISTAKES, _NAIVE, _FLOAT32, _FLOAT32_SIZED]
-    return [*_V_MISTAKES, _LAYOUT, _NAIVE, _FLOAT32, _FLOAT32_SIZED]
+        return [*_V_MISTAKES, _ALPHA_ZERO, _NAIVE, _FLOAT32, _FLOAT32_SIZED]
+    return [*_V_MISTAKES, _LAYOUT, _ALPHA_ZERO, _NAIVE, _FLOAT32, _FLOAT32_SIZED]
 
 
 def _operator(case: Case, Q: FloatArray, m: Mistake) -> FloatArray | None:
@@ -274,6 +276,8 @@ def _consistent(
     probe: bool = False,
 ) -> bool | None:
     """Whether ``got`` is what mistake ``m`` produces on ``case``; None: cannot tell here."""
+    if m.zero:  # judged only where alpha = 0: a non-finite result there
+        return None if case.alpha != 0 else not bool(np.isfinite(got).all())
     if m.float32:
         sized = _is_float32_sized(got, exp)
         if m.key == "float32" and not probe:  # the failing case must show the fingerprint
@@ -367,6 +371,9 @@ def _explain(m: Mistake, case: Case, got: FloatArray, exp: Expected) -> str:
         "actions are the last axis",
         "layout": "uses P[a, s, s'] for P[s, a, s']: the kit passes P of shape (S, A, S) "
         "(SPEC section 4)",
+        "alpha-zero": "returns non-finite values at alpha = 0, where SPEC section 1 defines "
+        "the soft value as the hard max and the policy as uniform over the maximising actions "
+        "(leave alpha = 0 out with an --alpha-range whose LO is positive)",
         "no-max-shift": f"exp(Q/alpha) overflows to inf (or underflows to 0, log 0 = -inf) "
         f"at alpha = {a!r}; shift by max_a Q first: V = m + alpha*log sum exp((Q - m)/alpha)",
     }
