@@ -373,6 +373,18 @@ def test_replaying_a_saved_counterexample_reproduces_the_report(kind, fn, tmp_pa
     assert check(fixed, kind, replay=first.counterexample).ok
 
 
+def test_edge_cases_follow_the_search_space():
+    """Temperatures outside the range drop a case; a discount above gamma-max is lowered."""
+    space = SearchSpace(alpha_range=(0.5, 10.0), gamma_max=0.5)
+    kept = [space.restrict(c) for c in edge_cases("solver")]
+    kept = [c for c in kept if c is not None]
+    assert [c.alpha for c in kept] == [0.7, 0.7, 2.5]  # 1e-3, 1e3, 0 and gamma = 0.99 dropped
+    assert all(c.mdp.gamma <= 0.5 for c in kept)
+    assert "gamma lowered to 0.5" in kept[0].label
+    report = check(transposed_operator, "operator", gamma_max=0.5, examples=5, save_dir=None)
+    assert report.diagnosis[:1] == ("layout",) and "gamma lowered to 0.5" in report.text
+
+
 def test_saved_mdp_is_spec_json_that_round_trips_exactly(tmp_path):
     case = edge_cases("operator")[0]
     path = save_case(case, tmp_path)

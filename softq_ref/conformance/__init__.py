@@ -225,7 +225,7 @@ def check(
     importable = target or _target_name(fn)
     shown: str = importable or str(getattr(fn, "__qualname__", repr(fn)))
 
-    edges = [c for c in edge_cases(kind) if space.admits(c)]
+    edges = [r for r in map(space.restrict, edge_cases(kind)) if r is not None]
     runs: list[tuple[Case, Outcome, Expected, Failure | None]] = []
     worst = 0.0
 

@@ -134,12 +134,25 @@ class SearchSpace:
         if not 0.0 <= self.gamma_max < 1.0:
             raise ValueError(f"gamma-max must lie in [0, 1), got {self.gamma_max!r}")
 
-    def admits(self, case: Case) -> bool:
-        """Whether an edge case lies inside the search space."""
+    def restrict(self, case: Case) -> Case | None:
+        """An edge case brought inside the search space, or None if it has no place there.
+
+        A temperature outside the range drops the case (its temperature is its
+        point); a discount above ``gamma_max`` is lowered to ``gamma_max``, so
+        that the case's structure (asymmetric rows, small alpha) is still tried,
+        except for the case whose point is the large discount itself.
+        """
         lo, hi = self.alpha_range
         if not lo <= case.alpha <= hi:
-            return False
-        return case.mdp is None or case.mdp.gamma <= self.gamma_max
+            return None
+        mdp = case.mdp
+        if mdp is None or mdp.gamma <= self.gamma_max:
+            return case
+        if mdp.gamma >= 0.99:
+            return None
+        lowered = FiniteMDP(mdp.transitions, mdp.rewards, self.gamma_max)
+        label = f"{case.label} (gamma lowered to {self.gamma_max:g})"
+        return Case(case.kind, case.alpha, lowered, case.Q, label)
 
     def describe(self) -> str:
         lo, hi = self.alpha_range
