@@ -303,14 +303,29 @@ def test_uniform_prior_diagnosis_states_the_offset_it_measured(tmp_path):
     assert f"(measured: {-0.7 * np.log(3):.6g})" in report.text
 
 
-@pytest.mark.parametrize("kind", ["value", "policy"])
+def _as_function(kind, formula):
+    """A catalogued wrong state-value or policy formula, in the signature of ``kind``."""
+    if kind in ("value", "policy"):
+        return lambda Q, a: formula(Q, a)
+    value = lambda Q, a: formula(Q, a)  # noqa: E731
+    operator = _operator_on(value)
+    return operator if kind == "operator" else _solver_on(operator)
+
+
+@pytest.mark.parametrize("kind", ["value", "policy", "operator", "solver"])
 def test_every_exact_mistake_formula_is_recognised_as_itself(kind, tmp_path):
     """Meta-test of the diagnosis: each catalogued formula, used as the function, is named."""
     for m in mistakes_for(kind):
-        formula = m.v if kind == "value" else m.pi
+        formula = m.pi if kind == "policy" else m.v
         if formula is None:
             continue
-        report = check(lambda Q, a, f=formula: f(Q, a), kind, save_dir=tmp_path, examples=5)
+        if kind == "solver" and m.key == "temperature-outside":
+            # lse(Q/alpha) makes T' a (gamma/alpha)-contraction only: at the first edge
+            # case (gamma 0.9, alpha 0.7) value iteration diverges, and a diverging
+            # solver leaves no fixed point to recognise (the kit says "no known mistake")
+            continue
+        fn = _as_function(kind, formula)
+        report = check(fn, kind, save_dir=tmp_path, examples=5)
         assert not report.ok
         assert report.diagnosis[:1] == (m.key,), report.text
 
