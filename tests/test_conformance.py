@@ -576,6 +576,13 @@ def test_cli_exit_2_for_an_unreadable_replay_file(impl, capsys):
     assert "bad.json" in capsys.readouterr().err
 
 
+def test_cli_exit_2_for_an_operator_replay_without_its_q_table(impl, capsys):
+    path = save_case(edge_cases("operator")[0], impl / "saved")
+    path.with_name(path.name.replace(".json", ".Q.json")).unlink()
+    assert cli(["myimpl:value", "--kind", "operator", "--replay", str(path)]) == 2
+    assert "needs the Q-table file" in capsys.readouterr().err
+
+
 def test_cli_runs_as_a_program(impl):
     """``python -m softq_ref.conformance``: exit statuses and streams as SPEC section 4 says."""
     root = str(Path(__file__).resolve().parents[1])
