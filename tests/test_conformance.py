@@ -698,3 +698,18 @@ def test_tolerance_scales_follow_the_conditioning_of_each_kind():
     qmax = float(np.abs(exp.value).max())
     assert exp.scale == pytest.approx((2.0 + 0.9 * (qmax + 0.7 * np.log(3))) / (1 - 0.9))
     assert exp.tol == t.atol + DEFAULT_RTOL * exp.scale + exp.bound and exp.bound > 0
+
+
+def test_the_failing_run_shown_in_the_docs_is_what_the_kit_prints(tmp_path, monkeypatch, capsys):
+    """docs/conformance.md ends with a real report; rerun it and compare, word for word."""
+    doc = (Path(__file__).resolve().parents[1] / "docs" / "conformance.md").read_text()
+    section = doc.split("## The kit on a wrong implementation")[1]
+    code = section.split("```python\n")[1].split("```")[0]
+    shown = section.split("```console\n")[1].split("```")[0].splitlines()
+    command, report = shown[0], shown[1 : shown.index("$ echo $?")]
+    (tmp_path / "mysoftq.py").write_text(code)
+    monkeypatch.chdir(tmp_path)
+    monkeypatch.syspath_prepend(str(tmp_path))
+    sys.modules.pop("mysoftq", None)
+    assert cli(shlex.split(command)[3:]) == 1
+    assert capsys.readouterr().out.splitlines() == report
