@@ -1,0 +1,557 @@
+"""The conformance kit: check another implementation against softq-ref.
+
+Four kinds of function can be checked (SPEC section 4; NumPy float64 arrays in,
+``P`` of shape ``(S, A, S)``, counting measure, no termination):
+
+==========  ==============================  ==========================
+kind        call                            returns
+==========  ==============================  ==========================
+operator    ``f(P, R, gamma, alpha, Q)``    ``T Q``, shape ``(S, A)``
+solver      ``f(P, R, gamma, alpha)``       ``Q*``, shape ``(S, A)``
+value       ``f(Q, alpha)``                 ``V``, shape ``(S,)``
+policy      ``f(Q, alpha)``                 ``pi``, shape ``(S, A)``
+==========  ==============================  ==========================
+
+The kit first runs fixed edge cases (each chosen to expose a known mistake),
+then lets Hypothesis search random MDPs and Q-tables; the first failure is
+shrunk, saved as JSON, and reported with the expected and returned values at
+the worst entry, a command that replays it, and the known mistake it matches.
+Exceptions, NaN, wrong shapes and dtypes in the function under test are
+reported as failures; they never crash the kit.
+
+From the command line::
+
+    softq-ref check mymodule:soft_value --kind value
+
+From a test suite (raises ``AssertionError`` with the report)::
+
+    from softq_ref.conformance import check_value
+    check_value(my_soft_value, examples=200, seed=0)
+"""
+
+from __future__ import annotations
+
+import argparse
+import contextlib
+import importlib
+import importlib.util
+import io
+import os
+import shlex
+import sys
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from softq_ref.conformance.cases import KINDS, SIGNATURES, Case, SearchSpace, edge_cases
+from softq_ref.conformance.compare import (
+    DEFAULT_ATOL,
+    DEFAULT_RTOL,
+    Expected,
+    Failure,
+    Outcome,
+    Tolerance,
+    call,
+    compare,
+    reference,
+)
+from softq_ref.conformance.mistakes import diagnose
+
+__all__ = [
+    "KINDS",
+    "DEFAULT_RTOL",
+    "DEFAULT_ATOL",
+    "ConformanceReport",
+    "check",
+    "check_operator",
+    "check_solver",
+    "check_value",
+    "check_policy",
+    "add_arguments",
+    "run",
+    "main",
+]
+
+DEFAULT_SAVE_DIR = "softq-failures"
+
+
+@dataclass(frozen=True)
+class ConformanceReport:
+    """The outcome of a check: ``ok``, the report ``text``, and what was found.
+
+    ``counterexample`` is the saved file (None if it conforms or saving was
+    off); ``diagnosis`` the keys of the matched known mistakes; ``examples``
+    how many cases were run; ``worst_ratio`` the largest ``|got - expected| /
+    tolerance`` seen over conforming cases.
+    """
+
+    ok: bool
+    kind: str
+    target: str
+    text: str
+    examples: int
+    worst_ratio: float
+    counterexample: Path | None = None
+    failure: Failure | None = None
+    diagnosis: tuple[str, ...] = ()
+
+    def __str__(self) -> str:
+        return self.text
+
+
+class _Found(Exception):
+    """Raised inside the Hypothesis test to mark a failing case."""
+
+
+def _fmt_array(a: np.ndarray) -> str:
+    return np.array2string(a, precision=17, floatmode="unique", separator=", ", max_line_width=96)
+
+
+def _target_name(fn: Callable[..., Any]) -> str | None:
+    """``module:qualname`` if ``fn`` can be imported back by that name."""
+    mod, qual = getattr(fn, "__module__", None), getattr(fn, "__qualname__", None)
+    if not mod or not qual or "<" in qual or mod == "__main__":
+        return None
+    return f"{mod}:{qual}"
+
+
+def _reproduce_line(
+    kind: str, target: str | None, path: Path, tolerance: Tolerance
+) -> tuple[str, str]:
+    opts = ""
+    if tolerance.rtol != DEFAULT_RTOL:
+        opts += f" --rtol {tolerance.rtol!r}"
+    if tolerance.atol != DEFAULT_ATOL:
+        opts += f" --atol {tolerance.atol!r}"
+    p = shlex.quote(str(path))
+    cli = (
+        f"softq-ref check {shlex.quote(target)} --kind {kind}{opts} --replay {p}"
+        if target
+        else "(the function is not importable by name; use the Python line)"
+    )
+    kw = "".join(f", {k}={getattr(tolerance, k)!r}" for k in ("rtol", "atol") if k in opts)
+    py = f'softq_ref.conformance.check(fn, "{kind}"{kw}, replay={str(path)!r})'
+    return cli, py
+
+
+def _failure_text(
+    target: str,
+    kind: str,
+    case: Case,
+    outcome: Outcome,
+    exp: Expected,
+    failure: Failure,
+    diagnosis: str,
+    saved: Path | None,
+    reproduce: tuple[str, str] | None,
+    tolerance: Tolerance,
+    how_found: str,
+) -> str:
+    lines = [
+        f"FAIL: {target} does not conform (kind {kind}: {SIGNATURES[kind]})",
+        f"counterexample ({how_found}): {case.describe()}",
+    ]
+    if saved is not None:
+        lines.append(f"  saved to {saved}")
+    lines.append(f"problem: {failure.summary}")
+    if failure.worst is not None:
+        name = f"{exp.name}[{', '.join(map(str, failure.worst))}]"
+        lines += [
+            f"  worst entry {name}:",
+            f"    expected  {failure.expected_at!r}   ({exp.source})",
+            f"    got       {failure.got_at!r}",
+            f"    |got - expected| = {failure.diff:.3g}   tolerance = {exp.tol:.3g}"
+            f" = atol {tolerance.atol:.3g} + rtol {tolerance.rtol:.3g} * scale {exp.scale:.6g}"
+            f" [{exp.scale_text}]" + (f" + reference bound {exp.bound:.3g}" if exp.bound else ""),
+        ]
+    if exp.value.size <= 16:
+        lines.append(f"  expected: {_fmt_array(exp.value)}".replace("\n", "\n            "))
+        if outcome.array is not None and outcome.array.size <= 16:
+            lines.append(f"  got:      {_fmt_array(outcome.array)}".replace("\n", "\n            "))
+    lines.append(f"diagnosis: {diagnosis}")
+    if reproduce is not None:
+        lines += ["reproduce:", f"  {reproduce[0]}", f"  or in Python: {reproduce[1]}"]
+    return "\n".join(lines)
+
+
+def check(
+    fn: Callable[..., Any],
+    kind: str,
+    *,
+    rtol: float | None = None,
+    atol: float | None = None,
+    examples: int = 100,
+    seed: int | None = None,
+    alpha_range: tuple[float, float] = (1e-3, 1e3),
+    gamma_max: float = 0.95,
+    save_dir: str | os.PathLike[str] | None = DEFAULT_SAVE_DIR,
+    replay: str | os.PathLike[str] | None = None,
+    target: str | None = None,
+) -> ConformanceReport:
+    """Check ``fn`` of the given ``kind`` against the reference; never raises for ``fn``'s faults.
+
+    ``rtol``/``atol`` default to :data:`DEFAULT_RTOL`/:data:`DEFAULT_ATOL`
+    (see :mod:`softq_ref.conformance.compare` for the scale each kind uses).
+    ``examples`` is Hypothesis' ``max_examples``; ``seed`` makes the search
+    reproducible; ``alpha_range = (lo, hi)`` (``lo = 0`` adds ``alpha = 0``)
+    and ``gamma_max`` bound the search; ``save_dir`` is where a counterexample
+    is written (None: not saved); ``replay`` runs only the case in that file.
+    Raises ``ValueError`` for bad options and ``InvalidMDPError`` for a bad
+    replay file.
+
+    >>> from softq_ref import soft_value
+    >>> report = check(soft_value, "value", examples=10, seed=0, save_dir=None)
+    >>> report.ok, report.text.splitlines()[0]
+    (True, 'OK: softq_ref.logsumexp:soft_value conforms (kind value: f(Q, alpha) -> V of shape (S,))')
+    >>> report = check(lambda Q, alpha: Q.max(axis=-1), "value", save_dir=None)
+    >>> report.ok, report.diagnosis
+    (False, ('hard-max',))
+    """
+    if kind not in KINDS:
+        raise ValueError(f"kind must be one of {', '.join(KINDS)}, got {kind!r}")
+    if not callable(fn):
+        raise ValueError(f"the function under test is not callable: {fn!r}")
+    if not (isinstance(examples, int) and examples >= 1):
+        raise ValueError(f"examples must be an integer >= 1, got {examples!r}")
+    tolerance = Tolerance(
+        DEFAULT_RTOL if rtol is None else float(rtol), DEFAULT_ATOL if atol is None else float(atol)
+    )
+    space = SearchSpace(
+        alpha_range=(float(alpha_range[0]), float(alpha_range[1])), gamma_max=float(gamma_max)
+    )
+    importable = target or _target_name(fn)
+    shown: str = importable or str(getattr(fn, "__qualname__", repr(fn)))
+
+    edges = [r for r in map(space.restrict, edge_cases(kind)) if r is not None]
+    runs: list[tuple[Case, Outcome, Expected, Failure | None]] = []
+    worst = 0.0
+
+    def run_case(case: Case) -> tuple[Outcome, Expected, Failure | None]:
+        nonlocal worst
+        exp = reference(case, tolerance)
+        out = call(fn, case)
+        fail, ratio = compare(case, exp, out)
+        if fail is None:
+            worst = max(worst, ratio)
+        return out, exp, fail
+
+    for c in edges:
+        runs.append((c, *run_case(c)))
+    probes = [(c, o, e) for c, o, e, _ in runs]
+
+    found: tuple[Case, Outcome, Expected, Failure] | None = None
+    how = ""
+    n_search = 0
+    if replay is not None:
+        from softq_ref.conformance.cases import load_case
+
+        case = load_case(replay, kind)
+        out, exp, fail = run_case(case)
+        if fail is not None:
+            found, how = (case, out, exp, fail), f"replay of {replay}"
+    else:
+        for c, o, e, f in runs:
+            if f is not None:
+                found, how = (c, o, e, f), c.label
+                break
+        if found is None:
+            found, n_search = _search(fn, kind, space, tolerance, examples, seed, run_case)
+            how = found[0].label if found is not None else ""
+    n = len(edges) + n_search + (1 if replay is not None else 0)
+    if found is None:
+        what = (
+            f"only the replayed case {replay}: it passes now"
+            if replay
+            else (
+                f"{len(edges)} edge cases and {n_search} Hypothesis examples ({space.describe()})"
+            )
+        )
+        text = (
+            f"OK: {shown} conforms (kind {kind}: {SIGNATURES[kind]})\n"
+            f"  checked {what}\n"
+            f"  largest |got - expected| was {worst:.3g} of the tolerance "
+            f"(rtol {tolerance.rtol:.3g}, atol {tolerance.atol:.3g})"
+        )
+        return ConformanceReport(True, kind, shown, text, n, worst)
+
+    case, out, exp, fail = found
+    diag = diagnose((case, out, exp), [p for p in probes if p[0] is not case], tolerance)
+    saved: Path | None = None
+    if replay is not None:
+        saved = Path(replay)
+    elif save_dir is not None:
+        from softq_ref.conformance.cases import save_case
+
+        note = f"counterexample for softq-ref check {shown} --kind {kind}"
+        try:
+            saved = save_case(case, save_dir, note)
+        except OSError as exc:
+            how += f"; could not be saved: {exc}"
+    reproduce = _reproduce_line(kind, importable, saved, tolerance) if saved else None
+    text = _failure_text(
+        shown,
+        kind,
+        case,
+        out,
+        exp,
+        fail,
+        diag.text,
+        None if replay else saved,
+        reproduce,
+        tolerance,
+        how,
+    )
+    return ConformanceReport(False, kind, shown, text, n, worst, saved, fail, diag.matches)
+
+
+def _search(
+    fn: Callable[..., Any],
+    kind: str,
+    space: SearchSpace,
+    tolerance: Tolerance,
+    examples: int,
+    seed: int | None,
+    run_case: Callable[[Case], tuple[Outcome, Expected, Failure | None]],
+) -> tuple[tuple[Case, Outcome, Expected, Failure] | None, int]:
+    """Let Hypothesis look for a failing case; return the shrunk one (or None) and the count."""
+    import hypothesis
+    from hypothesis import HealthCheck, Verbosity, given, settings
+
+    from softq_ref.conformance.cases import case_strategy
+
+    failures: list[tuple[Case, Outcome, Expected, Failure]] = []
+    count = 0
+
+    def attempt(case: Case) -> None:
+        nonlocal count
+        count += 1
+        out, exp, fail = run_case(case)
+        if fail is not None:
+            failures.append((case, out, exp, fail))
+            raise _Found(fail.what)
+
+    test = given(case_strategy(kind, space))(attempt)
+    test = settings(
+        max_examples=examples,
+        database=None,
+        deadline=None,
+        derandomize=False,
+        report_multiple_bugs=False,
+        verbosity=Verbosity.quiet,
+        print_blob=False,
+        suppress_health_check=list(HealthCheck),
+    )(test)
+    if seed is not None:
+        test = hypothesis.seed(seed)(test)
+    sink = io.StringIO()
+    label = "found by Hypothesis and shrunk" + (f" (seed {seed})" if seed is not None else "")
+    try:
+        with contextlib.redirect_stdout(sink), contextlib.redirect_stderr(sink):
+            test()
+    except _Found:
+        pass
+    except Exception as exc:  # Flaky and friends: the last recorded failure still stands
+        if not failures:
+            raise
+        if "Flaky" in type(exc).__name__:
+            label = label.replace(" and shrunk", "")
+            label += "; the function is not deterministic: this case passed on a second run"
+    if not failures:
+        return None, count
+    # Hypothesis replays the shrunk example last; its failure is the last one recorded
+    case, out, exp, fail = failures[-1]
+    return (Case(kind, case.alpha, case.mdp, case.Q, label), out, exp, fail), count
+
+
+def _raise_if_failed(report: ConformanceReport) -> ConformanceReport:
+    if not report.ok:
+        raise AssertionError(report.text)
+    return report
+
+
+def check_operator(fn: Callable[..., Any], **options: Any) -> ConformanceReport:
+    """Check ``fn(P, R, gamma, alpha, Q) -> T Q``; raise AssertionError with the report if it fails.
+
+    Options as in :func:`check`. For a pytest suite::
+
+        def test_my_operator_conforms():
+            check_operator(my_operator, seed=0)
+    """
+    return _raise_if_failed(check(fn, "operator", **options))
+
+
+def check_solver(fn: Callable[..., Any], **options: Any) -> ConformanceReport:
+    """Check ``fn(P, R, gamma, alpha) -> Q*``; raise AssertionError with the report if it fails."""
+    return _raise_if_failed(check(fn, "solver", **options))
+
+
+def check_value(fn: Callable[..., Any], **options: Any) -> ConformanceReport:
+    """Check ``fn(Q, alpha) -> V``; raise AssertionError with the report if it fails."""
+    return _raise_if_failed(check(fn, "value", **options))
+
+
+def check_policy(fn: Callable[..., Any], **options: Any) -> ConformanceReport:
+    """Check ``fn(Q, alpha) -> pi``; raise AssertionError with the report if it fails."""
+    return _raise_if_failed(check(fn, "policy", **options))
+
+
+# --- command line ------------------------------------------------------------
+
+
+class _Unusable(Exception):
+    """The check cannot run (exit status 2)."""
+
+
+def _parse_alpha_range(values: Sequence[str] | None) -> tuple[float, float]:
+    if not values:
+        return (1e-3, 1e3)
+    parts = [p for v in values for p in v.replace(",", " ").split()]
+    if len(parts) != 2:
+        raise _Unusable(f"--alpha-range needs LO HI (or LO,HI), got {' '.join(values)!r}")
+    try:
+        lo, hi = float(parts[0]), float(parts[1])
+    except ValueError:
+        raise _Unusable(f"--alpha-range needs two numbers, got {' '.join(values)!r}") from None
+    return lo, hi
+
+
+def _load_function(target: str) -> Callable[..., Any]:
+    """Import ``MODULE:FUNCTION`` (MODULE may be a dotted name or a path to a .py file)."""
+    module_name, sep, attr = target.rpartition(":")
+    if not sep or not module_name or not attr:
+        raise _Unusable(f"expected MODULE:FUNCTION, got {target!r}")
+    if os.getcwd() not in sys.path and "" not in sys.path:
+        sys.path.insert(0, os.getcwd())  # as `python -m` would: modules in the current directory
+    try:
+        if module_name.endswith(".py"):
+            path = Path(module_name)
+            if not path.is_file():
+                raise _Unusable(f"no such file: {module_name}")
+            spec = importlib.util.spec_from_file_location(path.stem, path)
+            if spec is None or spec.loader is None:
+                raise _Unusable(f"cannot load {module_name}")
+            module = importlib.util.module_from_spec(spec)
+            sys.modules[path.stem] = module
+            spec.loader.exec_module(module)
+        else:
+            module = importlib.import_module(module_name)
+    except _Unusable:
+        raise
+    except BaseException as exc:  # an import may raise anything, SystemExit included
+        if isinstance(exc, KeyboardInterrupt):
+            raise
+        raise _Unusable(
+            f"cannot import {module_name!r}: {type(exc).__name__}: {exc}".splitlines()[0]
+        ) from None
+    obj: Any = module
+    for part in attr.split("."):
+        if not hasattr(obj, part):
+            raise _Unusable(f"module {module_name!r} has no attribute {attr!r}")
+        obj = getattr(obj, part)
+    if not callable(obj):
+        raise _Unusable(f"{target} is a {type(obj).__name__}, not a function")
+    return obj
+
+
+def add_arguments(parser: argparse.ArgumentParser) -> None:
+    """Add the ``softq-ref check`` arguments to ``parser``."""
+    parser.add_argument(
+        "target",
+        metavar="MODULE:FUNCTION",
+        help="the function to check (MODULE may be a path to a .py file)",
+    )
+    parser.add_argument(
+        "--kind",
+        required=True,
+        choices=KINDS,
+        help="what the function computes; see SPEC section 4",
+    )
+    parser.add_argument(
+        "--rtol",
+        type=float,
+        default=None,
+        help=f"tolerance relative to the case's scale (default {DEFAULT_RTOL:.3g})",
+    )
+    parser.add_argument(
+        "--atol", type=float, default=None, help=f"absolute tolerance (default {DEFAULT_ATOL:g})"
+    )
+    parser.add_argument(
+        "--examples",
+        type=int,
+        default=100,
+        metavar="N",
+        help="Hypothesis examples after the edge cases (default 100)",
+    )
+    parser.add_argument("--seed", type=int, default=None, help="make the search reproducible")
+    parser.add_argument(
+        "--alpha-range",
+        nargs="+",
+        metavar="LO HI",
+        default=None,
+        help="temperatures to try (default 1e-3 1e3; LO = 0 adds alpha = 0)",
+    )
+    parser.add_argument(
+        "--gamma-max", type=float, default=0.95, help="largest discount to try (default 0.95)"
+    )
+    parser.add_argument(
+        "--save-dir",
+        default=DEFAULT_SAVE_DIR,
+        help=f"where counterexamples go (default ./{DEFAULT_SAVE_DIR}/)",
+    )
+    parser.add_argument(
+        "--replay", metavar="FILE", default=None, help="run only the case saved in FILE"
+    )
+
+
+def run(args: argparse.Namespace) -> int:
+    """Run ``softq-ref check``: 0 conforms, 1 counterexample (report on stdout), 2 cannot run."""
+    from softq_ref.errors import InvalidMDPError
+
+    try:
+        try:
+            import hypothesis  # noqa: F401
+        except ImportError:
+            raise _Unusable(
+                "softq-ref check needs Hypothesis: pip install 'softq-ref[test]'"
+            ) from None
+        alpha_range = _parse_alpha_range(args.alpha_range)
+        if args.replay is not None and not Path(args.replay).is_file():
+            raise _Unusable(f"--replay: no such file: {args.replay}")
+        fn = _load_function(args.target)
+        report = check(
+            fn,
+            args.kind,
+            rtol=args.rtol,
+            atol=args.atol,
+            examples=args.examples,
+            seed=args.seed,
+            alpha_range=alpha_range,
+            gamma_max=args.gamma_max,
+            save_dir=args.save_dir,
+            replay=args.replay,
+            target=args.target,
+        )
+    except (_Unusable, ValueError, InvalidMDPError) as exc:
+        # InvalidMDPError is a ValueError: a bad replay file; ValueError: bad options
+        print(f"softq-ref check: {exc}".splitlines()[0], file=sys.stderr)
+        return 2
+    print(report.text)
+    return 0 if report.ok else 1
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """``softq-ref check`` as a standalone program (``python -m softq_ref.conformance``)."""
+    parser = argparse.ArgumentParser(
+        prog="softq-ref check",
+        description="Check an implementation of the soft Bellman operator, solver, soft value "
+        "or soft-greedy policy against softq-ref (SPEC section 4).",
+    )
+    add_arguments(parser)
+    try:
+        args = parser.parse_args(argv)
+    except SystemExit as exc:  # argparse: --help (0) or a usage error (2)
+        return int(exc.code) if isinstance(exc.code, int) else 2
+    return run(args)

@@ -1,0 +1,281 @@
+r"""The assertion helpers: reference results, tolerances from conditioning, the comparison.
+
+The tolerance of a case is ``atol + rtol * scale (+ the reference's own bound)``,
+where ``scale`` is what the rounding errors of a correct float64 computation
+are proportional to (first-order error analysis, Higham, *Accuracy and
+Stability of Numerical Algorithms*, 2002, ch. 3):
+
+* ``value``: ``V = m + alpha log sum exp((Q - m)/alpha)`` loses at most a few
+  units of ``eps * (max|Q| + alpha log A)`` however it is arranged, so
+  ``scale = max|Q| + alpha*log(A)``.
+* ``operator``: ``R + gamma P V`` adds ``eps * (|R| + gamma |V|)``, so
+  ``scale = max|R| + gamma * (max|Q| + alpha*log(A))``.
+* ``policy``: ``pi = exp((Q - V)/alpha)``; an error ``eps*|Q|`` in ``Q - V`` is
+  divided by ``alpha`` in the exponent (the softmax's condition number), so
+  ``scale = 1 + max|Q|/alpha`` (``1`` for ``alpha = 0``, where ties are exact).
+* ``solver``: the per-step rounding of the operator at ``Q*`` accumulates
+  through the contraction: ``|Q - Q*| <= |T Q - Q| / (1 - gamma)``, so
+  ``scale = (max|R| + gamma*(max|Q*| + alpha*log(A))) / (1 - gamma)``; the
+  reference's certified ``error_bound`` is added to the tolerance.
+
+Defaults: ``rtol = 2**-44`` (256 units of float64's ``eps = 2**-52``, about
+5.7e-14) leaves room for sums over up to a few dozen terms and for the
+conditioning of a linear solve (``cond(I - gamma P_pi) <= (1+gamma)/(1-gamma)``,
+which the solver's scale already carries); float32 arithmetic (unit roundoff
+``2**-24``, about 6e-8) errs by about 2**20 times more and fails by a wide
+margin. ``atol = 1e-300`` only absorbs gradual underflow (each operation in
+the subnormal range may add an absolute error of ``2**-1075``, Higham 2002,
+section 2.1); it is far below any real discrepancy.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import io
+import math
+import traceback
+import warnings
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+from numpy.typing import NDArray
+
+from softq_ref.conformance.cases import Case
+
+__all__ = [
+    "DEFAULT_RTOL",
+    "DEFAULT_ATOL",
+    "Tolerance",
+    "Expected",
+    "Outcome",
+    "Failure",
+    "reference",
+    "call",
+    "compare",
+]
+
+FloatArray = NDArray[np.float64]
+
+#: 256 float64 units (eps = 2**-52) of the problem's scale; see the module docstring
+DEFAULT_RTOL = 2.0**-44
+#: absorbs gradual underflow only (2**-1075 per operation); see the module docstring
+DEFAULT_ATOL = 1e-300
+
+
+@dataclass(frozen=True)
+class Tolerance:
+    """``rtol`` (relative to the case's scale) and ``atol`` (absolute)."""
+
+    rtol: float = DEFAULT_RTOL
+    atol: float = DEFAULT_ATOL
+
+    def __post_init__(self) -> None:
+        for name in ("rtol", "atol"):
+            v = getattr(self, name)
+            if not (isinstance(v, int | float) and math.isfinite(v) and v >= 0):
+                raise ValueError(f"{name} must be a finite number >= 0, got {v!r}")
+
+
+@dataclass(frozen=True)
+class Expected:
+    """The reference result of a case and the tolerance a conforming result must meet."""
+
+    value: FloatArray
+    scale: float
+    scale_text: str
+    bound: float  # the reference's own certified error bound (solver), else 0
+    tol: float  # atol + rtol * scale + bound
+    source: str  # the reference function
+    name: str  # "T Q", "Q*", "V", "pi"
+
+
+def _log_actions(A: int) -> float:
+    return math.log(A)
+
+
+def reference(case: Case, tolerance: Tolerance) -> Expected:
+    """The reference result of ``case`` (softq_ref's float64 functions) and its tolerance."""
+    from softq_ref.logsumexp import soft_policy, soft_value
+    from softq_ref.operators import bellman_operator
+    from softq_ref.solvers import solve
+
+    a = case.alpha
+    S, A = case.shape
+    ent = a * _log_actions(A)
+    bound = 0.0
+    if case.kind == "value":
+        assert case.Q is not None
+        value = soft_value(case.Q, a)
+        scale = float(np.abs(case.Q).max()) + ent
+        text, source, name = "max|Q| + alpha*log(A)", "softq_ref.soft_value", "V"
+    elif case.kind == "policy":
+        assert case.Q is not None
+        value = soft_policy(case.Q, a)
+        scale = 1.0 + float(np.abs(case.Q).max()) / a if a > 0 else 1.0
+        text = "1 + max|Q|/alpha" if a > 0 else "1 (alpha = 0: exact ties)"
+        source, name = "softq_ref.soft_policy", "pi"
+    elif case.kind == "operator":
+        assert case.mdp is not None and case.Q is not None
+        value = bellman_operator(case.mdp, case.Q, a)
+        g = case.mdp.gamma
+        scale = float(np.abs(case.mdp.rewards).max()) + g * (float(np.abs(case.Q).max()) + ent)
+        text = "max|R| + gamma*(max|Q| + alpha*log(A))"
+        source, name = "softq_ref.bellman_operator", "T Q"
+    elif case.kind == "solver":
+        assert case.mdp is not None
+        result = solve(case.mdp, a)
+        value, bound = result.Q, float(result.error_bound)
+        g = case.mdp.gamma
+        scale = (float(np.abs(case.mdp.rewards).max()) + g * (float(np.abs(value).max()) + ent)) / (
+            1.0 - g
+        )
+        text = "(max|R| + gamma*(max|Q*| + alpha*log(A))) / (1 - gamma)"
+        source, name = "softq_ref.solve", "Q*"
+    else:
+        raise ValueError(f"unknown kind {case.kind!r}")
+    tol = tolerance.atol + tolerance.rtol * scale + bound
+    return Expected(np.asarray(value, dtype=np.float64), scale, text, bound, tol, source, name)
+
+
+@dataclass(frozen=True)
+class Outcome:
+    """What the function under test did with a case.
+
+    ``raw`` is the returned object; ``array`` its float64 conversion when it is
+    numeric (whatever its dtype), ``dtype`` the dtype it came with; ``error``
+    the exception text when it raised (or could not be converted).
+    """
+
+    raw: Any = None
+    array: FloatArray | None = None
+    dtype: str | None = None
+    error: str | None = None
+
+
+def _exception_text(exc: BaseException) -> str:
+    tb = traceback.extract_tb(exc.__traceback__)
+    where = ""
+    if len(tb) > 1:  # the last frame in the function under test (frame 0 is ours)
+        f = tb[-1]
+        where = f" (at {f.filename}:{f.lineno}, in {f.name})"
+    msg = str(exc).strip().splitlines()
+    first = msg[0] if msg else ""
+    return f"{type(exc).__name__}: {first}{where}" if first else f"{type(exc).__name__}{where}"
+
+
+def call(fn: Callable[..., Any], case: Case) -> Outcome:
+    """Call ``fn`` on fresh copies of the case's arguments; never raises.
+
+    NumPy floating-point warnings are silenced during the call (an overflow
+    shows in the result, which is what is judged), and whatever the function
+    prints is discarded, so that the report stays readable.
+    """
+    args = case.arguments()
+    sink = io.StringIO()
+    try:
+        with (
+            np.errstate(all="ignore"),
+            warnings.catch_warnings(),
+            contextlib.redirect_stdout(sink),
+            contextlib.redirect_stderr(sink),
+        ):
+            warnings.simplefilter("ignore")
+            raw = fn(*args)
+    except (Exception, SystemExit) as exc:  # the function under test may raise anything
+        return Outcome(error=_exception_text(exc))
+    try:
+        arr = np.asarray(raw)
+    except Exception as exc:
+        return Outcome(
+            raw=raw,
+            error=f"returned {type(raw).__name__}, not convertible to an array "
+            f"({_exception_text(exc)})",
+        )
+    if arr.dtype.kind not in "fiu":
+        return Outcome(
+            raw=raw,
+            dtype=str(arr.dtype),
+            error=f"returned {type(raw).__name__} of dtype {arr.dtype}, not an array of numbers",
+        )
+    with np.errstate(all="ignore"):
+        return Outcome(raw=raw, array=arr.astype(np.float64), dtype=str(arr.dtype))
+
+
+@dataclass(frozen=True)
+class Failure:
+    """Why a case fails: ``what`` in {raised, shape, non-finite, dtype, values}."""
+
+    what: str
+    summary: str
+    worst: tuple[int, ...] | None = None
+    expected_at: float | None = None
+    got_at: float | None = None
+    diff: float | None = None
+
+
+def _index_text(name: str, idx: tuple[int, ...]) -> str:
+    return f"{name}[{', '.join(str(i) for i in idx)}]"
+
+
+def compare(case: Case, expected: Expected, outcome: Outcome) -> tuple[Failure | None, float]:
+    """Judge an outcome; return the failure (None if it conforms) and ``max|diff| / tol``.
+
+    Order of the checks: raised, shape, non-finite, dtype, values. A dtype
+    other than float64 is a failure even when the values are close (the
+    contract is float64 in, float64 out); the values are still compared.
+    """
+    shape = expected.value.shape
+    if outcome.error is not None:
+        return Failure("raised", f"the function {outcome.error}"), math.inf
+    got = outcome.array
+    assert got is not None
+    if got.shape != shape:
+        hint = ""
+        S, A = case.shape
+        if got.shape == shape[::-1] and len(shape) == 2:
+            hint = f" (transposed: ({A}, {S}) is (A, S); is P read as (A, S, S) or Q as (A, S)?)"
+        return (
+            Failure("shape", f"returned shape {got.shape}, expected {shape}{hint}"),
+            math.inf,
+        )
+    bad = ~np.isfinite(got)
+    diff = np.abs(got - expected.value)
+    if bad.any():
+        idx = tuple(int(i) for i in np.argwhere(bad)[0])
+        n = int(bad.sum())
+        return (
+            Failure(
+                "non-finite",
+                f"returned {n} non-finite entr{'y' if n == 1 else 'ies'} (first at "
+                f"{_index_text(expected.name, idx)})",
+                idx,
+                float(expected.value[idx]),
+                float(got[idx]),
+                math.inf,
+            ),
+            math.inf,
+        )
+    idx = tuple(int(i) for i in np.unravel_index(int(np.argmax(diff)), diff.shape))
+    worst = float(diff[idx])
+    ratio = worst / expected.tol if expected.tol > 0 else (math.inf if worst > 0 else 0.0)
+    at = (idx, float(expected.value[idx]), float(got[idx]), worst)
+    if outcome.dtype != "float64":
+        close = "within" if worst <= expected.tol else "beyond"
+        close += " the tolerance"
+        if outcome.dtype in ("float32", "float16", "bfloat16"):
+            close += "; with JAX enable jax_enable_x64, with PyTorch use torch.float64"
+        return (
+            Failure(
+                "dtype",
+                f"returned dtype {outcome.dtype}, expected float64 (values {close})",
+                *at,
+            ),
+            ratio,
+        )
+    if worst > expected.tol:
+        return Failure(
+            "values", "differs from the reference by more than the tolerance", *at
+        ), ratio
+    return None, ratio
