@@ -8,7 +8,9 @@ by the modules that use them.
 
 from __future__ import annotations
 
+from softq_ref.certified import CertifiedSolution, solve_certified
 from softq_ref.errors import InvalidMDPError
+from softq_ref.jsonio import MDPProblem, dumps_mdp, load_mdp, load_problem, save_mdp
 from softq_ref.logsumexp import (
     policy_entropy,
     policy_kl,
@@ -33,6 +35,13 @@ __all__ = [
     "InvalidMDPError",
     "PolicyEvaluation",
     "SolveResult",
+    "CertifiedSolution",
+    "MDPProblem",
+    "dumps_mdp",
+    "load_mdp",
+    "load_problem",
+    "save_mdp",
+    "solve_certified",
     "bellman_operator",
     "evaluate_policy",
     "policy_operator",

@@ -295,11 +295,49 @@ COMMANDS: dict[str, Command] = {
     ),
 }
 
+
+def _configure_check(parser: argparse.ArgumentParser) -> None:
+    from softq_ref import conformance
+
+    conformance.add_arguments(parser)
+
+
+def _run_check(args: argparse.Namespace) -> int:
+    from softq_ref import conformance
+
+    return int(conformance.run(args))
+
+
+def _configure_golden(parser: argparse.ArgumentParser) -> None:
+    from softq_ref import golden
+
+    golden.add_arguments(parser)
+
+
+def _run_golden(args: argparse.Namespace) -> int:
+    from softq_ref import golden
+
+    return int(golden.run(args))
+
+
+COMMANDS["check"] = Command(
+    "test another implementation against the reference",
+    "Drive Hypothesis-drawn MDPs and Q-tables through MODULE:FUNCTION and the reference "
+    "(exit 0: conforms; 1: counterexample found, shown and saved; 2: could not be run).",
+    "example:\n  softq-ref check mysoftq:soft_value --kind value",
+    _configure_check,
+    _run_check,
+)
+COMMANDS["golden"] = Command(
+    "write the golden catalog of certified solutions",
+    "Write each catalog MDP (SPEC section 3) beside its certified solutions at several alpha.",
+    "example:\n  softq-ref golden catalog/ --digits 30",
+    _configure_golden,
+    _run_golden,
+)
+
 #: Subcommands of SPEC section 4 that this version does not provide yet.
-RESERVED = {
-    "check": "test another implementation against the reference",
-    "golden": "write the golden catalog of certified solutions",
-}
+RESERVED: dict[str, str] = {}
 
 
 def build_parser() -> argparse.ArgumentParser:

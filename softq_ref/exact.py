@@ -41,6 +41,9 @@ def to_fraction(value: Any, where: str = "value") -> Fraction:
     (Fraction(1, 3), Fraction(1, 10), Fraction(1, 2))
     >>> to_fraction(0.1) == Fraction(3602879701896397, 36028797018963968)
     True
+    >>> import mpmath
+    >>> to_fraction(mpmath.mpf(-2.5))
+    Fraction(-5, 2)
     """
     if isinstance(value, bool | np.bool_):
         raise InvalidMDPError(f"{where} is {value!r}, a boolean; expected a number")
@@ -69,9 +72,12 @@ def to_fraction(value: Any, where: str = "value") -> Fraction:
             if int(den) == 0:
                 raise InvalidMDPError(f"{where} is {value!r}: division by zero")
         return Fraction(text)
-    # mpmath mpf and similar: go through their exact rational form if they have one.
-    man_exp = getattr(value, "man_exp", None)
-    if man_exp is not None:
-        man, exp = man_exp
-        return Fraction(man) * Fraction(2) ** exp
+    # mpmath mpf: its exact binary value from the raw (sign, man, exp, bc) tuple.
+    # (Not ``mpf.man_exp``: its mantissa is unsigned, so it drops the sign of negatives.)
+    raw = getattr(value, "_mpf_", None)
+    if raw is not None:
+        sign, man, exp, _ = raw
+        if not man and exp:  # +-inf or nan
+            raise InvalidMDPError(f"{where} is {value!r}; every number must be finite")
+        return (-1) ** sign * Fraction(man) * Fraction(2) ** exp
     raise InvalidMDPError(f"{where} is {value!r} of type {type(value).__name__}; expected a number")

@@ -226,8 +226,8 @@ def test_bad_input_exits_2_with_one_stderr_line_naming_file_key_and_index(
         (["solve", "x.json", "--digits", "many"], "--digits: must be an integer >= 1, got 'many'"),
         (["solve", "x.json", "--bogus"], "unrecognized arguments: --bogus"),
         (["frobnicate"], "invalid choice: 'frobnicate'"),
-        (["check", "m:f"], "'check'"),
-        (["golden", "out"], "'golden'"),
+        (["check", "m:f"], "required: --kind"),
+        (["golden"], "outdir"),
     ],
 )
 def test_usage_errors_exit_2_with_one_line_and_nothing_on_stdout(

@@ -112,7 +112,7 @@ def test_shipped_catalog_is_up_to_date(tmp_path: Path) -> None:
 def test_shipped_values_are_within_their_bound_of_a_solve_at_30_more_digits() -> None:
     from importlib.resources import files
 
-    from mpmath import mp, mpf
+    from softq_ref.exact import to_fraction
 
     index = _shipped_or_skip()
     from softq_ref.certified import solve_certified
@@ -124,10 +124,18 @@ def test_shipped_values_are_within_their_bound_of_a_solve_at_30_more_digits() ->
         for alpha, fname in entry["solutions"].items():
             printed = json.loads(shipped.joinpath(fname).read_text())
             ref = solve_certified(mdp, Fraction(alpha), digits=index["digits"] + 30)
-            with mp.workdps(index["digits"] + 40):
-                bound = mpf(printed["error_bound"])
-                for key in ("Q", "V", "policy"):
-                    got = np.array(printed[key], dtype=object).ravel()
-                    want = np.array(getattr(ref, key), dtype=object).ravel()
+            bound = Fraction(printed["error_bound"].lower())
+            for key in ("Q", "V", "policy"):
+                got = np.array(printed[key], dtype=object).ravel()
+                if ref.fractions is not None:
+                    # exact answer: the printed decimals must be within their bound of it
+                    want = np.array(ref.fractions[key], dtype=object).ravel()
                     for p, v in zip(got, want, strict=True):
-                        assert abs(mpf(p) - v) <= bound, (fname, key)
+                        assert abs(Fraction(p) - Fraction(v)) <= bound, (fname, key)
+                    continue
+                # |printed - exact| <= bound and |ref - exact| <= ref bound (30 digits finer)
+                # (compared in exact rational arithmetic: mpf values are binary fractions)
+                want = np.array(getattr(ref, key), dtype=object).ravel()
+                tol = bound + Fraction(ref.error_bound)
+                for p, v in zip(got, want, strict=True):
+                    assert abs(Fraction(p) - to_fraction(v)) <= tol, (fname, key)
