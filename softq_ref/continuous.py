@@ -40,6 +40,7 @@ import numpy as np
 from numpy.typing import ArrayLike, NDArray
 
 from softq_ref.errors import InvalidMDPError
+from softq_ref.logsumexp import _check_alpha
 
 __all__ = [
     "ContinuousSoftValue",
@@ -61,16 +62,6 @@ _GUARD_DIGITS = 20
 _GRID_INTERVALS = 256
 #: At most this many local maxima of the grid are refined and used as breakpoints.
 _MAX_PEAKS = 16
-
-
-def _check_alpha(alpha: Any) -> float:
-    try:
-        a = float(alpha)
-    except (TypeError, ValueError):
-        raise InvalidMDPError(f"alpha must be a real number >= 0, got {alpha!r}") from None
-    if not math.isfinite(a) or a < 0:
-        raise InvalidMDPError(f"alpha must be finite and >= 0, got {alpha!r}")
-    return a
 
 
 def _check_real(value: Any, name: str) -> float:
