@@ -12,8 +12,8 @@ import softq_ref
 
 MODULES = sorted(
     m.name
-    for m in pkgutil.iter_modules(softq_ref.__path__, "softq_ref.")
-    if m.name != "softq_ref.__main__"
+    for m in pkgutil.walk_packages(softq_ref.__path__, "softq_ref.")
+    if not m.name.endswith(".__main__")
 )
 
 

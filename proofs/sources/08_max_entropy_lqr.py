@@ -1,27 +1,8 @@
-"""Build and execute ``proofs/08_max_entropy_lqr.ipynb``.
+"""Source of ``proofs/08_max_entropy_lqr.ipynb`` (build it with ``python proofs/build_notebooks.py 08``)."""
 
-Run from the repository root::
+from _cells import SETUP, code, md
 
-    python proofs/build_lqr_notebook.py
-
-The notebook is written with nbformat and executed with nbclient, so the
-stored file carries its outputs; ``tests/test_notebooks.py`` executes it again.
-"""
-
-from __future__ import annotations
-
-from pathlib import Path
-
-import nbformat
-from nbclient import NotebookClient
-
-HERE = Path(__file__).resolve().parent
-OUT = HERE / "08_max_entropy_lqr.ipynb"
-
-md = nbformat.v4.new_markdown_cell
-code = nbformat.v4.new_code_cell
-
-cells = [
+CELLS = [
     md(
         r"""# 08 · Maximum-entropy LQR: the Gaussian soft value and the soft Riccati equation
 
@@ -38,16 +19,7 @@ numerically. It ends with assertions that fail loudly if anything is off.
 * reward $r(x,u) = -(x^\top Q_c x + u^\top R_c u)$ (no factor $1/2$), discount $0 \le \gamma < 1$;
 * the soft-optimal policy is $\pi^*(u\mid x) = \exp((Q(x,u) - V(x))/\alpha)$ (Theorem 1)."""
     ),
-    code(
-        """import sys
-from pathlib import Path
-
-# Import softq_ref from this checkout, wherever the notebook is executed from.
-for parent in [Path.cwd(), *Path.cwd().parents]:
-    if (parent / "softq_ref" / "__init__.py").exists():
-        sys.path.insert(0, str(parent))
-        break"""
-    ),
+    SETUP,
     code(
         """import math
 
@@ -293,20 +265,3 @@ assert np.allclose(-s.K @ xv, u_opt, rtol=1e-12)"""
 Every claim above was checked by an `assert` in this notebook."""
     ),
 ]
-
-nb = nbformat.v4.new_notebook()
-nb.cells = cells
-nb.metadata["kernelspec"] = {"name": "python3", "display_name": "Python 3", "language": "python"}
-
-
-def main() -> None:
-    client = NotebookClient(
-        nb, timeout=120, kernel_name="python3", resources={"metadata": {"path": str(HERE)}}
-    )
-    client.execute()
-    nbformat.write(nb, OUT)
-    print(f"wrote {OUT}")
-
-
-if __name__ == "__main__":
-    main()
