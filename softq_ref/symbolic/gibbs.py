@@ -64,9 +64,10 @@ def derive_discrete_gibbs(n: int) -> DiscreteGibbs:
     r"""Solve ``max_q sum q_i f_i - lambda sum q_i log q_i`` s.t. ``sum q_i = 1`` with sympy.
 
     Steps: the gradient ``f_i - lambda (log q_i + 1)``; the Lagrange condition
-    ``gradient_i = nu`` solved for ``q_i``; ``nu`` from the normalisation; the
-    maximiser ``exp(f_i / lambda) / Z``; the objective there, simplified; the
-    Hessian ``diag(-lambda / q_i)``.
+    ``gradient_i = nu`` solved for ``q_i`` (``exp((f_i - lambda - nu)/lambda)``);
+    the normalisation ``sum q_i = 1`` solved for ``nu = lambda (log Z - 1)``; the
+    maximiser ``exp(f_i / lambda) / Z``; the objective there (``lambda log Z``);
+    the Hessian ``diag(-lambda / q_i)``. ``Z = sum_i exp(f_i / lambda)``.
 
     >>> d = derive_discrete_gibbs(2)
     >>> d.maximum
@@ -82,24 +83,41 @@ def derive_discrete_gibbs(n: int) -> DiscreteGibbs:
         *(qi * sp.log(qi) for qi in q)
     )
     gradient = tuple(sp.diff(objective, qi) for qi in q)
+    # Every component of the gradient has the same form, so the Lagrange condition
+    # gradient_i = nu is solved once, for a generic component, and instantiated per i.
+    f_g = sp.Symbol("f", real=True)
+    q_g = sp.Symbol("q", positive=True)
+    generic = f_g - lam * (sp.log(q_g) + 1)
+    roots = sp.solve(sp.Eq(generic, nu), q_g)
+    if len(roots) != 1:
+        raise DerivationError(f"expected one stationary q, got {roots}")
     stationary = []
-    for g, qi in zip(gradient, q, strict=True):
-        roots = sp.solve(sp.Eq(g, nu), qi)
-        if len(roots) != 1:
-            raise DerivationError(f"expected one stationary q for {qi}, got {roots}")
-        stationary.append(sp.simplify(roots[0]))
-    nus = sp.solve(sp.Eq(sp.Add(*stationary), 1), nu)
+    for g, qi, fi in zip(gradient, q, f, strict=True):
+        require_zero(g - generic.subs({f_g: fi, q_g: qi}), f"gradient in {qi} has the generic form")
+        stationary.append(roots[0].subs(f_g, fi))
+    # Normalisation: each stationary q_i is a factor free of f_i times exp(f_i/lambda), so
+    # sum_i q_i = factor * Z with Z = sum_i exp(f_i/lambda); solve factor * Z = 1 for nu
+    # with Z a positive symbol (solving the n-term sum directly is slow for n = 5).
+    Z = sp.Add(*(sp.exp(fi / lam) for fi in f))
+    Z_s = sp.Symbol("Z", positive=True)
+    factor, rest = sp.expand(roots[0], power_exp=True).as_independent(f_g)
+    require_zero(rest - sp.exp(f_g / lam), "stationary q is a factor times exp(f/lambda)")
+    require_zero(sp.Add(*stationary) - factor * Z, "sum of the stationary q_i is factor * Z")
+    nus = sp.solve(sp.Eq(factor * Z_s, 1), nu)
     if len(nus) != 1:
         raise DerivationError(f"expected one real multiplier, got {nus}")
-    multiplier = sp.simplify(sp.expand_log(nus[0], force=True))
+    multiplier = sp.simplify(nus[0]).subs(Z_s, Z)
     # Put nu back into the stationary point; sympy's form of the result is
     # checked against exp(f_i / lambda) / Z, which is then used as the maximiser.
-    Z = sp.Add(*(sp.exp(fi / lam) for fi in f))
     maximiser = tuple(sp.exp(fi / lam) / Z for fi in f)
     for s, m in zip(stationary, maximiser, strict=True):
         require_zero(s.subs(nu, multiplier) - m, "stationary point with the multiplier")
-    at_max = objective.subs(dict(zip(q, maximiser, strict=True)))
-    maximum = sp.simplify(sp.expand_log(at_max, force=True))
+    # The objective at the maximiser, with Z kept as a symbol while the logarithms are
+    # expanded (log q_i = f_i/lambda - log Z): the f_i terms cancel and lambda log Z times
+    # sum_i exp(f_i/lambda) / Z is left, which is lambda log Z once Z is put back.
+    at_max = objective.subs({qi: sp.exp(fi / lam) / Z_s for qi, fi in zip(q, f, strict=True)})
+    at_max = sp.factor_terms(sp.expand(sp.expand_log(at_max, force=True)))
+    maximum = at_max.subs(Z_s, Z)
     return DiscreteGibbs(
         n=n,
         f=f,
