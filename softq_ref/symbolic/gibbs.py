@@ -140,11 +140,15 @@ def check_discrete_gibbs(d: DiscreteGibbs) -> None:
     Checks: gradient ``= f_i - lambda (log q_i + 1)``; maximiser ``= exp(f_i /
     lambda) / Z`` and sums to one; maximum ``= lambda log Z``; Hessian diagonal
     with negative entries (strict concavity, so the stationary point is the
-    unique maximum on the simplex).
+    unique maximum on the simplex). Also that each stationary ``q_i`` solves
+    ``gradient_i = nu``.
+
+    >>> check_discrete_gibbs(derive_discrete_gibbs(2))  # silent: every step holds
     """
     lam, Z = d.lam, d.partition
-    for fi, qi, g in zip(d.f, d.q, d.gradient, strict=True):
+    for fi, qi, g, s in zip(d.f, d.q, d.gradient, d.stationary, strict=True):
         require_zero(g - (fi - lam * (sp.log(qi) + 1)), f"gradient in {qi}")
+        require_zero(g.subs(qi, s) - d.nu, f"stationary {qi} solves gradient = nu")
     require_zero(d.multiplier - (lam * sp.log(Z) - lam), "Lagrange multiplier")
     for fi, m in zip(d.f, d.maximiser, strict=True):
         require_zero(m - sp.exp(fi / lam) / Z, f"maximiser component for {fi}")
@@ -325,6 +329,12 @@ def derive_continuous_gibbs() -> ContinuousGibbs:
     ``eta (f - lambda (log q + 1))`` and the second ``-lambda eta^2 / q`` (per
     point, before integrating). At ``q*`` the integrand of ``F`` is
     ``lambda log Z * exp(f/lambda) / Z``, whose integral is ``lambda log Z``.
+
+    >>> d = derive_continuous_gibbs()
+    >>> d.maximiser, d.maximum
+    (exp(f(x)/lambda)/Z, lambda*log(Z))
+    >>> d.second_variation
+    -lambda*eta(x)**2/q(x)
     """
     x = sp.Symbol("x", real=True)
     lam = sp.Symbol("lambda", positive=True)

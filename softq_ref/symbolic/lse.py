@@ -166,6 +166,9 @@ def derive_gibbs_variational(n: int) -> GibbsVariational:
     sympy reduces to 0. As ``KL >= 0`` with equality only at ``p = pi``,
     ``V = max_p (p.Q + alpha H(p))``: the convex conjugate of ``alpha sum p log p``
     restricted to the simplex.
+
+    >>> derive_gibbs_variational(3).residual
+    0
     """
     _check_n(n)
     Q = sp.symbols(f"Q1:{n + 1}", real=True)
