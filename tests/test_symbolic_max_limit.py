@@ -5,12 +5,16 @@ certified solutions on random MDPs. The sandwich ``V*_0 <= V*_alpha <= V*_0 + al
 
 from __future__ import annotations
 
+import math
+
 import mpmath
+import numpy as np
 import pytest
+import sympy as sp
 from hypothesis import example, given, settings
 from hypothesis import strategies as st
 
-from softq_ref import FiniteMDP
+from softq_ref import FiniteMDP, policy_entropy, soft_policy
 from softq_ref.strategies import mdps
 from softq_ref.symbolic._common import DerivationError
 from softq_ref.symbolic.max_limit import (
@@ -102,3 +106,24 @@ def test_alpha_derivative_of_a_one_state_bandit_is_log_a_over_one_minus_gamma():
         expected = 2 * mpmath.log(2)
         got = alpha_derivative(mdp, "1/3", digits=30)[0]
         assert abs(got - expected) < mpmath.mpf(10) ** -30
+
+
+ENVELOPE = derive_envelope(3, prior=True)
+_ENV_SYMBOLS = (ENVELOPE.alpha, *ENVELOPE.q, *ENVELOPE.mu)
+DERIVATIVE = sp.lambdify(_ENV_SYMBOLS, ENVELOPE.dV_dalpha, "mpmath")
+q_rows = st.lists(st.floats(-10.0, 10.0), min_size=3, max_size=3)
+weights = st.lists(st.integers(1, 8), min_size=3, max_size=3)
+
+
+@given(q_rows, weights, st.floats(0.1, 10.0))
+@example([0.0, 0.0, 0.0], [1, 1, 1], 1.0)  # uniform prior, equal q: the derivative is 0
+def test_derived_alpha_derivative_at_fixed_q_matches_policy_entropy(q, w, alpha):
+    mu = np.array(w, dtype=float) / sum(w)
+    with mpmath.workdps(30):
+        derived = DERIVATIVE(mpmath.mpf(alpha), *map(mpmath.mpf, q), *map(mpmath.mpf, mu))
+    pkg = float(policy_entropy(soft_policy(q, alpha, mu), mu))
+    # The float64 policy has relative error ~ eps (|q|/alpha + 1) per entry (the rounding of
+    # (q - V)/alpha inside exp), so H_mu = -sum pi log(pi/mu) is off by at most that times
+    # sum pi (|log pi| + |log mu| + 1) <= log 3 + max|log mu| + 1; 16 covers the few roundings.
+    scale = (2 * 10.0 / alpha + 2) * (math.log(3) + float(np.abs(np.log(mu)).max()) + 1)
+    assert abs(float(derived) - pkg) <= 16 * 2.0**-52 * scale

@@ -13,6 +13,7 @@ from fractions import Fraction
 import mpmath
 import numpy as np
 import pytest
+import sympy as sp
 from hypothesis import example, given, settings
 from hypothesis import strategies as st
 
@@ -121,3 +122,36 @@ def test_check_quadratic_convergence_fails_loudly_when_errors_do_not_square():
     run = NewtonConvergence((), errors, constant=Fraction(1), floor=mpmath.mpf(0), dps=10)
     with pytest.raises(DerivationError, match="step"):
         check_quadratic_convergence(run)
+
+
+JAC = derive_newton(2, 2, prior=True)
+_M = JAC.mdp
+_JAC_SYMBOLS = (
+    _M.alpha,
+    _M.gamma,
+    *_M.V,
+    *_M.R,
+    *_M.mu,
+    *(p for P_s in _M.P for p in P_s),
+)
+JACOBIAN = sp.lambdify(_JAC_SYMBOLS, JAC.jacobian, "mpmath")
+
+
+@given(
+    mdps(states=2, actions=2, gamma=(0.0, 0.95), prior=True, prior_zeros=False),
+    temperatures(1e-2, 1e2, zero=False),
+    st.lists(st.floats(-50, 50), min_size=2, max_size=2),
+)
+def test_derived_jacobian_at_numbers_matches_identity_minus_gamma_p_pi(mdp, alpha, v):
+    V = np.array(v)
+    args = [alpha, mdp.gamma, *V, *mdp.rewards.ravel(), *mdp.prior.ravel()]
+    args += list(mdp.transitions.ravel())  # P[s][a, s'] in the order of _JAC_SYMBOLS
+    with mpmath.workdps(30):
+        derived = np.array(JACOBIAN(*map(mpmath.mpf, args)).tolist(), dtype=float)
+    Q_V = mdp.rewards + mdp.gamma * expected_next_value(mdp, V)
+    pi = soft_value_and_policy(Q_V, alpha, mdp.prior)[1]
+    pkg = np.eye(2) - mdp.gamma * policy_transitions(mdp, pi)
+    # entries of gamma P_pi are at most 1; the float64 policy has relative error about
+    # eps (|Q_V|/alpha + 1) from the rounding of (Q - V)/alpha inside exp
+    q_scale = float(np.abs(Q_V).max()) / alpha + 1
+    assert np.abs(derived - pkg).max() <= 16 * 2.0**-52 * q_scale

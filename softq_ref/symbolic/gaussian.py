@@ -77,6 +77,7 @@ def derive_gaussian() -> GaussianDerivation:
     r"""Integrate ``exp(Q/alpha)`` for the quadratic ``Q`` and the moments of the policy.
 
     >>> d = derive_gaussian()
+    >>> check_gaussian(d)  # silent when every step holds
     >>> d.Z
     sqrt(2)*sqrt(pi)*sqrt(alpha)*exp(c/alpha)/sqrt(k)
     >>> d.variance
@@ -109,8 +110,7 @@ def check_gaussian(d: GaussianDerivation) -> None:
     ``V = V_claimed``; the policy is the ``N(m, alpha/k)`` density (total mass 1, mean
     ``m``, variance ``alpha/k``, differential entropy ``log(2 pi e alpha/k)/2``); and
     ``E_pi[Q] + alpha H(pi) = V`` (the Gibbs variational identity of notebook 01).
-
-    >>> check_gaussian(derive_gaussian())
+    Example: see :func:`derive_gaussian`.
     """
     require_zero(sp.expand_log(d.V - d.V_claimed, force=True), "alpha log Z is not V_claimed")
     require_zero(d.policy - d.normal_density, "exp((Q - V)/alpha) is not the N(m, alpha/k) density")
@@ -141,7 +141,9 @@ class BoxDerivation:
 def derive_box() -> BoxDerivation:
     r"""Integrate ``exp(Q/alpha)`` over ``[low, high]``.
 
-    >>> derive_box().V_claimed.has(sp.erf)
+    >>> d = derive_box()
+    >>> check_box(d)
+    >>> d.V_claimed.has(sp.erf)
     True
     """
     _a, m, c, k, alpha = _symbols()
@@ -159,10 +161,7 @@ def derive_box() -> BoxDerivation:
 
 
 def check_box(d: BoxDerivation) -> None:
-    r"""Raise unless sympy's integral equals the error-function form.
-
-    >>> check_box(derive_box())
-    """
+    r"""Raise unless sympy's integral equals the erf form (example: :func:`derive_box`)."""
     require(not d.Z.has(sp.Integral), "sympy left the interval integral unevaluated")
     require_zero(d.Z - d.Z_claimed, "the interval integral is not the erf form")
 
@@ -193,7 +192,9 @@ class GaussianPriorDerivation:
 def derive_gaussian_prior() -> GaussianPriorDerivation:
     r"""Complete the square for ``N(a; m0, s0^2) exp(Q(a)/alpha)`` and integrate.
 
-    >>> sp.simplify(derive_gaussian_prior().variance)
+    >>> d = derive_gaussian_prior()
+    >>> check_gaussian_prior(d)
+    >>> sp.simplify(d.variance)
     alpha*s_0**2/(alpha + k*s_0**2)
     """
     a, m, c, k, alpha = _symbols()
@@ -229,7 +230,7 @@ def derive_gaussian_prior() -> GaussianPriorDerivation:
 def check_gaussian_prior(d: GaussianPriorDerivation) -> None:
     r"""Raise unless the lemma is ``sqrt(pi/A2) exp(A1^2/(4 A2) + A0)`` and ``V``, mean, variance match.
 
-    >>> check_gaussian_prior(derive_gaussian_prior())
+    Example: see :func:`derive_gaussian_prior`.
     """
     A2 = sp.Symbol("A_2", positive=True)
     A1, A0 = sp.symbols("A_1 A_0", real=True)
