@@ -38,7 +38,7 @@ from softq_ref.symbolic.newton import (
 from helpers import linear_solve_tolerance
 
 
-@pytest.mark.parametrize(("states", "actions", "prior"), [(1, 2, True), (2, 2, False)])
+@pytest.mark.parametrize(("states", "actions", "prior"), [(1, 3, True), (2, 2, False)])
 def test_jacobian_is_identity_minus_gamma_p_pi_and_newton_step_is_policy_evaluation(
     states, actions, prior
 ):

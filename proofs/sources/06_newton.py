@@ -119,12 +119,12 @@ print("counting measure: Jacobian, normalisation and Newton = evaluation verifie
     ),
     md(
         r"""The same holds with a general prior $\mu$ (symbols $\mu_{sa} > 0$, the KL-regularised case
-when $\mu$ is a probability vector), and with three actions:"""
+when $\mu$ is a probability vector); `tests/test_symbolic_newton.py` also runs the check with
+one state and three actions:"""
     ),
     code(
         """check_newton(derive_newton(2, 2, prior=True))
-check_newton(derive_newton(1, 3, prior=True))
-print("with a prior: verified for 2 states x 2 actions and 1 state x 3 actions")"""
+print("with a prior: verified for 2 states x 2 actions")"""
     ),
     md(
         r"""## 4. Numerical checks against the package
