@@ -26,7 +26,8 @@ This module gives
 * :func:`box_quadratic_soft_value`: the one-dimensional quadratic on an
   interval, in closed form with error functions evaluated in log space.
 
-The Gaussian formulas are derived in ``proofs/08_max_entropy_lqr.ipynb``.
+The Gaussian formulas are derived in ``proofs/07_continuous_actions.ipynb`` (one dimension,
+the interval and the Gaussian prior) and ``proofs/08_max_entropy_lqr.ipynb`` (``m`` dimensions).
 """
 
 from __future__ import annotations
