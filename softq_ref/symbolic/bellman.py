@@ -59,6 +59,7 @@ __all__ = [
     "stay_or_leave_mdp",
     "evaluate",
     "exp_log_to_pow",
+    "max_abs_difference",
 ]
 
 
@@ -376,8 +377,8 @@ def derive_two_state_cycle(n: int = 2) -> ClosedFormOptimum:
     ``V*_0 = (L_0 + gamma L_1) / (1 - gamma^2)``.
 
     >>> d = derive_two_state_cycle(1)
-    >>> sp.factor(d.V[0])
-    -(gamma*r_11 + r_01)/((gamma - 1)*(gamma + 1))
+    >>> d.V[0]
+    (-gamma*r_11 - r_01)/(gamma**2 - 1)
     """
     if n < 1:
         raise ValueError(f"n must be >= 1, got {n}")
@@ -389,9 +390,15 @@ def derive_two_state_cycle(n: int = 2) -> ClosedFormOptimum:
     reduced = tuple(
         sp.Eq(V[s], _shift_out(alpha, [1] * n, list(R[s, :]), gamma * V[1 - s])) for s in range(2)
     )
-    sol = sp.solve(reduced, V, dict=True)
+    # name the two soft maxima L_s, solve the linear system, then write them out again
+    L = sp.symbols("L_0 L_1", real=True)
+    lse = [alpha * sp.log(sum(sp.exp(R[s, a] / alpha) for a in range(n))) for s in range(2)]
+    linear = [sp.Eq(V[s], gamma * V[1 - s] + L[s]) for s in range(2)]
+    for s in range(2):
+        require_zero(reduced[s].rhs - linear[s].rhs.subs(L[s], lse[s]), "unexpected shift form")
+    sol = sp.solve(linear, V, dict=True)
     require(len(sol) == 1, "the cycle's linear system has no unique solution")
-    Vs = sp.Matrix([sp.simplify(sol[0][v]) for v in V])
+    Vs = sp.Matrix([sol[0][v].subs(dict(zip(L, lse, strict=True))) for v in V])
     return _finish("two-state cycle", alpha, gamma, R, None, V, reduced, Vs, succ)
 
 
@@ -569,3 +576,26 @@ def evaluate(
 
     Vn = num(d.V)
     return ClosedFormValues(Q=num(d.Q), V=Vn.reshape(S), policy=num(d.policy), digits=digits)
+
+
+def max_abs_difference(a: Any, b: Any, *, digits: int = 80) -> Any:
+    """``max |a - b|`` over all entries, as an mpmath ``mpf`` computed at ``digits`` digits.
+
+    Entries may be mpf, floats (their exact binary value), ints or decimal
+    strings (the ``decimals`` of a :class:`~softq_ref.CertifiedSolution`).
+
+    >>> import mpmath
+    >>> mpmath.nstr(max_abs_difference(["0.1", "2"], [0.1, 2]), 5)
+    '5.5511e-18'
+    """
+    import mpmath
+
+    with mpmath.workdps(digits):
+        x = np.asarray(a, dtype=object).ravel()
+        y = np.asarray(b, dtype=object).ravel()
+        if x.shape != y.shape:
+            raise ValueError(f"shapes differ: {np.shape(a)} and {np.shape(b)}")
+        return max(
+            (abs(mpmath.mpf(u) - mpmath.mpf(v)) for u, v in zip(x, y, strict=True)),
+            default=mpmath.mpf(0),
+        )
