@@ -32,7 +32,7 @@ numbers for a concrete :class:`~softq_ref.FiniteMDP`, to compare with
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 import numpy as np
@@ -248,6 +248,15 @@ class ClosedFormOptimum:
     Q: Any
     policy: Any
     next_state: tuple[tuple[int, ...], ...]
+    _compiled: dict[str, Any] = field(default_factory=dict, repr=False, compare=False)
+
+    def compiled(self, which: str, args: Sequence[Any]) -> Any:
+        """``sympy.lambdify(args, list(self.<which>), "mpmath")``, built once and kept."""
+        key = f"{which}:{args}"
+        if key not in self._compiled:
+            M = getattr(self, which)
+            self._compiled[key] = sp.lambdify(list(args), list(M), modules="mpmath")
+        return self._compiled[key]
 
 
 def _bellman_rhs(d_alpha: Any, gamma: Any, R: Any, mu: Any, succ: Any, V: Any, s: int) -> Any:
@@ -532,8 +541,10 @@ def evaluate(
 
     The rewards, prior and ``gamma`` are read from ``mdp.exact`` (SPEC section
     2: a float is its exact binary value), so the numbers are the soft optimum
-    of exactly that MDP; sympy evaluates them with ``evalf`` (mpmath) at
-    ``digits`` significant digits. The structure of ``mdp`` must be the one
+    of exactly that MDP; they are evaluated with mpmath (``sympy.lambdify``)
+    at ``digits + 20`` digits and rounded to ``digits``: the closed forms are
+    short sums, products, logarithms and square roots of positive terms, whose
+    rounding errors stay far below the 20 guard digits. The structure of ``mdp`` must be the one
     derived (same shape and successor states).
 
     >>> d = derive_one_state(2)
@@ -567,15 +578,22 @@ def evaluate(
     if subs[d.alpha] == 0:
         raise DerivationError("the closed forms are for alpha > 0")
 
-    def num(M: Any) -> Any:
-        out = np.empty(M.shape, dtype=object)
-        with mpmath.workdps(digits):
-            for idx in np.ndindex(*M.shape):
-                out[idx] = mpmath.mpf(str(sp.N(M[idx].subs(subs), digits)))
-        return out
+    args = list(subs)
+    guard = 20  # extra digits: the closed forms are short, cancellation-free expressions
 
-    Vn = num(d.V)
-    return ClosedFormValues(Q=num(d.Q), V=Vn.reshape(S), policy=num(d.policy), digits=digits)
+    def num(which: str) -> Any:
+        M = getattr(d, which)
+        f = d.compiled(which, args)
+        out = np.empty(len(M), dtype=object)
+        with mpmath.workdps(digits + guard):
+            vals = [mpmath.mpf(v.p) / v.q for v in subs.values()]
+            out[:] = [+x for x in f(*vals)]
+        with mpmath.workdps(digits):
+            out[:] = [+x for x in out]  # round to the requested precision
+        return out.reshape(M.shape)
+
+    V = num("V").reshape(S)
+    return ClosedFormValues(Q=num("Q"), V=V, policy=num("policy"), digits=digits)
 
 
 def max_abs_difference(a: Any, b: Any, *, digits: int = 80) -> Any:
