@@ -21,11 +21,13 @@ from hypothesis import example, given
 from hypothesis import strategies as st
 
 from softq_ref import FiniteMDP, soft_policy, soft_value, solve, solve_certified
+from softq_ref.bounds import lse_allowance
 from softq_ref.symbolic import bellman
 from softq_ref.symbolic._common import DerivationError
 
 DIGITS = 40  # closed forms are evaluated to this many significant digits
 EPS = float(np.finfo(np.float64).eps)
+U64 = EPS / 2  # unit roundoff of float64
 
 rewards = st.floats(-10.0, 10.0, allow_nan=False, width=64)
 alphas = st.floats(0.05, 10.0)
@@ -136,18 +138,23 @@ def test_exp_log_to_pow_exposes_cancellations():
 @example(q=[0.0, 0.0, 0.0], mu=[1.0, 1.0, 1.0], alpha=1.0)
 def test_derived_value_and_policy_agree_with_the_kernel(q, mu, alpha):
     d = soft_value_derivation(3)
-    subs = {d.alpha: sp.Rational(alpha), **dict(zip(d.qs, map(sp.Rational, q), strict=True))}
-    subs.update(dict(zip(d.mus, map(sp.Rational, mu), strict=True)))
-    with mpmath.workdps(30):
-        V = mpmath.mpf(str(sp.N(d.value.subs(subs), 30)))
-        pi = [mpmath.mpf(str(sp.N(p.subs(subs), 30))) for p in d.policies]
-        # float64 kernel: a few ulps of the value's scale (max|q| + alpha |log mu| + alpha log 3)
-        scale = max(abs(x) for x in q) + alpha * (abs(np.log(min(mu))) + 2)
-        assert abs(float(soft_value(q, alpha, mu)) - V) <= 8 * EPS * scale
-        # the policy is exp((q - V) / alpha): its relative error is about |d(q - V)| / alpha
-        got = soft_policy(q, alpha, mu)
-        for a in range(3):
-            assert abs(got[a] - pi[a]) <= (8 * EPS * scale / alpha + 4 * EPS) * pi[a] + 1e-300
+    f = sp.lambdify([d.alpha, *d.qs, *d.mus], [d.value, *d.policies], modules="mpmath")
+    with mpmath.workdps(30):  # the derived formulas at 30 digits, from the exact float inputs
+        V, *pi = f(*map(mpmath.mpf, [alpha, *q, *mu]))
+        V, pi = float(V), [float(p) for p in pi]
+    got_V = soft_value(q, alpha, mu)
+    # the kernel's a-priori rounding allowance (bounds.lse_allowance), plus rounding V to float
+    allowance = float(
+        lse_allowance(np.array([q]), np.atleast_1d(got_V), alpha, np.log([mu]), U64)[0]
+    )
+    assert abs(float(got_V) - V) <= allowance + U64 * abs(V)
+    # pi = mu exp((q - V) / alpha): the absolute error of (q - V) / alpha is at most
+    # (allowance + ulp(q)) / alpha, which is the relative error of the exponential; plus the
+    # rounding of exp and of the product with mu
+    got = soft_policy(q, alpha, mu)
+    rel = (allowance + 2 * U64 * max(map(abs, q))) / alpha + 8 * EPS
+    for a in range(3):
+        assert abs(got[a] - pi[a]) <= rel * pi[a] * (1 + rel) + 1e-300
 
 
 @given(
