@@ -3,7 +3,9 @@
 Dense random MDPs (``P[s, a, :]`` uniform on the simplex-ish: uniform weights
 normalised; ``R`` standard normal; seed 0), ``A = 10``, ``S`` in {10, 100,
 1000}, ``gamma`` in {0.9, 0.99, 0.999}. All times are measured in this run
-(median of repeats; wall clock, this machine's 2 cores):
+(median of 9 repeats; wall clock, this machine's 2 cores; the runs of ``solve``
+and of policy iteration alternate, so that a change in the machine's load
+affects both alike):
 
 * ``solve``: :func:`softq_ref.solve` at ``alpha = 1`` (soft) and ``alpha = 0``,
   with its certified ``error_bound`` relative to ``max|Q*|``;
@@ -39,15 +41,6 @@ def random_mdp(S: int, A: int, gamma: float, seed: int = 0) -> FiniteMDP:
     return FiniteMDP(P, R, gamma)
 
 
-def timed(fn, repeats: int) -> tuple[float, object]:
-    times, out = [], None
-    for _ in range(repeats):
-        t = time.perf_counter()
-        out = fn()
-        times.append(time.perf_counter() - t)
-    return statistics.median(times), out
-
-
 def time_q_iteration(mdp: FiniteMDP, alpha: float, cap: float) -> tuple[float, bool]:
     """Seconds for soft QI to reach the target; extrapolated (True) past ``cap`` seconds."""
     g = mdp.gamma
@@ -65,7 +58,8 @@ def time_q_iteration(mdp: FiniteMDP, alpha: float, cap: float) -> tuple[float, b
     return time.perf_counter() - t, False
 
 
-def time_hard_pi(mdp: FiniteMDP, repeats: int) -> float | None:
+def hard_pi_runner(mdp: FiniteMDP):
+    """A function that runs pymdptoolbox's hard PolicyIteration on ``mdp``, or None."""
     try:
         import mdptoolbox.mdp
     except ImportError:
@@ -78,7 +72,19 @@ def time_hard_pi(mdp: FiniteMDP, repeats: int) -> float | None:
         pi.run()
         return pi
 
-    return timed(run, repeats)[0]
+    return run
+
+
+def interleaved(fns: list, repeats: int) -> list[tuple[float, object]]:
+    """Median seconds of each function, the runs alternating so that load drift hits all alike."""
+    times: list[list[float]] = [[] for _ in fns]
+    outs: list[object] = [None] * len(fns)
+    for _ in range(repeats):
+        for i, fn in enumerate(fns):
+            t = time.perf_counter()
+            outs[i] = fn()
+            times[i].append(time.perf_counter() - t)
+    return [(statistics.median(ts), out) for ts, out in zip(times, outs, strict=True)]
 
 
 def main() -> None:
@@ -98,12 +104,14 @@ def main() -> None:
     for S in sizes:
         for g in (0.9, 0.99, 0.999):
             mdp = random_mdp(S, 10, g)
-            reps = 7 if S <= 100 else 5
-            t_soft, res = timed(lambda mdp=mdp: solve(mdp, 1.0), reps)
-            t_hard, _ = timed(lambda mdp=mdp: solve(mdp, 0.0), reps)
+            reps = 9
+            pi_run = hard_pi_runner(mdp)
+            fns = [lambda mdp=mdp: solve(mdp, 1.0), lambda mdp=mdp: solve(mdp, 0.0)]
+            timings = interleaved(fns + ([pi_run] if pi_run else []), reps)
+            (t_soft, res), (t_hard, _) = timings[0], timings[1]
+            t_pi = timings[2][0] if pi_run else None
             rel = res.error_bound / max(1.0, float(np.abs(res.Q).max()))
             t_qi, extrapolated = time_q_iteration(mdp, 1.0, args.qi_seconds)
-            t_pi = time_hard_pi(mdp, reps)
             pi_txt = f"{t_pi:10.4f} {t_soft / t_pi:8.2f}" if t_pi else f"{'n/a':>10} {'':>8}"
             star = "*" if extrapolated else " "
             print(

@@ -80,12 +80,17 @@ def accurate_pv(mdp: FiniteMDP, V: NDArray[Any]) -> tuple[NDArray[Any], FloatArr
     total = parts.sum(axis=1, dtype=EXTENDED)
     if full < S:
         total = total + (P2[:, full:] @ v_hi[full:]).astype(EXTENDED)
-    p_abs = P2 @ np.abs(v_hi)
     u64 = 2.0**-53
-    err = _gamma_n(BLOCK + 1, u64) * p_abs + _gamma_n(nb + 2, UNIT_ROUNDOFF) * p_abs
-    if np.asarray(V).dtype != np.float64:
+    extended_input = np.asarray(V).dtype != np.float64
+    if extended_input:
         v_lo = (np.asarray(V, dtype=EXTENDED) - v_hi.astype(EXTENDED)).astype(np.float64)
-        lo = P2 @ v_lo
+        prods = P2 @ np.column_stack([np.abs(v_hi), v_lo])  # one more pass over P for both
+        p_abs, lo = prods[:, 0], prods[:, 1]
+    else:
+        p_abs = P2 @ np.abs(v_hi)
+    p_abs = p_abs * (1 + _gamma_n(S, u64))  # an upper bound on the exact P|V_hi|
+    err = _gamma_n(BLOCK + 1, u64) * p_abs + _gamma_n(nb + 2, UNIT_ROUNDOFF) * p_abs
+    if extended_input:
         total = total + lo.astype(EXTENDED)
         # |v_lo| <= u64 |v_hi| entrywise, so sum P |v_lo| <= u64 * p_abs
         err = err + _gamma_n(S + 1, u64) * u64 * p_abs + UNIT_ROUNDOFF * np.abs(lo)
@@ -99,9 +104,9 @@ class AccuratePV:
 
     Built once by :func:`accurate_pv` (one blocked pass over ``P``); moving to a
     nearby ``V'`` with :meth:`moved_to` costs one float64 product ``P (V' - V)``,
-    whose rounding is tiny because ``V' - V`` is: its error bound
-    ``gamma_{S+1} * P |V' - V|`` plus the rounding of ``V' - V`` to float64 is
-    added to the running bound.
+    whose rounding is tiny because ``V' - V`` is: a bound on it (and on the
+    rounding of ``V' - V`` to float64) is added to the running bound.
+    :meth:`widened_to` moves without any product, for ``V'`` within ulps of ``V``.
     """
 
     V: NDArray[Any]
@@ -114,23 +119,46 @@ class AccuratePV:
         return cls(np.asarray(V, dtype=EXTENDED), pv, err)
 
     def moved_to(self, mdp: FiniteMDP, V_new: NDArray[Any]) -> AccuratePV:
+        """``P V_new`` and its error bound, by a correction from ``P V`` (see the class).
+
+        One float64 product ``P d`` with ``d = V_new - V`` rounded to float64.
+        Its rounding, at most ``gamma_S P|d|``, and the effect of rounding
+        ``d``, are bounded through the largest row sum of ``P`` by
+        ``rowsum * (gamma_{S+1} max|d| + max|d_ext - d|)``: a bound that is
+        negligible next to ``err`` for the small corrections of refinement.
+        """
         S, A = mdp.num_states, mdp.num_actions
         P2 = mdp.transitions.reshape(S * A, S)
+        u64 = 2.0**-53
         d_ext = np.asarray(V_new, dtype=EXTENDED) - self.V
         d = d_ext.astype(np.float64)
-        d_round = np.abs((d_ext - d.astype(EXTENDED)).astype(np.float64))
+        d_round = float(np.abs((d_ext - d.astype(EXTENDED)).astype(np.float64)).max())
         step = P2 @ d
-        p_abs_d = P2 @ np.abs(d)
-        u64 = 2.0**-53
+        rows = mdp._max_row_sum_float() * (1 + _gamma_n(S, u64))
+        step_err = rows * (_gamma_n(S + 1, u64) * float(np.abs(d).max()) + d_round)
         err = (
             self.err
-            + (_gamma_n(S + 1, u64) * p_abs_d + P2 @ d_round).reshape(S, A)
+            + step_err
             + (UNIT_ROUNDOFF * (np.abs(step) + np.abs(self.pv.astype(np.float64).ravel()))).reshape(
                 S, A
             )
         ) * (1 + 4 * u64)
         pv = self.pv + step.astype(EXTENDED).reshape(S, A)
         return AccuratePV(np.asarray(V_new, dtype=EXTENDED), pv, err)
+
+    def widened_to(self, mdp: FiniteMDP, V_new: NDArray[Any]) -> AccuratePV:
+        """``P V`` kept as the value for ``P V_new``, with the error widened to cover it.
+
+        ``|P V_new - P V| <= rowsum * max|V_new - V|``: no pass over ``P`` at
+        all, for a ``V_new`` within a few ulps of ``V`` (as in :func:`certify`
+        after :func:`softq_ref.solve`).
+        """
+        S = mdp.num_states
+        u64 = 2.0**-53
+        gap = float(np.abs(np.asarray(V_new, dtype=EXTENDED) - self.V).max())
+        rows = mdp._max_row_sum_float() * (1 + _gamma_n(S, u64))
+        err = (self.err + rows * gap * (1 + 4 * u64)) * (1 + 4 * u64)
+        return AccuratePV(np.asarray(V_new, dtype=EXTENDED), self.pv, err)
 
 
 def _log_prior_ext(mdp: FiniteMDP) -> NDArray[Any] | None:
@@ -212,9 +240,10 @@ def certify(
 ) -> Certificate:
     """Certify a float64 Q-table of an infinite-horizon MDP (see the module docstring).
 
-    ``near`` (optional) is an :class:`AccuratePV` at a ``V`` close to the soft
-    value of ``Q`` (the solver's last iterate): ``P V_Q`` is then obtained by
-    a cheap correction instead of a fresh accurate product.
+    ``near`` (optional) is an :class:`AccuratePV` at a ``V`` within a few ulps
+    of the soft value of ``Q`` (the solver's last iterate): its ``P V`` then
+    stands for ``P V_Q``, with the error widened by ``rowsum * max|V_Q - V|``,
+    instead of a fresh accurate product.
 
     ``exact_alpha`` (a Fraction, when ``alpha`` was given exactly and differs
     from the float ``alpha``) adds the effect of that difference:
@@ -228,23 +257,27 @@ def certify(
     q_ext = Q.astype(EXTENDED)
     v_ext, _ = _kernel(q_ext, alpha, log_mu)
     eps_v = lse_allowance(Q, v_ext, alpha, log_mu, u)
-    acc = AccuratePV.of(mdp, v_ext) if near is None else near.moved_to(mdp, v_ext)
-    pv, pv_err = acc.pv, acc.err
-    P2 = mdp.transitions.reshape(S * A, S)
-    p_abs_v = (P2 @ np.abs(v_ext.astype(np.float64))).reshape(S, A)
-    p_eps = (P2 @ eps_v).reshape(S, A)
+    acc = AccuratePV.of(mdp, v_ext) if near is None else near.widened_to(mdp, v_ext)
     r_ext = mdp._rewards_extended()
-    tq = r_ext + EXTENDED(g) * pv
+    tq = r_ext + EXTENDED(g) * acc.pv
     resid = np.abs((tq - q_ext).astype(np.float64))
-    # rounding in the residual evaluation: P V (accurate_pv's bound), the multiplication by
-    # gamma, the addition of R, the subtraction of Q, and the kernel's allowance carried by P
-    allowance = g * pv_err + _gamma_n(4, u) * (np.abs(mdp.rewards) + g * p_abs_v + np.abs(Q))
-    allowance = allowance + g * p_eps * (1 + _gamma_n(S + 2, 2.0**-53))
+    # Rounding in the residual evaluation: P V (accurate_pv's bound), the multiplication by
+    # gamma, the addition of R and the subtraction of Q; the kernel's allowance eps_V carried
+    # by P; with exact (non-float) inputs, the float64 rounding of P, R, gamma and mu. The
+    # terms proportional to P|V| and P eps_V are nonnegative and share one product with P,
+    # whose own rounding (and that of the weights) is covered by 1 + gamma_{S+4}.
+    exact_inputs = not mdp._float_source()
+    c_abs_v = g * (_gamma_n(4, u) + (3 * _U64 if exact_inputs else 0.0))
+    c_eps = g * (1 + _gamma_n(S + 2, _U64))
+    weights = c_abs_v * np.abs(v_ext.astype(np.float64)) + c_eps * eps_v
+    p_terms = (mdp.transitions.reshape(S * A, S) @ weights).reshape(S, A)
+    allowance = g * acc.err + p_terms * (1 + _gamma_n(S + 4, _U64))
+    allowance = allowance + _gamma_n(4, u) * (np.abs(mdp.rewards) + np.abs(Q))
     allowance = allowance + mdp._reward_reduction_error()
-    if not mdp._float_source():
+    if exact_inputs:
         # float64 P, R, gamma, mu are roundings of the exact input: each off by <= u64 relative
-        allowance = allowance + _U64 * (np.abs(mdp.rewards) + 3 * g * p_abs_v + g * alpha)
-    row_max = float(mdp.transitions.sum(axis=2).max())
+        allowance = allowance + _U64 * (np.abs(mdp.rewards) + g * alpha)
+    row_max = mdp._max_row_sum_float()
     L = g * row_max * (1 + (S + 4) * _U64)
     if L >= 1:
         return Certificate(math.inf, L, math.inf, math.inf, v_ext.astype(np.float64))

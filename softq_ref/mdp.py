@@ -178,6 +178,7 @@ class FiniteMDP:
         "_exact",
         "_r_ext",
         "_r_err",
+        "_max_row_sum",
     )
 
     transitions: NDArray[np.float64]
@@ -192,6 +193,7 @@ class FiniteMDP:
     _exact: ExactMDP | None
     _r_ext: NDArray[Any]
     _r_err: NDArray[np.float64]
+    _max_row_sum: float
 
     def __init__(
         self,
@@ -274,6 +276,7 @@ class FiniteMDP:
         s(self, "description", description)
         s(self, "_r_ext", r_ext)
         s(self, "_r_err", r_err)
+        s(self, "_max_row_sum", float(p64.sum(axis=2).max()))
 
     @staticmethod
     def _check_prior(mu: NDArray[Any]) -> None:
@@ -365,6 +368,10 @@ class FiniteMDP:
     def _reward_reduction_error(self) -> NDArray[np.float64]:
         """Bound on ``|_rewards_extended() - exact reduced R|`` (0 for [S][A] float rewards)."""
         return self._r_err
+
+    def _max_row_sum_float(self) -> float:
+        """``max_{s,a} sum_s' P[s, a, s']`` as summed in float64 (within ``gamma_S`` of exact)."""
+        return self._max_row_sum
 
     @property
     def reward_transitions(self) -> NDArray[Any]:

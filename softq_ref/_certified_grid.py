@@ -1,0 +1,312 @@
+"""The certified solver's problem: exact inputs, the fixed-point grid, interval hulls.
+
+Part of :mod:`softq_ref.certified` (see its docstring for the method).
+"""
+
+from __future__ import annotations
+
+import math
+from fractions import Fraction
+from typing import Any
+
+import numpy as np
+from numpy.typing import NDArray
+
+from softq_ref._arith import (
+    ExactMatrix,
+)
+from softq_ref.mdp import FiniteMDP
+
+ObjArray = NDArray[Any]  # object arrays (ints, Fractions, mpf)
+
+
+# --------------------------------------------------------------------------------------
+# The problem in exact form and on the fixed-point grid
+# --------------------------------------------------------------------------------------
+
+
+def _floor_div(n: int, d: int) -> int:
+    return n // d
+
+
+def _ceil_div(n: int, d: int) -> int:
+    return -((-n) // d)
+
+
+def _round_div(n: int, d: int) -> int:
+    return (2 * n + d) // (2 * d)
+
+
+def _to_grid(x: float, F: int) -> int:
+    """``round(x * 2**F)`` for a float ``x``, exactly (no overflow for large ``F``)."""
+    if x == 0.0 or not math.isfinite(x):
+        if not math.isfinite(x):
+            raise ArithmeticError(f"non-finite Newton correction {x!r}")
+        return 0
+    m, e = math.frexp(x)
+    mi = int(m * 2.0**53)
+    shift = e - 53 + F
+    if shift >= 0:
+        return mi << shift
+    return (mi + (1 << (-shift - 1))) >> -shift
+
+
+def _grid_to_float(n: int, F: int) -> float:
+    """``n * 2**-F`` as a float (0 on underflow; no overflow for the values used)."""
+    b = n.bit_length()
+    if b > 900:
+        k = b - 64
+        return math.ldexp(float(n >> k), k - F)
+    return math.ldexp(float(n), -F)
+
+
+class _Problem:
+    """Exact inputs, the grid representations of ``P``, and the shared kernels."""
+
+    def __init__(self, mdp: FiniteMDP, alpha: Fraction, backend: str) -> None:
+        ex = mdp.exact
+        self.mdp = mdp
+        self.S, self.A = mdp.num_states, mdp.num_actions
+        self.P: ObjArray = ex.transitions
+        self.R: ObjArray = ex.rewards
+        self.mu: ObjArray | None = ex.prior
+        self.g: Fraction = ex.gamma
+        self.alpha = alpha
+        # log2(alpha) for any size of alpha (a float would overflow for "1e-400")
+        self.alpha_log2 = (
+            math.log2(alpha.numerator) - math.log2(alpha.denominator) if alpha > 0 else -math.inf
+        )
+        self.backend = backend
+        S, A = self.S, self.A
+        self.avail = (
+            np.ones((S, A), dtype=bool)
+            if self.mu is None
+            else np.array([[x > 0 for x in row] for row in self.mu], dtype=bool)
+        )
+        self._pmats: dict[int, tuple[int, ExactMatrix, ExactMatrix, bool]] = {}
+        self._dyadic: tuple[int, ObjArray] | None = self._dyadic_p(mdp)
+        if self._dyadic is not None:
+            G, ints = self._dyadic
+            rowsum = Fraction(max(sum(row) for row in ints.tolist()), 1 << G)
+        else:
+            rowsum = max(sum(self.P[s, a], Fraction(0)) for s in range(S) for a in range(A))
+        self.L = self.g * rowsum  # exact Lipschitz constant of T in the sup norm
+        self._rn = [x.numerator for x in self.R.ravel().tolist()]
+        self._rd = [x.denominator for x in self.R.ravel().tolist()]
+        # the prior: log-sum-exp weights and the spread max mu / min positive mu
+        if self.mu is not None:
+            pos = [x for x in self.mu.ravel().tolist() if x > 0]
+            self.mu_spread_bits = max(1, math.ceil(math.log2(float(max(pos) / min(pos))) + 1))
+        else:
+            self.mu_spread_bits = 0
+
+    @staticmethod
+    def _dyadic_p(mdp: FiniteMDP) -> tuple[int, ObjArray] | None:
+        """``(G, P * 2**G)`` as exact integers (shape ``(S * A, S)``) when ``P`` is dyadic.
+
+        Float64 inputs are read from their bits (``frexp``); other exact inputs
+        qualify when every denominator is a power of two. None otherwise.
+        """
+        S, A = mdp.num_states, mdp.num_actions
+        src = np.asarray(mdp.source()["transitions"])
+        if src.dtype != object:
+            m, e = np.frexp(np.asarray(src, dtype=np.float64).reshape(S * A, S))
+            mant = (m * 2.0**53).astype(np.int64)  # exact: P = mant * 2**(e - 53)
+            nz = mant != 0
+            G = int((53 - e[nz]).max()) if nz.any() else 0
+            shift = np.where(nz, G - 53 + e, 0)
+            ints = np.empty((S * A, S), dtype=object)
+            ints[:] = [
+                [int(a) << int(b) for a, b in zip(ra, rb, strict=True)]
+                for ra, rb in zip(mant.tolist(), shift.tolist(), strict=True)
+            ]
+            return G, ints
+        flat = mdp.exact.transitions.reshape(S * A, S)
+        dens = [x.denominator for x in flat.ravel().tolist()]
+        if not all(d & (d - 1) == 0 for d in dens):
+            return None
+        G = max(d.bit_length() - 1 for d in dens)
+        ints = np.empty((S * A, S), dtype=object)
+        ints[:] = [[(x.numerator << G) // x.denominator for x in row] for row in flat.tolist()]
+        return G, ints
+
+    # ---- P on a grid 2**-G: exact for dyadic inputs, else rounded down and up ----
+    def pmat(self, F: int) -> tuple[int, ExactMatrix, ExactMatrix, bool]:
+        """``(G, P_lo, P_hi, exact)``: integer matrices with ``P_lo <= P * 2**G <= P_hi``."""
+        if self._dyadic is not None and self._dyadic[0] <= F + 64:
+            G, key = self._dyadic[0], -1
+            if key not in self._pmats:
+                m = ExactMatrix(self._dyadic[1], self.backend)
+                self._pmats[key] = (G, m, m, True)
+            return self._pmats[key]
+        G = F + 64
+        key = G
+        if key not in self._pmats:
+            S, A = self.S, self.A
+            flat = self.P.reshape(S * A, S)
+            lo = np.empty(flat.shape, dtype=object)
+            hi = np.empty(flat.shape, dtype=object)
+            exact = True
+            for idx, x in np.ndenumerate(flat):
+                n = x.numerator << G
+                lo[idx] = n // x.denominator
+                hi[idx] = -((-n) // x.denominator)
+                exact = exact and lo[idx] == hi[idx]
+            m_lo = ExactMatrix(lo, self.backend)
+            m_hi = m_lo if exact else ExactMatrix(hi, self.backend)
+            self._pmats[key] = (G, m_lo, m_hi, exact)
+        return self._pmats[key]
+
+    def q_of_w(self, W: ObjArray, F: int, G: int, rnd: Any) -> ObjArray:
+        """``R + gamma * W * 2**-G`` on the grid ``2**-F``, rounded by ``rnd``."""
+        gn, gd = self.g.numerator, self.g.denominator
+        out = np.empty(len(self._rn), dtype=object)
+        for i, (rn, rd, w) in enumerate(zip(self._rn, self._rd, W, strict=True)):
+            out[i] = rnd(((rn * gd) << (F + G)) + rd * gn * w, (rd * gd) << G)
+        return out.reshape(self.S, self.A)
+
+    def q_point(self, V: ObjArray, F: int) -> ObjArray:
+        """``R + gamma P V`` rounded to the grid (for Newton; not rigorous)."""
+        G, P_lo, _, _ = self.pmat(F)
+        return self.q_of_w(P_lo.dot(V), F, G, _round_div)
+
+    def q_box(self, V_lo: ObjArray, V_hi: ObjArray, F: int) -> tuple[ObjArray, ObjArray]:
+        """Integers with ``Q_lo <= (R + gamma P V) * 2**F <= Q_hi`` for all ``V`` in the box."""
+        G, P_lo, P_hi, exact = self.pmat(F)
+        if exact:
+            W_lo = P_lo.dot(V_lo)
+            W_hi = W_lo if V_hi is V_lo else P_lo.dot(V_hi)
+        else:
+            pos = np.vectorize(lambda x: max(x, 0), otypes=[object])
+            neg = np.vectorize(lambda x: min(x, 0), otypes=[object])
+            W_lo = P_lo.dot(pos(V_lo)) + P_hi.dot(neg(V_lo))
+            W_hi = P_hi.dot(pos(V_hi)) + P_lo.dot(neg(V_hi))
+        return self.q_of_w(W_lo, F, G, _floor_div), self.q_of_w(W_hi, F, G, _ceil_div)
+
+    # ---- the log-sum-exp on the grid ----
+    def prec_for(self, F: int, scale_bits: int) -> int:
+        return max(F, 0) + scale_bits + 64
+
+    def threshold(self, prec: int) -> int:
+        """``T`` with ``exp(-T) < 2**-(prec + 10)`` (times the prior's spread)."""
+        return (prec + 10) * 7 // 10 + 1 + self.mu_spread_bits
+
+    def lse(
+        self, ctx: Any, Q: ObjArray, F: int, want_pi: bool = False
+    ) -> tuple[ObjArray, ObjArray, tuple[NDArray[np.float64], ObjArray, ObjArray] | None]:
+        """``V(s) = alpha log sum_a mu exp(Q / alpha)`` on the grid: ``(V_lo, V_hi, pi)``.
+
+        With an interval context, ``V_lo <= V * 2**F <= V_hi`` is proven; with a
+        point context both are the rounded value. Shift by the largest
+        available ``Q`` first (so that every exponent is ``<= 0``), terms
+        whose exponent is below ``-T`` are enclosed by ``[0, mu exp(-T)]``
+        without evaluating them (Blanchard, Higham & Higham 2021, for the
+        shift; SPEC section 1 for the convention). ``pi`` (point contexts,
+        ``want_pi``) is the soft-greedy policy ``mu exp((Q - V) / alpha)``: in
+        float64, on the grid ``2**-F`` (point contexts, for the Jacobian), and
+        as enclosures (None where ``mu = 0``).
+        """
+        if self.alpha == 0:
+            return self._hard_max(Q, F, want_pi)
+        S, A = self.S, self.A
+        an, ad = self.alpha.numerator, self.alpha.denominator
+        den = an << F
+        T = self.threshold(ctx.prec)
+        tiny = ctx.exp(ctx.ratio(-T, 1))
+        alpha_c = ctx.ratio(an, ad)
+        V_lo = np.empty(S, dtype=object)
+        V_hi = np.empty(S, dtype=object)
+        pi = np.zeros((S, A)) if want_pi else None
+        pi_grid = np.zeros((S, A), dtype=object)
+        pi_enc = np.full((S, A), None, dtype=object)
+        mu = self.mu
+        for s in range(S):
+            acts = [a for a in range(A) if self.avail[s, a]]
+            m = max(Q[s, a] for a in acts)
+            total = None
+            terms = []
+            for a in acts:
+                n = (Q[s, a] - m) * ad
+                if n < -T * den:
+                    term = tiny
+                    if mu is not None:
+                        term = ctx.mul(term, ctx.ratio(mu[s, a].numerator, mu[s, a].denominator))
+                    term = ctx.below(term)
+                else:
+                    term = ctx.exp(ctx.ratio(n, den))
+                    if mu is not None:
+                        term = ctx.mul(term, ctx.ratio(mu[s, a].numerator, mu[s, a].denominator))
+                terms.append(term)
+                total = term if total is None else ctx.add(total, term)
+            lv = ctx.mul(ctx.log(total), alpha_c)
+            V_lo[s] = m + ctx.floor_scaled(lv, F)
+            V_hi[s] = m + ctx.ceil_scaled(lv, F)
+            if pi is not None:
+                for a, term in zip(acts, terms, strict=True):
+                    p = ctx.div(term, total)
+                    pi[s, a] = ctx.to_float(p)
+                    pi_grid[s, a] = ctx.floor_scaled(p, F)
+                    pi_enc[s, a] = p
+        return V_lo, V_hi, None if pi is None else (pi, pi_grid, pi_enc)
+
+    def _hard_max(
+        self, Q: ObjArray, F: int, want_pi: bool
+    ) -> tuple[ObjArray, ObjArray, tuple[NDArray[np.float64], ObjArray, ObjArray] | None]:
+        """``alpha = 0``: ``V = max_{a: mu > 0} Q`` (exact on the grid) and the uniform
+        policy over the maximisers (for the Newton step; certified separately)."""
+        S, A = self.S, self.A
+        V = np.empty(S, dtype=object)
+        pi = np.zeros((S, A))
+        pi_grid = np.zeros((S, A), dtype=object)
+        for s in range(S):
+            acts = [a for a in range(A) if self.avail[s, a]]
+            V[s] = max(Q[s, a] for a in acts)
+            ties = [a for a in acts if Q[s, a] == V[s]]
+            for a in ties:
+                pi[s, a] = 1.0 / len(ties)
+                pi_grid[s, a] = (1 << F) // len(ties)
+        return V, V, (pi, pi_grid, np.full((S, A), None, dtype=object)) if want_pi else None
+
+    def policy_box(
+        self, ctx: Any, Q_lo: ObjArray, Q_hi: ObjArray, V_lo: ObjArray, V_hi: ObjArray, F: int
+    ) -> tuple[ObjArray, ObjArray]:
+        """Integers with ``pi_lo <= pi * 2**F <= pi_hi``, for ``pi = mu exp((Q - V)/alpha)``.
+
+        Valid for every ``(Q, V)`` in the boxes given (so for ``(Q*, V*)``
+        whenever they enclose it); clipped to ``[0, 1]``.
+        """
+        S, A = self.S, self.A
+        an, ad = self.alpha.numerator, self.alpha.denominator
+        den = an << F
+        T = self.threshold(ctx.prec)
+        tiny = ctx.exp(ctx.ratio(-T, 1))
+        one = 1 << F
+        lo = np.zeros((S, A), dtype=object)
+        hi = np.zeros((S, A), dtype=object)
+        for s in range(S):
+            for a in range(A):
+                if not self.avail[s, a]:
+                    continue  # mu = 0: pi = 0 exactly
+                n_lo = (Q_lo[s, a] - V_hi[s]) * ad
+                n_hi = (Q_hi[s, a] - V_lo[s]) * ad
+                if n_hi < -T * den:
+                    x = ctx.below(tiny)
+                else:
+                    e_lo = ctx.exp(ctx.ratio(n_lo, den)) if n_lo >= -T * den else None
+                    e_hi = ctx.exp(ctx.ratio(n_hi, den))
+                    x = _hull(ctx, e_lo, e_hi)
+                if self.mu is not None:
+                    m = self.mu[s, a]
+                    x = ctx.mul(x, ctx.ratio(m.numerator, m.denominator))
+                lo[s, a] = min(max(ctx.floor_scaled(x, F), 0), one)
+                hi[s, a] = max(min(ctx.ceil_scaled(x, F), one), 0)
+        return lo, hi
+
+
+def _hull(ctx: Any, lo: Any, hi: Any) -> Any:
+    """The enclosure ``[lo.lower, hi.upper]`` (``lo`` None: from 0)."""
+    if lo is None:
+        return ctx.below(hi)
+    if isinstance(hi, tuple):  # mpmath intervals (lo, hi)
+        return (lo[0], hi[1])
+    return lo.union(hi)
