@@ -3,9 +3,11 @@
 Dense random MDPs (``P[s, a, :]`` uniform on the simplex-ish: uniform weights
 normalised; ``R`` standard normal; seed 0), ``A = 10``, ``S`` in {10, 100,
 1000}, ``gamma`` in {0.9, 0.99, 0.999}. All times are measured in this run
-(median of 9 repeats; wall clock, this machine's 2 cores; the runs of ``solve``
-and of policy iteration alternate, so that a change in the machine's load
-affects both alike):
+(wall clock on this machine's 2 cores; each method runs once to warm up,
+then 9 times in a row, and the median is shown). The methods are timed in
+blocks, not alternately: NumPy and SciPy each bring an OpenBLAS whose idle
+threads spin for a while after a call, so alternating a SciPy-based solver with
+a NumPy-based one would time their contention, not the solvers.
 
 * ``solve``: :func:`softq_ref.solve` at ``alpha = 1`` (soft) and ``alpha = 0``,
   with its certified ``error_bound`` relative to ``max|Q*|``;
@@ -75,16 +77,15 @@ def hard_pi_runner(mdp: FiniteMDP):
     return run
 
 
-def interleaved(fns: list, repeats: int) -> list[tuple[float, object]]:
-    """Median seconds of each function, the runs alternating so that load drift hits all alike."""
-    times: list[list[float]] = [[] for _ in fns]
-    outs: list[object] = [None] * len(fns)
+def timed(fn, repeats: int) -> tuple[float, object]:
+    """Median seconds of ``repeats`` runs of ``fn`` after one warm-up run, and its result."""
+    out = fn()
+    times = []
     for _ in range(repeats):
-        for i, fn in enumerate(fns):
-            t = time.perf_counter()
-            outs[i] = fn()
-            times[i].append(time.perf_counter() - t)
-    return [(statistics.median(ts), out) for ts, out in zip(times, outs, strict=True)]
+        t = time.perf_counter()
+        out = fn()
+        times.append(time.perf_counter() - t)
+    return statistics.median(times), out
 
 
 def main() -> None:
@@ -105,11 +106,10 @@ def main() -> None:
         for g in (0.9, 0.99, 0.999):
             mdp = random_mdp(S, 10, g)
             reps = 9
+            t_soft, res = timed(lambda mdp=mdp: solve(mdp, 1.0), reps)
+            t_hard, _ = timed(lambda mdp=mdp: solve(mdp, 0.0), reps)
             pi_run = hard_pi_runner(mdp)
-            fns = [lambda mdp=mdp: solve(mdp, 1.0), lambda mdp=mdp: solve(mdp, 0.0)]
-            timings = interleaved(fns + ([pi_run] if pi_run else []), reps)
-            (t_soft, res), (t_hard, _) = timings[0], timings[1]
-            t_pi = timings[2][0] if pi_run else None
+            t_pi = timed(pi_run, reps)[0] if pi_run else None
             rel = res.error_bound / max(1.0, float(np.abs(res.Q).max()))
             t_qi, extrapolated = time_q_iteration(mdp, 1.0, args.qi_seconds)
             pi_txt = f"{t_pi:10.4f} {t_soft / t_pi:8.2f}" if t_pi else f"{'n/a':>10} {'':>8}"

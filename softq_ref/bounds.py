@@ -34,6 +34,7 @@ from typing import Any
 import numpy as np
 from numpy.typing import NDArray
 
+from softq_ref._linalg import matvec
 from softq_ref.logsumexp import _kernel
 from softq_ref.mdp import FiniteMDP
 
@@ -84,10 +85,9 @@ def accurate_pv(mdp: FiniteMDP, V: NDArray[Any]) -> tuple[NDArray[Any], FloatArr
     extended_input = np.asarray(V).dtype != np.float64
     if extended_input:
         v_lo = (np.asarray(V, dtype=EXTENDED) - v_hi.astype(EXTENDED)).astype(np.float64)
-        prods = P2 @ np.column_stack([np.abs(v_hi), v_lo])  # one more pass over P for both
-        p_abs, lo = prods[:, 0], prods[:, 1]
+        p_abs, lo = matvec(P2, np.abs(v_hi)), matvec(P2, v_lo)
     else:
-        p_abs = P2 @ np.abs(v_hi)
+        p_abs = matvec(P2, np.abs(v_hi))
     p_abs = p_abs * (1 + _gamma_n(S, u64))  # an upper bound on the exact P|V_hi|
     err = _gamma_n(BLOCK + 1, u64) * p_abs + _gamma_n(nb + 2, UNIT_ROUNDOFF) * p_abs
     if extended_input:
@@ -133,7 +133,7 @@ class AccuratePV:
         d_ext = np.asarray(V_new, dtype=EXTENDED) - self.V
         d = d_ext.astype(np.float64)
         d_round = float(np.abs((d_ext - d.astype(EXTENDED)).astype(np.float64)).max())
-        step = P2 @ d
+        step = matvec(P2, d)
         rows = mdp._max_row_sum_float() * (1 + _gamma_n(S, u64))
         step_err = rows * (_gamma_n(S + 1, u64) * float(np.abs(d).max()) + d_round)
         err = (
@@ -270,7 +270,7 @@ def certify(
     c_abs_v = g * (_gamma_n(4, u) + (3 * _U64 if exact_inputs else 0.0))
     c_eps = g * (1 + _gamma_n(S + 2, _U64))
     weights = c_abs_v * np.abs(v_ext.astype(np.float64)) + c_eps * eps_v
-    p_terms = (mdp.transitions.reshape(S * A, S) @ weights).reshape(S, A)
+    p_terms = matvec(mdp.transitions.reshape(S * A, S), weights).reshape(S, A)
     allowance = g * acc.err + p_terms * (1 + _gamma_n(S + 4, _U64))
     allowance = allowance + _gamma_n(4, u) * (np.abs(mdp.rewards) + np.abs(Q))
     allowance = allowance + mdp._reward_reduction_error()

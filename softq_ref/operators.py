@@ -12,6 +12,7 @@ from dataclasses import dataclass
 import numpy as np
 from numpy.typing import ArrayLike, NDArray
 
+from softq_ref._linalg import matvec, solve
 from softq_ref.errors import InvalidMDPError
 from softq_ref.logsumexp import _check_alpha, policy_entropy, soft_value
 from softq_ref.mdp import FiniteMDP, row_sum_tolerance
@@ -69,7 +70,7 @@ def expected_next_value(mdp: FiniteMDP, V: ArrayLike) -> FloatArray:
     """``(P V)[s, a] = sum_s' P[s, a, s'] V[s']`` (one matrix-vector product)."""
     S, A = mdp.num_states, mdp.num_actions
     v = np.asarray(V, dtype=np.float64)
-    return (mdp.transitions.reshape(S * A, S) @ v).reshape(S, A)
+    return matvec(mdp.transitions.reshape(S * A, S), v).reshape(S, A)
 
 
 def policy_transitions(mdp: FiniteMDP, policy: ArrayLike) -> FloatArray:
@@ -168,6 +169,6 @@ def evaluate_policy(mdp: FiniteMDP, policy: ArrayLike, alpha: float) -> PolicyEv
     if a > 0:
         r_pi = r_pi + a * policy_entropy(p, mdp.prior)
     M = np.eye(S) - mdp.gamma * policy_transitions(mdp, p)
-    V = np.linalg.solve(M, r_pi)
+    V = solve(M, r_pi)
     Q = mdp.rewards + mdp.gamma * expected_next_value(mdp, V)
     return PolicyEvaluation(Q, V)

@@ -27,6 +27,8 @@ from typing import Any
 import numpy as np
 from numpy.typing import ArrayLike, NDArray
 
+from softq_ref._linalg import lu_factor, lu_solve, matvec
+from softq_ref._linalg import solve as solve_linear
 from softq_ref.bounds import (
     EXTENDED,
     UNIT_ROUNDOFF,
@@ -198,7 +200,7 @@ def _newton(
         if res == 0.0 or res <= switch_at * scale or stalled or solves >= max_iterations:
             return V, M, solves
         best = min(best, res)
-        V = V + np.linalg.solve(M, r)
+        V = V + solve_linear(M, r)
         solves += 1
 
 
@@ -263,12 +265,11 @@ def solve(
     a, exact_alpha = _read_alpha(alpha)
     if mdp.horizon is not None:
         return _backward_induction(mdp, a, exact_alpha)
-    from scipy.linalg import lu_factor, lu_solve
 
     def newton_matrix_lu(pi: NDArray[Any]) -> Any:
         M = -mdp.gamma * policy_transitions(mdp, pi.astype(np.float64))
         M[np.diag_indices_from(M)] += 1.0
-        return lu_factor(M, check_finite=False)
+        return lu_factor(M)
 
     history: list[float] = []
     k = 0
@@ -285,7 +286,7 @@ def solve(
         if res == 0.0:
             break
         lu = newton_matrix_lu(pi)
-        V = V + lu_solve(lu, r, check_finite=False)
+        V = V + lu_solve(lu, r)
         k += 1
         if res <= SWITCH_TO_EXTENDED * max(1.0, float(np.abs(V).max())):
             break
@@ -308,7 +309,7 @@ def solve(
         if lu is None or res > 1e-3 * last:
             lu = newton_matrix_lu(pi)
         last = res
-        acc = acc.moved_to(mdp, acc.V + lu_solve(lu, r, check_finite=False).astype(EXTENDED))
+        acc = acc.moved_to(mdp, acc.V + lu_solve(lu, r).astype(EXTENDED))
         k += 1
     Q = Q_ext.astype(np.float64)
     cert = certify(mdp, Q, a, exact_alpha=exact_alpha, near=acc)
@@ -346,7 +347,9 @@ def _backward_induction(mdp: FiniteMDP, alpha: float, exact_alpha: Fraction | No
     for t in range(H - 1, -1, -1):
         pv = (P_ext @ v_next).reshape(S, A)
         q_ext = mdp._rewards_extended() + EXTENDED(g) * pv
-        p_abs_v = (mdp.transitions.reshape(S * A, S) @ np.abs(v_next.astype(float))).reshape(S, A)
+        p_abs_v = matvec(mdp.transitions.reshape(S * A, S), np.abs(v_next.astype(float))).reshape(
+            S, A
+        )
         rho = (S + 4) * u / (1 - (S + 4) * u) * (np.abs(mdp.rewards) + g * p_abs_v)
         rho = rho + mdp._reward_reduction_error()
         if not exact_inputs:
