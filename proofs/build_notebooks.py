@@ -62,11 +62,32 @@ def execute(nb: nbformat.NotebookNode) -> nbformat.NotebookNode:
     client = NotebookClient(
         nb,
         timeout=TIMEOUT_SECONDS,
+        record_timing=False,  # no timestamps in the stored files: rebuilds diff cleanly
         kernel_name="python3",
         resources={"metadata": {"path": str(HERE)}},
     )
     client.execute()
+    for cell in nb.cells:
+        if cell.cell_type == "code":
+            cell.outputs = _coalesce_streams(cell.outputs)
     return nb
+
+
+def _coalesce_streams(outputs: list) -> list:
+    """Join consecutive stdout (or stderr) chunks: how a kernel splits a stream varies by run."""
+    merged: list = []
+    for out in outputs:
+        prev = merged[-1] if merged else None
+        if (
+            prev is not None
+            and out.output_type == "stream"
+            and prev.output_type == "stream"
+            and prev.name == out.name
+        ):
+            prev.text += out.text
+        else:
+            merged.append(out)
+    return merged
 
 
 def build(source: Path) -> Path:
