@@ -25,8 +25,6 @@ def matvec(M: NDArray[np.float64], x: NDArray[Any]) -> NDArray[np.float64]:
     """``M @ x`` for a C-contiguous float64 matrix ``M`` (``dgemv``, no copy of ``M``)."""
     from scipy.linalg.blas import dgemv
 
-    if M.shape[0] == 0 or M.shape[1] == 0:
-        return np.zeros(M.shape[0])
     return dgemv(1.0, M.T, np.ascontiguousarray(x, dtype=np.float64), trans=1)
 
 

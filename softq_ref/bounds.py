@@ -54,6 +54,11 @@ def _gamma_n(n: int, u: float) -> float:
     return nu / (1 - nu)
 
 
+def _max_row_sum_bound(mdp: FiniteMDP) -> float:
+    """An upper bound on ``max_{s,a} sum_s' P[s, a, s']`` (the float64 sum, widened by gamma_S)."""
+    return mdp._max_row_sum_float() * (1 + _gamma_n(mdp.num_states, _U64))
+
+
 #: columns per float64 block in :func:`accurate_pv`; the blocks' rounding is gamma_8 ~ 9e-16
 BLOCK = 8
 
@@ -134,7 +139,7 @@ class AccuratePV:
         d = d_ext.astype(np.float64)
         d_round = float(np.abs((d_ext - d.astype(EXTENDED)).astype(np.float64)).max())
         step = matvec(P2, d)
-        rows = mdp._max_row_sum_float() * (1 + _gamma_n(S, u64))
+        rows = _max_row_sum_bound(mdp)
         step_err = rows * (_gamma_n(S + 1, u64) * float(np.abs(d).max()) + d_round)
         err = (
             self.err
@@ -153,10 +158,9 @@ class AccuratePV:
         all, for a ``V_new`` within a few ulps of ``V`` (as in :func:`certify`
         after :func:`softq_ref.solve`).
         """
-        S = mdp.num_states
         u64 = 2.0**-53
         gap = float(np.abs(np.asarray(V_new, dtype=EXTENDED) - self.V).max())
-        rows = mdp._max_row_sum_float() * (1 + _gamma_n(S, u64))
+        rows = _max_row_sum_bound(mdp)
         err = (self.err + rows * gap * (1 + 4 * u64)) * (1 + 4 * u64)
         return AccuratePV(np.asarray(V_new, dtype=EXTENDED), self.pv, err)
 

@@ -28,7 +28,6 @@ import numpy as np
 from numpy.typing import ArrayLike, NDArray
 
 from softq_ref._linalg import lu_factor, lu_solve, matvec
-from softq_ref._linalg import solve as solve_linear
 from softq_ref.bounds import (
     EXTENDED,
     UNIT_ROUNDOFF,
@@ -167,6 +166,13 @@ def _soft_bellman_v(mdp: FiniteMDP, V: FloatArray, alpha: float) -> tuple[FloatA
     return soft_value_and_policy(Q, alpha, mdp.prior)
 
 
+def _newton_lu(mdp: FiniteMDP, pi: NDArray[Any]) -> Any:
+    """The LU factors of the Newton matrix ``I - gamma P_pi``."""
+    M = -mdp.gamma * policy_transitions(mdp, pi.astype(np.float64))
+    M[np.diag_indices_from(M)] += 1.0
+    return lu_factor(M)
+
+
 def _newton(
     mdp: FiniteMDP,
     alpha: float,
@@ -175,33 +181,34 @@ def _newton(
     history: list[float],
     *,
     switch_at: float = 0.0,
-) -> tuple[FloatArray, FloatArray, int]:
+) -> tuple[FloatArray, Any, int]:
     """Float64 Newton on ``V = T_V(V)``.
 
     The Newton step solves ``(I - gamma P_pi) d = T_V(V) - V`` with ``pi``
     soft-greedy for ``V``: this is soft policy evaluation of ``pi`` written as
-    a correction (``proofs/06_newton.ipynb``). It stops when the residual is
-    at most ``switch_at * max(1, |V|)`` (the caller goes on in extended
-    precision), or when the residual stops shrinking (the float64 floor,
-    about ``cond * eps * |V|``). Returns ``V``, the Newton matrix at ``V``
-    and the number of linear solves.
+    a correction (``proofs/06_newton.ipynb``). It stops after a step taken from
+    a residual of at most ``switch_at * max(1, |V|)`` (the caller goes on in
+    extended precision), or when the residual stops shrinking (the float64
+    floor, about ``cond * eps * |V|``). Returns ``V``, the LU factors of the
+    last Newton matrix (None if no step was taken) and the number of steps.
     """
-    S = mdp.num_states
     best = math.inf
     solves = 0
+    lu = None
     while True:
         TV, pi = _soft_bellman_v(mdp, V, alpha)
         r = TV - V
         res = float(np.abs(r).max())
         history.append(res)
-        M = np.eye(S) - mdp.gamma * policy_transitions(mdp, pi)
-        scale = max(1.0, float(np.abs(V).max()))
-        stalled = res >= 0.5 * best and res <= 1e-10 * scale
-        if res == 0.0 or res <= switch_at * scale or stalled or solves >= max_iterations:
-            return V, M, solves
+        stalled = res >= 0.5 * best and res <= 1e-10 * max(1.0, float(np.abs(V).max()))
+        if res == 0.0 or stalled or solves >= max_iterations:
+            return V, lu, solves
         best = min(best, res)
-        V = V + solve_linear(M, r)
+        lu = _newton_lu(mdp, pi)
+        V = V + lu_solve(lu, r)
         solves += 1
+        if res <= switch_at * max(1.0, float(np.abs(V).max())):
+            return V, lu, solves
 
 
 def soft_policy_iteration(
@@ -266,30 +273,13 @@ def solve(
     if mdp.horizon is not None:
         return _backward_induction(mdp, a, exact_alpha)
 
-    def newton_matrix_lu(pi: NDArray[Any]) -> Any:
-        M = -mdp.gamma * policy_transitions(mdp, pi.astype(np.float64))
-        M[np.diag_indices_from(M)] += 1.0
-        return lu_factor(M)
-
     history: list[float] = []
-    k = 0
     # 1. Float64 Newton. Once the residual is below SWITCH_TO_EXTENDED * |V| the step
     # just taken lands, by quadratic convergence, at float64's floor (cond * eps * |V|):
     # from there on only an extended-precision residual can tell more.
-    V = np.zeros(mdp.num_states)
-    lu = None
-    while k < max_iterations:
-        TV, pi = _soft_bellman_v(mdp, V, a)
-        r = TV - V
-        res = float(np.abs(r).max())
-        history.append(res)
-        if res == 0.0:
-            break
-        lu = newton_matrix_lu(pi)
-        V = V + lu_solve(lu, r)
-        k += 1
-        if res <= SWITCH_TO_EXTENDED * max(1.0, float(np.abs(V).max())):
-            break
+    V, lu, k = _newton(
+        mdp, a, np.zeros(mdp.num_states), max_iterations, history, switch_at=SWITCH_TO_EXTENDED
+    )
     # 2. Iterative refinement: the residual T_V(V) - V in extended precision (one accurate
     # pass over P, then cheap corrections), the correction solved with the LU factors of the
     # last Newton matrix. Its contraction factor is about the size of the last Newton step;
@@ -307,7 +297,7 @@ def solve(
         if res <= 2.0**-55 * (1 - mdp.gamma) * scale or res > 0.5 * last:
             break  # V within a quarter ulp (res / (1 - gamma)), or no further progress possible
         if lu is None or res > 1e-3 * last:
-            lu = newton_matrix_lu(pi)
+            lu = _newton_lu(mdp, pi)
         last = res
         acc = acc.moved_to(mdp, acc.V + lu_solve(lu, r).astype(EXTENDED))
         k += 1
