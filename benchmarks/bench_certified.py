@@ -25,8 +25,8 @@ import numpy as np  # noqa: E402
 from mpmath import mp  # noqa: E402
 
 from softq_ref import FiniteMDP  # noqa: E402
-from softq_ref._arith import flint_available  # noqa: E402
 from softq_ref.certified import solve_certified  # noqa: E402
+from softq_ref.certified.arith import flint_available  # noqa: E402
 
 
 def random_mdp(S: int, A: int, seed: int = 0) -> FiniteMDP:

@@ -10,7 +10,8 @@ from __future__ import annotations
 
 from softq_ref.certified import CertifiedSolution, solve_certified
 from softq_ref.errors import InvalidMDPError
-from softq_ref.jsonio import MDPProblem, dumps_mdp, load_mdp, load_problem, save_mdp
+from softq_ref.float64 import SolveResult, soft_policy_iteration, soft_q_iteration, solve
+from softq_ref.io import MDPProblem, dumps_mdp, load_mdp, load_problem, save_mdp
 from softq_ref.logsumexp import (
     policy_entropy,
     policy_kl,
@@ -25,7 +26,6 @@ from softq_ref.operators import (
     evaluate_policy,
     policy_operator,
 )
-from softq_ref.solvers import SolveResult, soft_policy_iteration, soft_q_iteration, solve
 
 __version__ = "0.1.0"
 

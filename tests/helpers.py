@@ -7,7 +7,7 @@ import math
 import numpy as np
 
 from softq_ref import FiniteMDP
-from softq_ref.bounds import lse_allowance
+from softq_ref.float64.bounds import lse_allowance
 from softq_ref.logsumexp import soft_value
 
 EPS = 2.0**-52

@@ -18,7 +18,7 @@ from softq_ref import (
     soft_value,
     soft_value_and_policy,
 )
-from softq_ref.bounds import lse_allowance
+from softq_ref.float64.bounds import lse_allowance
 from softq_ref.strategies import distributions, temperatures
 
 EPS = 2.0**-52

@@ -166,7 +166,7 @@ $\eta \neq 0$, in particular for the directions $\sum_i\eta_i = 0$ that stay on 
 The derived maximum $\lambda\log\sum_i e^{f_i/\lambda}$ must be `softq_ref.soft_value(f, lam)`
 and the maximiser must be `softq_ref.soft_policy(f, lam)`. The derived formulas are evaluated
 with mpmath at 50 digits on the exact binary values of the inputs; the float64 kernel is
-allowed its a-priori rounding bound `softq_ref.bounds.lse_allowance` for the value and
+allowed its a-priori rounding bound `softq_ref.float64.bounds.lse_allowance` for the value and
 $(n + 8)\,\varepsilon_{\rm mach}$ per entry for the policy (the bound derived in
 `tests/test_logsumexp.py`). Payoffs up to $10^3$ and temperatures from $10^{-3}$ to $10^3$ are
 covered, so $e^{f/\lambda}$ reaches $e^{10^6}$ (mpmath has no overflow)."""
@@ -176,7 +176,7 @@ covered, so $e^{f/\lambda}$ reaches $e^{10^6}$ (mpmath has no overflow)."""
 from mpmath import mp
 
 from softq_ref import soft_policy, soft_value
-from softq_ref.bounds import lse_allowance
+from softq_ref.float64.bounds import lse_allowance
 
 EPS = 2.0**-52
 maximum = sp.lambdify((*d3.f, d3.lam), d3.maximum, modules="mpmath")

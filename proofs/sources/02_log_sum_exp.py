@@ -40,7 +40,7 @@ from IPython.display import display
 from mpmath import mp
 
 from softq_ref import soft_policy, soft_value
-from softq_ref.bounds import lse_allowance
+from softq_ref.float64.bounds import lse_allowance
 from softq_ref.symbolic.lse import (
     check_gibbs_variational,
     check_log_sum_exp,
@@ -54,7 +54,7 @@ EPS, U64 = 2.0**-52, 2.0**-53
 
 
 def allowance(q, v, alpha):
-    \"\"\"The kernel's a-priori rounding bound on soft_value (softq_ref.bounds.lse_allowance).\"\"\"
+    \"\"\"The kernel's a-priori rounding bound on soft_value (softq_ref.float64.bounds.lse_allowance).\"\"\"
     return float(lse_allowance(q[None, :], np.array([v]), alpha, None, U64)[0])"""
     ),
     md(

@@ -22,7 +22,7 @@ notebook proves the reason, a contraction, and what follows from it for an imple
    Q-table, and the stopping rule of soft Q-iteration.
 
 A "Checks" part then tests each claim numerically against `softq_ref.bellman_operator`,
-`softq_ref.soft_q_iteration`, `softq_ref.bounds.certify`, `softq_ref.solve` and the certified
+`softq_ref.soft_q_iteration`, `softq_ref.float64.bounds.certify`, `softq_ref.solve` and the certified
 high-precision solver `softq_ref.solve_certified`. The symbolic steps are in
 `softq_ref.symbolic.contraction` (tested by `tests/test_symbolic_contraction.py`).
 
@@ -47,7 +47,7 @@ from softq_ref import (
     solve,
     solve_certified,
 )
-from softq_ref.bounds import certify
+from softq_ref.float64.bounds import certify
 from softq_ref.symbolic import contraction"""
     ),
     md(
@@ -106,7 +106,7 @@ $$|(TQ)(s,a) - (TQ')(s,a)| = \gamma\Big|\sum_{s'}P(s'\mid s,a)\big(V_Q(s') - V_{
 
 using that $P(\cdot\mid s,a)$ is a probability vector and section 1 at every $s'$. (With
 termination, when a row of $P$ sums to less than one, the factor is $L = \gamma\max_{s,a}
-\sum_{s'}P(s'\mid s,a)$, which is what `softq_ref.bounds.certify` uses.) By Banach's fixed-point
+\sum_{s'}P(s'\mid s,a)$, which is what `softq_ref.float64.bounds.certify` uses.) By Banach's fixed-point
 theorem $T$ has exactly one fixed point $Q^*$, the solution of the soft Bellman equation, and
 $Q_{k+1} = TQ_k$ converges to it from any start: this is Theorem 3.
 
@@ -141,7 +141,7 @@ for b in (eb.a_posteriori, eb.successive):
     ),
     md(
         r"""* **A-posteriori bound** (first pair): $\|Q - Q^*\| \le \|TQ - Q\|/(1-\gamma)$, for any $Q$: one
-  application of $T$ certifies how far a table is from the optimum. `softq_ref.bounds.certify`
+  application of $T$ certifies how far a table is from the optimum. `softq_ref.float64.bounds.certify`
   evaluates exactly this, with the float rounding of the residual bounded too, and `solve`
   reports it as `error_bound`.
 * **Stopping rule** (second pair): for soft Q-iteration, $e_{k+1} \le \gamma e_k \le
@@ -319,7 +319,7 @@ for seed, S, A, g in [(1, 3, 2, 0.5), (2, 6, 3, 0.9), (3, 4, 4, 0.99), (4, 8, 2,
   times $\gamma$, so the rate $\gamma^k$ of soft Q-iteration is attained (Theorem 3).
 * $\|Q - Q^*\| \le \|TQ - Q\|/(1-\gamma)$ for every $Q$, and
   $\|Q_{k+1} - Q^*\| \le \frac{\gamma}{1-\gamma}\|Q_{k+1} - Q_k\|$: the bounds behind
-  `softq_ref.bounds.certify`, `solve(...).error_bound` and the stopping rule of
+  `softq_ref.float64.bounds.certify`, `solve(...).error_bound` and the stopping rule of
   `soft_q_iteration`, each checked above against the certified optimum."""
     ),
 ]

@@ -10,7 +10,7 @@ Soft policy iteration alternates two steps: make the policy soft-greedy for the 
 values, then evaluate that policy exactly. This notebook shows that the pair is one step of
 Newton's method on the soft Bellman equation written for state values, and that it therefore
 converges **quadratically**: near the solution the number of correct digits doubles with
-every step. `softq_ref.solvers` (`soft_policy_iteration`, `solve`) and
+every step. `softq_ref.float64.solvers` (`soft_policy_iteration`, `solve`) and
 `softq_ref.certified.solve_certified` rely on both facts.
 
 **Conventions** (SPEC section 1). Finite MDP with `P[s, a, s']`, `R[s, a]`, discount
@@ -249,6 +249,6 @@ print("orders:", [round(o, 3) for o in orders])"""
   arithmetic the observed errors square until they reach $10^{-112}$.
 
 The symbolic steps are in `softq_ref.symbolic.newton` and tested in
-`tests/test_symbolic_newton.py`; the float64 solver is `softq_ref.solvers._newton`."""
+`tests/test_symbolic_newton.py`; the float64 solver is `softq_ref.float64.solvers._newton`."""
     ),
 ]

@@ -7,10 +7,10 @@ CELLS = [
         r"""# 08 · Maximum-entropy LQR: the Gaussian soft value and the soft Riccati equation
 
 This notebook derives the closed forms used by `softq_ref.continuous` (quadratic $Q$)
-and `softq_ref.lqr` (entropy-regularised linear-quadratic control), then checks them
+and `softq_ref.continuous.lqr` (entropy-regularised linear-quadratic control), then checks them
 numerically. It ends with assertions that fail loudly if anything is off.
 
-**Conventions** (those of `softq_ref.lqr`):
+**Conventions** (those of `softq_ref.continuous.lqr`):
 
 * actions $u \in \mathbb{R}^m$ with the Lebesgue reference measure, so the entropy is the
   differential entropy and the soft value of Haarnoja et al. (2017), Theorem 2, is
@@ -28,7 +28,7 @@ import numpy as np
 import sympy as sp
 
 from softq_ref.continuous import continuous_soft_value, quadratic_soft_policy, quadratic_soft_value
-from softq_ref.lqr import solve_max_entropy_lqr"""
+from softq_ref.continuous.lqr import solve_max_entropy_lqr"""
     ),
     md(
         r"""## 1. The Gaussian lemma

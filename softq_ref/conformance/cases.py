@@ -279,9 +279,9 @@ def case_strategy(kind: str, space: SearchSpace) -> Any:
 
 
 def _jsonio() -> Any:
-    """The JSON reader/writer of ``softq-ref solve`` (:mod:`softq_ref.jsonio`) if installed."""
+    """The JSON reader/writer of ``softq-ref solve`` (:mod:`softq_ref.io.jsonio`) if installed."""
     try:
-        return importlib.import_module("softq_ref.jsonio")
+        return importlib.import_module("softq_ref.io.jsonio")
     except ImportError:
         return None
 

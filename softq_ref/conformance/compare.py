@@ -97,9 +97,9 @@ def _log_actions(A: int) -> float:
 
 def reference(case: Case, tolerance: Tolerance) -> Expected:
     """The reference result of ``case`` (softq_ref's float64 functions) and its tolerance."""
+    from softq_ref.float64.solvers import solve
     from softq_ref.logsumexp import soft_policy, soft_value
     from softq_ref.operators import bellman_operator
-    from softq_ref.solvers import solve
 
     a = case.alpha
     S, A = case.shape

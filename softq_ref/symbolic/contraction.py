@@ -16,7 +16,7 @@ Derived step by step in ``proofs/04_contraction.ipynb``:
   Q-iteration, and the a-priori rate ``gamma^k``.
 
 The numbers these facts promise are computed by :func:`softq_ref.bellman_operator`,
-:func:`softq_ref.soft_q_iteration` and :func:`softq_ref.bounds.certify`.
+:func:`softq_ref.soft_q_iteration` and :func:`softq_ref.float64.bounds.certify`.
 
 >>> d = derive_lipschitz(2)
 >>> check_lipschitz(d)

@@ -20,10 +20,10 @@ import numpy as np
 import pytest
 
 from softq_ref.cli import main
-from softq_ref.jsonio import loads_problem
-from softq_ref.solvers import solve
+from softq_ref.float64.solvers import solve
+from softq_ref.io.jsonio import loads_problem
 
-ROOT = Path(__file__).resolve().parents[1]
+ROOT = Path(__file__).resolve().parents[2]
 
 # SPEC section 3's example, verbatim.
 SPEC_EXAMPLE = """{
@@ -332,7 +332,7 @@ def test_demo_prints_tables_and_its_example_round_trips_through_solve(
     assert call.alpha == Fraction(1, 10) and call.digits == 30
     assert main(["solve", str(path)]) == 0
     out = strict_json(capsys.readouterr().out)
-    from softq_ref.demo import example_mdp
+    from softq_ref.cli.demo import example_mdp
 
     assert out["V"] == solve(example_mdp(), Fraction(1, 10)).V.tolist()
 

@@ -9,7 +9,7 @@ stdout.
 Adding a subcommand is one function that declares its arguments, one that
 runs it and returns the exit status, and one :class:`Command` entry in
 :data:`COMMANDS`. ``check`` and ``golden`` (SPEC section 4) are reserved for
-``softq_ref.conformance`` and ``softq_ref.golden``; register them here when
+``softq_ref.conformance`` and ``softq_ref.io.golden``; register them here when
 they exist, importing their module inside ``run`` so that ``--help`` stays
 fast.
 """
@@ -28,7 +28,7 @@ from typing import TYPE_CHECKING, Any, NoReturn
 from softq_ref.errors import InvalidMDPError
 
 if TYPE_CHECKING:
-    from softq_ref.jsonio import MDPProblem
+    from softq_ref.io.jsonio import MDPProblem
     from softq_ref.mdp import FiniteMDP
 
 __all__ = ["main", "Command", "COMMANDS"]
@@ -172,7 +172,7 @@ def _configure_solve(parser: argparse.ArgumentParser) -> None:
 
 def _read_problem(file: str) -> MDPProblem:
     """Load FILE ('-' is stdin); unreadable files become InvalidMDPError."""
-    from softq_ref.jsonio import load_problem, loads_problem
+    from softq_ref.io.jsonio import load_problem, loads_problem
 
     if file == "-":
         return loads_problem(sys.stdin.buffer.read(), source="<stdin>")
@@ -189,7 +189,7 @@ def _float64_spec_dict(mdp: FiniteMDP, alpha: Fraction) -> dict[str, Any]:
     The exact ``alpha`` goes to the solver, whose ``error_bound`` then covers
     the rounding of ``alpha`` and of the MDP's inputs to float64.
     """
-    from softq_ref.solvers import solve
+    from softq_ref.float64.solvers import solve
 
     result = solve(mdp, alpha)
     return {
@@ -205,7 +205,7 @@ def _float64_spec_dict(mdp: FiniteMDP, alpha: Fraction) -> dict[str, Any]:
 
 
 def _run_solve(args: argparse.Namespace) -> int:
-    from softq_ref.jsonio import read_alpha
+    from softq_ref.io.jsonio import read_alpha
 
     if args.fractions and args.digits is None:
         raise _UsageError("--fractions needs --digits (the float64 output has no fractions)")
@@ -254,7 +254,7 @@ def _configure_demo(parser: argparse.ArgumentParser) -> None:
 
 
 def _run_demo(args: argparse.Namespace) -> int:
-    from softq_ref.demo import run_demo
+    from softq_ref.cli.demo import run_demo
 
     try:
         return run_demo(alpha=args.alpha, digits=args.digits, write_example=args.write_example)
@@ -309,13 +309,13 @@ def _run_check(args: argparse.Namespace) -> int:
 
 
 def _configure_golden(parser: argparse.ArgumentParser) -> None:
-    from softq_ref import golden
+    from softq_ref.io import golden
 
     golden.add_arguments(parser)
 
 
 def _run_golden(args: argparse.Namespace) -> int:
-    from softq_ref import golden
+    from softq_ref.io import golden
 
     return int(golden.run(args))
 

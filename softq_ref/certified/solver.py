@@ -36,7 +36,7 @@ How (``alpha > 0``, infinite horizon):
    grid is refined and steps 3-4 repeat.
 
 ``alpha = 0`` is solved exactly by policy iteration in rational arithmetic
-(:mod:`softq_ref._exact_policy`); the result says ``exact = True`` and
+(:mod:`softq_ref.certified.exact_policy`); the result says ``exact = True`` and
 carries the fractions. (With the mpmath back end and more than 60 states the
 rational solves get slow: then steps 2-4 run with the hard maximum, and the
 policy is certified by gaps ``> 2 B`` between the best action and the others;
@@ -55,13 +55,14 @@ from typing import Any
 import numpy as np
 from numpy.typing import NDArray
 
-from softq_ref._arith import (
+from softq_ref.certified.arith import (
     context_scope,
     flint_available,
     make_context,
 )
-from softq_ref._certified_grid import _ceil_div, _Problem, _to_grid
-from softq_ref._certified_newton import (
+from softq_ref.certified.decimal_out import fraction_text, round_up
+from softq_ref.certified.grid import _ceil_div, _Problem, _to_grid
+from softq_ref.certified.newton import (
     _bits,
     _float_or_inf,
     _float_start,
@@ -69,7 +70,7 @@ from softq_ref._certified_newton import (
     _lse_bits,
     _newton,
 )
-from softq_ref._certified_print import (
+from softq_ref.certified.printing import (
     _Enclosure,
     _max_abs_lower,
     _mids_and_radii,
@@ -79,7 +80,6 @@ from softq_ref._certified_print import (
     _print_grid,
     _to_mpf,
 )
-from softq_ref._decimal_out import fraction_text, round_up
 from softq_ref.errors import InvalidMDPError
 from softq_ref.exact import to_fraction
 from softq_ref.mdp import FiniteMDP
@@ -198,7 +198,7 @@ def _pick_backend(backend: str) -> str:
     if backend == "auto":
         return "flint" if flint_available() else "mpmath"
     if backend == "flint":
-        from softq_ref._arith import _import_flint
+        from softq_ref.certified.arith import _import_flint
 
         _import_flint()
         return "flint"
@@ -225,7 +225,7 @@ def solve_certified(
     ``backend``: ``"mpmath"``, ``"flint"`` (python-flint, the ``fast`` extra)
     or ``"auto"`` (flint when installed). ``start``: an optional float64
     Q-table (or a result with ``.Q``) to start Newton from; by default
-    :func:`softq_ref.solvers.solve`.
+    :func:`softq_ref.float64.solvers.solve`.
 
     The method is in the module docstring. The returned ``error_bound``
     bounds ``|printed - exact|`` for every entry of ``decimals`` and is
@@ -280,7 +280,7 @@ def solve_certified(
 def _solve_exact(
     prob: _Problem, digits: int, start: Any, common: dict[str, Any]
 ) -> CertifiedSolution:
-    from softq_ref._exact_policy import (
+    from softq_ref.certified.exact_policy import (
         argmax_policy,
         exact_backward_induction,
         exact_policy_iteration,
@@ -461,7 +461,7 @@ def _certified_argmax(prob: _Problem, Q: ObjArray, B: int, F: int) -> tuple[ObjA
 
 def _solve_horizon(prob: _Problem, digits: int, common: dict[str, Any]) -> CertifiedSolution:
     """Backward induction ``Q_t = R + gamma P V_{t+1}``, ``V_H = 0``, in interval arithmetic."""
-    from softq_ref.solvers import solve
+    from softq_ref.float64.solvers import solve
 
     mdp = prob.mdp
     H = mdp.horizon

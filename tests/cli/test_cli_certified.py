@@ -17,8 +17,8 @@ import pytest
 from test_cli import SPEC_EXAMPLE, SPEC_KEYS, run_cli, strict_json
 
 from softq_ref.cli import main
-from softq_ref.jsonio import loads_problem
-from softq_ref.solvers import solve
+from softq_ref.float64.solvers import solve
+from softq_ref.io.jsonio import loads_problem
 
 
 @pytest.fixture
@@ -103,7 +103,7 @@ def test_demo_example_round_trips_through_solve(
     capsys.readouterr()
     assert main(["solve", str(path)]) == 0
     out = strict_json(capsys.readouterr().out)
-    from softq_ref.demo import example_mdp
+    from softq_ref.cli.demo import example_mdp
 
     assert out["V"] == solve(example_mdp(), Fraction(1, 10)).V.tolist()
 

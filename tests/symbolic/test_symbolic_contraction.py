@@ -21,7 +21,7 @@ from hypothesis import example, given, settings
 from hypothesis import strategies as st
 
 from softq_ref import bellman_operator, soft_policy, soft_q_iteration, soft_value, solve_certified
-from softq_ref.bounds import lse_allowance
+from softq_ref.float64.bounds import lse_allowance
 from softq_ref.strategies import mdps, q_tables, temperatures
 from softq_ref.symbolic import contraction
 from softq_ref.symbolic._common import DerivationError

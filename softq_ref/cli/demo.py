@@ -58,7 +58,7 @@ def example_mdp() -> FiniteMDP:
     >>> mdp.num_states, mdp.num_actions, mdp.gamma
     (3, 2, 0.9)
     """
-    from softq_ref.jsonio import loads_mdp
+    from softq_ref.io.jsonio import loads_mdp
 
     return loads_mdp(EXAMPLE_JSON, source="<demo example>")
 
@@ -102,8 +102,8 @@ def run_demo(*, alpha: Any = "1/10", digits: int = 30, write_example: str | None
     to the certified solver; ``write_example`` also saves the example MDP.
     """
     from softq_ref.certified import solve_certified
-    from softq_ref.jsonio import exact_text, read_alpha, save_mdp
-    from softq_ref.solvers import solve
+    from softq_ref.float64.solvers import solve
+    from softq_ref.io.jsonio import exact_text, read_alpha, save_mdp
 
     alpha_q = read_alpha(alpha, "--alpha")
     mdp = example_mdp()

@@ -10,7 +10,7 @@ r"""Float64 solvers for the soft optimum, each result carrying a bound that hold
   the correction solved in float64 with the LU factors of the last Newton
   matrix (SciPy's ``lu_factor``; a matrix is factored only when the previous
   one no longer contracts fast). The answer is then within a few float64 ulps
-  of ``Q*``, and :func:`softq_ref.bounds.certify` proves how close.
+  of ``Q*``, and :func:`softq_ref.float64.bounds.certify` proves how close.
 
 All results are :class:`SolveResult`. With a finite horizon (``mdp.horizon``),
 :func:`solve` runs backward induction in extended precision and returns arrays
@@ -28,7 +28,9 @@ import numpy as np
 from numpy.typing import ArrayLike, NDArray
 
 from softq_ref._linalg import lu_factor, lu_solve, matvec
-from softq_ref.bounds import (
+from softq_ref.errors import InvalidMDPError
+from softq_ref.exact import to_fraction
+from softq_ref.float64.bounds import (
     EXTENDED,
     UNIT_ROUNDOFF,
     AccuratePV,
@@ -37,8 +39,6 @@ from softq_ref.bounds import (
     certify,
     lse_allowance,
 )
-from softq_ref.errors import InvalidMDPError
-from softq_ref.exact import to_fraction
 from softq_ref.logsumexp import _kernel, soft_value_and_policy
 from softq_ref.mdp import FiniteMDP
 from softq_ref.operators import bellman_operator, check_q, expected_next_value, policy_transitions
@@ -131,7 +131,7 @@ def soft_q_iteration(
     Stops when the a-posteriori estimate ``gamma/(1-gamma) * |Q_{k+1} - Q_k|``
     is at most ``tol * max(1, max|Q|)`` or after ``max_iterations`` sweeps;
     the returned ``error_bound`` is then certified by
-    :func:`softq_ref.bounds.certify`. ``residuals[k] = max|Q_{k+1} - Q_k|``,
+    :func:`softq_ref.float64.bounds.certify`. ``residuals[k] = max|Q_{k+1} - Q_k|``,
     which shrinks like ``gamma^k``.
 
     >>> mdp = FiniteMDP([[[1.0]]], [[1.0]], 0.5)
@@ -254,7 +254,7 @@ def solve(
     of the last Newton matrix, refreshed only if a step contracts the residual
     by less than a factor 1000. The answer is then accurate to a few float64
     ulps rather than to ``cond * eps``. The bound comes from
-    :func:`softq_ref.bounds.certify`; on dense random MDPs it is about
+    :func:`softq_ref.float64.bounds.certify`; on dense random MDPs it is about
     ``1e-14 * max|Q*|`` at ``gamma = 0.9`` and ``1e-13 * max|Q*|`` at ``0.99``.
 
     Finite horizon ``H``: backward induction ``Q_t = R + gamma P V_{t+1}``,
@@ -312,10 +312,10 @@ def _backward_induction(mdp: FiniteMDP, alpha: float, exact_alpha: Fraction | No
     Computed in extended precision. The error bound ``e_t`` on ``Q_t`` obeys
     ``e_t <= rho_t + gamma * L_P * (e_{t+1} + eps_V(t+1))`` where ``rho_t`` is
     the rounding of one step (Higham's ``gamma_n``), ``eps_V`` the kernel's
-    allowance (:func:`softq_ref.bounds.lse_allowance`) and ``L_P`` the largest
+    allowance (:func:`softq_ref.float64.bounds.lse_allowance`) and ``L_P`` the largest
     row sum of ``P``; the float64 rounding of the output is added at the end.
     """
-    from softq_ref.bounds import prior_entropy_range
+    from softq_ref.float64.bounds import prior_entropy_range
 
     assert mdp.horizon is not None
     H, S, A = mdp.horizon, mdp.num_states, mdp.num_actions

@@ -585,7 +585,7 @@ def test_cli_exit_2_for_an_operator_replay_without_its_q_table(impl, capsys):
 
 def test_cli_runs_as_a_program(impl):
     """``python -m softq_ref.conformance``: exit statuses and streams as SPEC section 4 says."""
-    root = str(Path(__file__).resolve().parents[1])
+    root = str(Path(__file__).resolve().parents[2])
     env = {"PYTHONPATH": root, "PATH": "/usr/bin:/bin"}
     base = [sys.executable, "-m", "softq_ref.conformance"]
     ok = subprocess.run([*base, "myimpl:value", "--kind", "value", "--examples", "5", "--seed",
@@ -702,7 +702,7 @@ def test_tolerance_scales_follow_the_conditioning_of_each_kind():
 
 def test_the_failing_run_shown_in_the_docs_is_what_the_kit_prints(tmp_path, monkeypatch, capsys):
     """docs/conformance.md ends with a real report; rerun it and compare, word for word."""
-    doc = (Path(__file__).resolve().parents[1] / "docs" / "conformance.md").read_text()
+    doc = (Path(__file__).resolve().parents[2] / "docs" / "conformance.md").read_text()
     section = doc.split("## The kit on a wrong implementation")[1]
     code = section.split("```python\n")[1].split("```")[0]
     shown = section.split("```console\n")[1].split("```")[0].splitlines()

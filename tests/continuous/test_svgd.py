@@ -12,8 +12,8 @@ from hypothesis import strategies as st
 from hypothesis.extra.numpy import arrays
 
 from softq_ref.continuous import continuous_soft_policy
+from softq_ref.continuous.svgd import median_bandwidth, svgd, svgd_direction
 from softq_ref.errors import InvalidMDPError
-from softq_ref.svgd import median_bandwidth, svgd, svgd_direction
 
 EPS = float(np.finfo(np.float64).eps)
 

@@ -14,8 +14,8 @@ import numpy as np
 import pytest
 
 from softq_ref import solve
-from softq_ref.catalog import CASES
-from softq_ref.golden import FORMAT, VERSION, write_catalog
+from softq_ref.io.catalog import CASES
+from softq_ref.io.golden import FORMAT, VERSION, write_catalog
 from softq_ref.mdp import FiniteMDP
 
 
@@ -94,7 +94,7 @@ def _shipped_or_skip() -> dict[str, Any]:
     # The shipped data needs softq_ref.certified (branch highprec); until it lands on main
     # there is nothing shipped to check, and these two tests say so by skipping.
     pytest.importorskip("softq_ref.certified")
-    from softq_ref.golden import load_catalog
+    from softq_ref.io.golden import load_catalog
 
     return load_catalog()
 

@@ -12,7 +12,7 @@ from typing import Any
 import numpy as np
 from numpy.typing import NDArray
 
-from softq_ref._arith import (
+from softq_ref.certified.arith import (
     ExactMatrix,
 )
 from softq_ref.mdp import FiniteMDP

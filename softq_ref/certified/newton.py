@@ -12,11 +12,11 @@ from typing import Any
 import numpy as np
 from numpy.typing import NDArray
 
-from softq_ref._arith import (
+from softq_ref.certified.arith import (
     context_scope,
     make_context,
 )
-from softq_ref._certified_grid import _grid_to_float, _Problem, _round_div, _to_grid
+from softq_ref.certified.grid import _grid_to_float, _Problem, _round_div, _to_grid
 from softq_ref.errors import InvalidMDPError
 from softq_ref.mdp import FiniteMDP
 
@@ -33,7 +33,7 @@ _MAX_NEWTON_STEPS = 2000
 def _float_start(mdp: FiniteMDP, alpha: Fraction, start: Any) -> NDArray[np.float64]:
     """The float64 Q-table that Newton starts from (``start``, or the float64 solver's)."""
     if start is None:
-        from softq_ref.solvers import solve
+        from softq_ref.float64.solvers import solve
 
         if not math.isfinite(_float_or_inf(alpha)):
             # alpha beyond the float range: start from zero (soft policy iteration
@@ -138,7 +138,7 @@ def _direct_solve_flint(
     ``gd 2**(F+G) I - gn sum_a pi[s, a] P[s, a, :]`` (``gamma = gn / gd``, ``pi``
     and ``P`` on their grids) is ``gd 2**(F+G) (I - gamma P_pi)``.
     """
-    from softq_ref._arith import _import_flint
+    from softq_ref.certified.arith import _import_flint
 
     flint = _import_flint()
     S, A = prob.S, prob.A

@@ -16,7 +16,7 @@ from hypothesis import strategies as st
 from mpmath import mp
 
 from softq_ref import soft_policy, soft_value
-from softq_ref.bounds import lse_allowance
+from softq_ref.float64.bounds import lse_allowance
 from softq_ref.strategies import temperatures
 from softq_ref.symbolic._common import DerivationError
 from softq_ref.symbolic.lse import (

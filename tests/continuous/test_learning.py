@@ -20,13 +20,13 @@ from hypothesis import strategies as st
 from hypothesis.extra.numpy import arrays
 
 from softq_ref.continuous import quadratic_soft_value
-from softq_ref.errors import InvalidMDPError
-from softq_ref.learning import (
+from softq_ref.continuous.learning import (
     importance_sampled_soft_value,
     soft_q_loss,
     soft_q_target,
     soft_q_target_from_table,
 )
+from softq_ref.errors import InvalidMDPError
 from softq_ref.logsumexp import soft_policy, soft_value
 from softq_ref.operators import bellman_operator
 from softq_ref.strategies import mdps
@@ -125,7 +125,7 @@ def test_inner_average_is_unbiased_by_monte_carlo():
 def test_bias_shrinks_like_one_over_n():
     """The fitted slope of log(-bias) against log n is -1 up to O(1/n).
 
-    Second-order expansion (module docstring of softq_ref.learning):
+    Second-order expansion (module docstring of softq_ref.continuous.learning):
     ``bias(n) = alpha (c1 / n + c2 / n^2) + O(n^-3)`` with ``c1 = -sigma^2 / 2``,
     ``c2 = kappa_3 / 3 - 3 sigma^4 / 4``. The slope of the two-term model on the
     same n and weights is the target; the measured slope must be within 4 SE of

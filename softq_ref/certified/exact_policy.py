@@ -26,7 +26,7 @@ def _solve(M: list[list[Fraction]], b: list[Fraction], backend: str) -> list[Fra
     """The exact solution of ``M x = b`` (``M`` nonsingular)."""
     n = len(b)
     if backend == "flint":
-        from softq_ref._arith import _import_flint
+        from softq_ref.certified.arith import _import_flint
 
         flint = _import_flint()
         Mf = flint.fmpq_mat([[flint.fmpq(x.numerator, x.denominator) for x in row] for row in M])
@@ -44,7 +44,7 @@ def _solve(M: list[list[Fraction]], b: list[Fraction], backend: str) -> list[Fra
 
 def _flint_p(P: NDArray[Any]) -> Any:
     """``P`` as a flint ``fmpq_mat`` of shape ``(S * A, S)``."""
-    from softq_ref._arith import _import_flint
+    from softq_ref.certified.arith import _import_flint
 
     flint = _import_flint()
     S, A, _ = P.shape
@@ -62,7 +62,7 @@ def _q_of_v(
     S, A = R.shape
     Q = np.empty((S, A), dtype=object)
     if Pf is not None:
-        from softq_ref._arith import _import_flint
+        from softq_ref.certified.arith import _import_flint
 
         flint = _import_flint()
         Vf = flint.fmpq_mat([[flint.fmpq(v.numerator, v.denominator)] for v in V])

@@ -6,7 +6,7 @@ import numpy as np
 import pytest
 
 from softq_ref import solve
-from softq_ref.envs import cliff_walking, from_pymdptoolbox, frozen_lake, taxi, to_pymdptoolbox
+from softq_ref.io.envs import cliff_walking, from_pymdptoolbox, frozen_lake, taxi, to_pymdptoolbox
 
 pytest.importorskip("gymnasium")
 mdptoolbox = pytest.importorskip("mdptoolbox")

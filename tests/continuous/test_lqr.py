@@ -12,8 +12,8 @@ from hypothesis import example, given, settings
 from hypothesis import strategies as st
 
 from softq_ref.continuous import continuous_soft_value
+from softq_ref.continuous.lqr import solve_max_entropy_lqr
 from softq_ref.errors import InvalidMDPError
-from softq_ref.lqr import solve_max_entropy_lqr
 
 EPS = float(np.finfo(np.float64).eps)
 ALPHAS = (0.0, 1e-12, 0.5, 1e8)

@@ -33,7 +33,7 @@ def _gymnasium() -> Any:
     try:
         import gymnasium
     except ImportError as exc:  # pragma: no cover - depends on the environment
-        raise ImportError("softq_ref.envs needs gymnasium: pip install softq-ref[gym]") from exc
+        raise ImportError("softq_ref.io.envs needs gymnasium: pip install softq-ref[gym]") from exc
     return gymnasium
 
 

@@ -21,7 +21,7 @@ from hypothesis import example, given
 from hypothesis import strategies as st
 
 from softq_ref import FiniteMDP, soft_policy, soft_value, solve, solve_certified
-from softq_ref.bounds import lse_allowance
+from softq_ref.float64.bounds import lse_allowance
 from softq_ref.symbolic import bellman
 from softq_ref.symbolic._common import DerivationError
 

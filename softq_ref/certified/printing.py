@@ -12,8 +12,8 @@ from typing import Any
 import numpy as np
 from numpy.typing import NDArray
 
-from softq_ref._certified_grid import _ceil_div
-from softq_ref._decimal_out import decimal_exponent, round_decimal
+from softq_ref.certified.decimal_out import decimal_exponent, round_decimal
+from softq_ref.certified.grid import _ceil_div
 
 ObjArray = NDArray[Any]  # object arrays (ints, Fractions, mpf)
 
@@ -58,7 +58,7 @@ def _print_grid(
     The error of each entry (radius plus the exact rounding error of its
     printout) is rounded up to the grid ``2**-(j + 8)``, in integers.
     """
-    from softq_ref._decimal_out import _exponent_nd, round_nd
+    from softq_ref.certified.decimal_out import _exponent_nd, round_nd
 
     scale_exp = decimal_exponent(scale)
     worst = 0

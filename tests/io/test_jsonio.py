@@ -13,7 +13,7 @@ from hypothesis import example, given, settings
 from hypothesis import strategies as st
 
 from softq_ref import FiniteMDP, InvalidMDPError
-from softq_ref.jsonio import (
+from softq_ref.io.jsonio import (
     KEYS,
     dumps_mdp,
     exact_text,

@@ -15,7 +15,7 @@ from fractions import Fraction
 from pathlib import Path
 from typing import Any
 
-from softq_ref.catalog import CASES, Case
+from softq_ref.io.catalog import CASES, Case
 from softq_ref.mdp import FiniteMDP
 
 __all__ = ["write_catalog", "load_catalog", "add_arguments", "run", "FORMAT", "VERSION"]

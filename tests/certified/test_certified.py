@@ -20,8 +20,8 @@ from hypothesis import example, given, settings
 from hypothesis import strategies as st
 
 from softq_ref import FiniteMDP, InvalidMDPError
-from softq_ref._arith import flint_available
 from softq_ref.certified import CertifiedSolution, solve_certified
+from softq_ref.certified.arith import flint_available
 from softq_ref.strategies import mdps, temperatures
 
 BACKENDS = ["mpmath"] + (["flint"] if flint_available() else [])
@@ -151,7 +151,7 @@ def test_digits_and_digits_plus_twenty_agree_within_their_bounds(
 def test_float64_solver_is_within_its_own_bound_of_the_certified_answer(
     mdp: FiniteMDP, alpha: Any
 ) -> None:
-    from softq_ref.solvers import solve
+    from softq_ref.float64.solvers import solve
 
     f = solve(mdp, alpha)
     sol = solve_certified(mdp, alpha, digits=30)
@@ -411,7 +411,7 @@ def test_integer_decimal_rounding_matches_python_decimal(x: Fraction, significan
     """The fast integer rounding prints exactly what ``decimal`` (half-even) prints."""
     import decimal
 
-    from softq_ref._decimal_out import _round_int
+    from softq_ref.certified.decimal_out import _round_int
 
     if x == 0:
         return
