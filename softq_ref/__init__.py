@@ -9,7 +9,7 @@ by the modules that use them.
 from __future__ import annotations
 
 from softq_ref.certified import CertifiedSolution, solve_certified
-from softq_ref.errors import InvalidMDPError
+from softq_ref.errors import InvalidArgumentError, InvalidMDPError
 from softq_ref.float64 import SolveResult, soft_policy_iteration, soft_q_iteration, solve
 from softq_ref.io import MDPProblem, dumps_mdp, load_mdp, load_problem, save_mdp
 from softq_ref.logsumexp import (
@@ -32,6 +32,7 @@ __version__ = "0.1.0"
 __all__ = [
     "ExactMDP",
     "FiniteMDP",
+    "InvalidArgumentError",
     "InvalidMDPError",
     "PolicyEvaluation",
     "SolveResult",

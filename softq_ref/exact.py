@@ -16,7 +16,7 @@ from typing import Any
 
 import numpy as np
 
-from softq_ref.errors import InvalidMDPError
+from softq_ref.errors import InvalidArgumentError, InvalidMDPError
 
 __all__ = ["to_fraction", "is_exact_text"]
 
@@ -34,8 +34,15 @@ def is_exact_text(value: Any) -> bool:
     return isinstance(value, str) and _NUMBER_TEXT.match(value) is not None
 
 
-def to_fraction(value: Any, where: str = "value") -> Fraction:
+def to_fraction(
+    value: Any, where: str = "value", *, error: type[InvalidArgumentError] = InvalidMDPError
+) -> Fraction:
     """Return the exact rational value of ``value``; ``where`` names it in errors.
+
+    ``error`` is the class raised for a value that is not a finite number:
+    :class:`~softq_ref.InvalidMDPError` (MDP data) unless the caller reads
+    another argument (:func:`softq_ref._validate.read_alpha` passes
+    :class:`~softq_ref.InvalidArgumentError`).
 
     >>> to_fraction("1/3"), to_fraction("0.1"), to_fraction(0.5)
     (Fraction(1, 3), Fraction(1, 10), Fraction(1, 2))
@@ -46,7 +53,7 @@ def to_fraction(value: Any, where: str = "value") -> Fraction:
     Fraction(-5, 2)
     """
     if isinstance(value, bool | np.bool_):
-        raise InvalidMDPError(f"{where} is {value!r}, a boolean; expected a number")
+        raise error(f"{where} is {value!r}, a boolean; expected a number")
     if isinstance(value, Fraction):
         return value
     if isinstance(value, numbers.Integral):
@@ -54,15 +61,15 @@ def to_fraction(value: Any, where: str = "value") -> Fraction:
     if isinstance(value, float | np.floating):
         x = float(value)
         if not np.isfinite(x):
-            raise InvalidMDPError(f"{where} is {x!r}; every number must be finite")
+            raise error(f"{where} is {x!r}; every number must be finite")
         return Fraction(x)
     if isinstance(value, decimal.Decimal):
         if not value.is_finite():
-            raise InvalidMDPError(f"{where} is {value!r}; every number must be finite")
+            raise error(f"{where} is {value!r}; every number must be finite")
         return Fraction(value)
     if isinstance(value, str):
         if not is_exact_text(value):
-            raise InvalidMDPError(
+            raise error(
                 f'{where} is {value!r}, not a number (expected a decimal like "0.1" '
                 f'or a fraction like "1/3")'
             )
@@ -70,7 +77,7 @@ def to_fraction(value: Any, where: str = "value") -> Fraction:
         if "/" in text:
             num, den = text.split("/")
             if int(den) == 0:
-                raise InvalidMDPError(f"{where} is {value!r}: division by zero")
+                raise error(f"{where} is {value!r}: division by zero")
         return Fraction(text)
     # mpmath mpf: its exact binary value from the raw (sign, man, exp, bc) tuple.
     # (Not ``mpf.man_exp``: its mantissa is unsigned, so it drops the sign of negatives.)
@@ -78,6 +85,6 @@ def to_fraction(value: Any, where: str = "value") -> Fraction:
     if raw is not None:
         sign, man, exp, _ = raw
         if not man and exp:  # +-inf or nan
-            raise InvalidMDPError(f"{where} is {value!r}; every number must be finite")
+            raise error(f"{where} is {value!r}; every number must be finite")
         return (-1) ** sign * Fraction(man) * Fraction(2) ** exp
-    raise InvalidMDPError(f"{where} is {value!r} of type {type(value).__name__}; expected a number")
+    raise error(f"{where} is {value!r} of type {type(value).__name__}; expected a number")

@@ -24,12 +24,11 @@ the smallest positive double to the largest.
 
 from __future__ import annotations
 
-from typing import Any
-
 import numpy as np
 from numpy.typing import ArrayLike, NDArray
 
-from softq_ref.errors import InvalidMDPError
+from softq_ref._validate import first_bad_index, float_alpha
+from softq_ref.errors import InvalidArgumentError
 
 __all__ = [
     "soft_value",
@@ -42,27 +41,17 @@ __all__ = [
 FloatArray = NDArray[np.float64]
 
 
-def _check_alpha(alpha: Any) -> float:
-    """Return ``alpha`` as a float, or raise naming the bad value."""
-    try:
-        a = float(alpha)
-    except (TypeError, ValueError):
-        raise InvalidMDPError(f"alpha must be a real number >= 0, got {alpha!r}") from None
-    if not np.isfinite(a) or a < 0:
-        raise InvalidMDPError(f"alpha must be finite and >= 0, got {alpha!r}")
-    return a
-
-
 def _as_q(Q: ArrayLike, name: str = "Q") -> FloatArray:
     q = np.asarray(Q, dtype=np.float64)
     if q.ndim == 0:
-        raise InvalidMDPError(f"{name} must have an action axis, got a scalar")
+        raise InvalidArgumentError(f"{name} must have an action axis, got a scalar")
     if q.shape[-1] == 0:
-        raise InvalidMDPError(f"{name} has no actions (last axis of shape {q.shape} is 0)")
-    bad = ~np.isfinite(q)
-    if bad.any():
-        idx = tuple(int(i) for i in np.argwhere(bad)[0])
-        raise InvalidMDPError(f"{name}{list(idx)} is {float(q[idx])!r}; every entry must be finite")
+        raise InvalidArgumentError(f"{name} has no actions (last axis of shape {q.shape} is 0)")
+    idx = first_bad_index(~np.isfinite(q))
+    if idx is not None:
+        raise InvalidArgumentError(
+            f"{name}{list(idx)} is {float(q[idx])!r}; every entry must be finite"
+        )
     return q
 
 
@@ -74,27 +63,31 @@ def _log_prior(prior: ArrayLike | None, shape: tuple[int, ...]) -> FloatArray | 
     try:
         mu = np.broadcast_to(mu, shape)
     except ValueError:
-        raise InvalidMDPError(
+        raise InvalidArgumentError(
             f"prior of shape {np.shape(prior)} does not match Q of shape {shape}"
         ) from None
-    bad = ~np.isfinite(mu) | (mu < 0)
-    if bad.any():
-        idx = tuple(int(i) for i in np.argwhere(bad)[0])
-        raise InvalidMDPError(
+    idx = first_bad_index(~np.isfinite(mu) | (mu < 0))
+    if idx is not None:
+        raise InvalidArgumentError(
             f"prior{list(idx)} is {float(mu[idx])!r}; weights must be finite and >= 0"
         )
-    empty = ~(mu > 0).any(axis=-1)
-    if empty.any():
-        idx = tuple(int(i) for i in np.argwhere(empty)[0])
-        raise InvalidMDPError(f"prior{list(idx)} has no positive weight (every action excluded)")
+    idx = first_bad_index(~(mu > 0).any(axis=-1))
+    if idx is not None:
+        raise InvalidArgumentError(
+            f"prior{list(idx)} has no positive weight (every action excluded)"
+        )
     with np.errstate(divide="ignore"):
         return np.log(mu)
 
 
-def _kernel(
+def lse_kernel(
     q: FloatArray, alpha: float, log_mu: FloatArray | None
 ) -> tuple[FloatArray, FloatArray]:
     """Soft value and soft-greedy policy along the last axis (inputs already validated).
+
+    A documented internal name: the float64 solvers and bounds call it directly
+    on ``numpy.longdouble`` arrays. ``log_mu`` is ``log mu`` (``-inf`` where
+    ``mu = 0``) or None for the counting measure.
 
     Step by step, for ``alpha > 0``:
 
@@ -152,9 +145,9 @@ def soft_value_and_policy(
     >>> float(V[0]), pi.tolist()
     (0.6931471805599453, [[0.5, 0.5]])
     """
-    a = _check_alpha(alpha)
+    a, _ = float_alpha(alpha)
     q = _as_q(Q)
-    return _kernel(q, a, _log_prior(prior, q.shape))
+    return lse_kernel(q, a, _log_prior(prior, q.shape))
 
 
 def soft_value(Q: ArrayLike, alpha: float, prior: ArrayLike | None = None) -> FloatArray:
@@ -185,10 +178,11 @@ def soft_policy(Q: ArrayLike, alpha: float, prior: ArrayLike | None = None) -> F
 
 def _as_policy(policy: ArrayLike) -> FloatArray:
     p = np.asarray(policy, dtype=np.float64)
-    bad = ~np.isfinite(p) | (p < 0)
-    if bad.any():
-        idx = tuple(int(i) for i in np.argwhere(bad)[0])
-        raise InvalidMDPError(f"policy{list(idx)} is {float(p[idx])!r}; must be finite and >= 0")
+    idx = first_bad_index(~np.isfinite(p) | (p < 0))
+    if idx is not None:
+        raise InvalidArgumentError(
+            f"policy{list(idx)} is {float(p[idx])!r}; must be finite and >= 0"
+        )
     return p
 
 

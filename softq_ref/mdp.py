@@ -17,12 +17,14 @@ from typing import Any
 import numpy as np
 from numpy.typing import ArrayLike, NDArray
 
+from softq_ref._rounding import U64, UNIT_ROUNDOFF, gamma_n
+from softq_ref._validate import first_bad_index
 from softq_ref.errors import InvalidMDPError
 from softq_ref.exact import to_fraction
 
 __all__ = ["FiniteMDP", "ExactMDP", "row_sum_tolerance"]
 
-_EPS = float(np.finfo(np.float64).eps)
+_EPS = 2 * U64  # float64's machine epsilon, 2**-52
 
 
 def row_sum_tolerance(num_states: int) -> float:
@@ -95,9 +97,8 @@ def _read_array(value: Any, name: str) -> NDArray[Any]:
 
 
 def _check_finite(arr: NDArray[np.float64], name: str) -> None:
-    bad = ~np.isfinite(arr)
-    if bad.any():
-        idx = tuple(int(i) for i in np.argwhere(bad)[0])
+    idx = first_bad_index(~np.isfinite(arr))
+    if idx is not None:
         raise InvalidMDPError(
             f"{name}{list(idx)} is {float(arr[idx])!r}; every number must be finite"
         )
@@ -259,8 +260,7 @@ class FiniteMDP:
             prod = p_src.astype(np.longdouble) * r_src.astype(np.longdouble)
             r_ext = prod.sum(axis=2)
             r64 = r_ext.astype(np.float64)
-            u = float(np.finfo(np.longdouble).eps) / 2
-            r_err = (S + 2) * u / (1 - (S + 2) * u) * np.abs(prod).sum(axis=2).astype(float)
+            r_err = gamma_n(S + 2, UNIT_ROUNDOFF) * np.abs(prod).sum(axis=2).astype(float)
         r64.setflags(write=False)
         mu64 = None
         if mu_src is not None:
@@ -296,8 +296,8 @@ class FiniteMDP:
             neg = np.array([[[x < 0 for x in row] for row in st] for st in p], dtype=bool)
         else:
             neg = p < 0
-        if neg.any():
-            idx = tuple(int(i) for i in np.argwhere(neg)[0])
+        idx = first_bad_index(neg)
+        if idx is not None:
             raise InvalidMDPError(
                 f"transitions{list(idx)} is {_fmt(p[idx])}; probabilities must be >= 0"
             )
@@ -355,22 +355,36 @@ class FiniteMDP:
         assert self._exact is not None
         return self._exact
 
-    def _float_source(self) -> bool:
-        """True when every input was a float64 (so the float arrays are the exact input)."""
+    def float_source(self) -> bool:
+        """True when every input was a float64 (so the float arrays are the exact input).
+
+        Internal (documented for the float64 bounds): tells whether the
+        rounding of exact inputs to float64 must be added to a bound.
+        """
         p_src, r_src, mu_src, g_src = self._src
         arrays_float = all(a is None or a.dtype != object for a in (p_src, r_src, mu_src))
         return arrays_float and Fraction(self.gamma) == g_src
 
-    def _rewards_extended(self) -> NDArray[Any]:
-        """``R[s, a]`` in ``numpy.longdouble`` (more accurate than float64 for 3-D rewards)."""
+    def rewards_extended(self) -> NDArray[Any]:
+        """``R[s, a]`` in ``numpy.longdouble`` (more accurate than float64 for 3-D rewards).
+
+        Internal (documented for the float64 solvers and bounds, which compute
+        residuals in extended precision).
+        """
         return self._r_ext
 
-    def _reward_reduction_error(self) -> NDArray[np.float64]:
-        """Bound on ``|_rewards_extended() - exact reduced R|`` (0 for [S][A] float rewards)."""
+    def reward_reduction_error(self) -> NDArray[np.float64]:
+        """Bound on ``|rewards_extended() - exact reduced R|`` (0 for [S][A] float rewards).
+
+        Internal (documented for the float64 bounds).
+        """
         return self._r_err
 
-    def _max_row_sum_float(self) -> float:
-        """``max_{s,a} sum_s' P[s, a, s']`` as summed in float64 (within ``gamma_S`` of exact)."""
+    def max_row_sum_float(self) -> float:
+        """``max_{s,a} sum_s' P[s, a, s']`` as summed in float64 (within ``gamma_S`` of exact).
+
+        Internal (documented for the float64 bounds: the contraction factor).
+        """
         return self._max_row_sum
 
     @property

@@ -13,8 +13,9 @@ import numpy as np
 from numpy.typing import ArrayLike, NDArray
 
 from softq_ref._linalg import matvec, solve
-from softq_ref.errors import InvalidMDPError
-from softq_ref.logsumexp import _check_alpha, policy_entropy, soft_value
+from softq_ref._validate import first_bad_index, float_alpha
+from softq_ref.errors import InvalidArgumentError
+from softq_ref.logsumexp import policy_entropy, soft_value
 from softq_ref.mdp import FiniteMDP, row_sum_tolerance
 
 __all__ = [
@@ -30,36 +31,33 @@ FloatArray = NDArray[np.float64]
 
 
 def check_q(mdp: FiniteMDP, Q: ArrayLike, name: str = "Q") -> FloatArray:
-    """``Q`` as a finite float64 array of shape ``(S, A)``, or InvalidMDPError."""
+    """``Q`` as a finite float64 array of shape ``(S, A)``, or :class:`InvalidArgumentError`."""
     q = np.asarray(Q, dtype=np.float64)
     shape = (mdp.num_states, mdp.num_actions)
     if q.shape != shape:
-        raise InvalidMDPError(f"{name} must have shape {shape} (S, A), got {q.shape}")
-    bad = ~np.isfinite(q)
-    if bad.any():
-        idx = tuple(int(i) for i in np.argwhere(bad)[0])
-        raise InvalidMDPError(f"{name}{list(idx)} is {float(q[idx])!r}; must be finite")
+        raise InvalidArgumentError(f"{name} must have shape {shape} (S, A), got {q.shape}")
+    idx = first_bad_index(~np.isfinite(q))
+    if idx is not None:
+        raise InvalidArgumentError(f"{name}{list(idx)} is {float(q[idx])!r}; must be finite")
     return q
 
 
 def check_policy(mdp: FiniteMDP, policy: ArrayLike) -> FloatArray:
     """A stochastic ``policy[s, a]`` that puts no mass on actions with ``mu = 0``."""
     p = check_q(mdp, policy, "policy")
-    neg = p < 0
-    if neg.any():
-        idx = tuple(int(i) for i in np.argwhere(neg)[0])
-        raise InvalidMDPError(f"policy{list(idx)} is {float(p[idx])!r}; must be >= 0")
+    idx = first_bad_index(p < 0)
+    if idx is not None:
+        raise InvalidArgumentError(f"policy{list(idx)} is {float(p[idx])!r}; must be >= 0")
     tol = row_sum_tolerance(mdp.num_actions)
     sums = p.sum(axis=1)
     off = np.abs(sums - 1) > tol
     if off.any():
         s = int(np.argmax(off))
-        raise InvalidMDPError(f"policy[{s}, :] sums to {float(sums[s])!r}, not 1")
+        raise InvalidArgumentError(f"policy[{s}, :] sums to {float(sums[s])!r}, not 1")
     if mdp.prior is not None:
-        banned = (mdp.prior == 0) & (p > 0)
-        if banned.any():
-            idx = tuple(int(i) for i in np.argwhere(banned)[0])
-            raise InvalidMDPError(
+        idx = first_bad_index((mdp.prior == 0) & (p > 0))
+        if idx is not None:
+            raise InvalidArgumentError(
                 f"policy{list(idx)} is {float(p[idx])!r} but prior{list(idx)} is 0 "
                 "(an unavailable action)"
             )
@@ -92,7 +90,7 @@ def bellman_operator(mdp: FiniteMDP, Q: ArrayLike, alpha: float) -> FloatArray:
     >>> bellman_operator(mdp, [[0.0, 0.0]], 0.0).tolist()
     [[1.0, 0.0]]
     """
-    a = _check_alpha(alpha)
+    a, _ = float_alpha(alpha)
     q = check_q(mdp, Q)
     return mdp.rewards + mdp.gamma * expected_next_value(mdp, soft_value(q, a, mdp.prior))
 
@@ -115,7 +113,7 @@ def policy_operator(mdp: FiniteMDP, Q: ArrayLike, policy: ArrayLike, alpha: floa
     the current step is in ``V``, not in ``Q`` (SPEC section 1, the seed's
     definition of the soft value of a policy).
     """
-    a = _check_alpha(alpha)
+    a, _ = float_alpha(alpha)
     q = check_q(mdp, Q)
     p = check_policy(mdp, policy)
     return mdp.rewards + mdp.gamma * expected_next_value(mdp, _policy_state_value(mdp, q, p, a))
@@ -144,14 +142,14 @@ def evaluate_policy(mdp: FiniteMDP, policy: ArrayLike, alpha: float) -> PolicyEv
     >>> round(float(ev.V[0]), 12)  # (0.5 + log 2) / (1 - 0.5)
     2.38629436112
     """
-    a = _check_alpha(alpha)
+    a, _ = float_alpha(alpha)
     S = mdp.num_states
     if mdp.horizon is not None:
         pol = np.asarray(policy, dtype=np.float64)
         H = mdp.horizon
         pols = np.broadcast_to(pol, (H, S, mdp.num_actions)) if pol.ndim == 2 else pol
         if pols.shape != (H, S, mdp.num_actions):
-            raise InvalidMDPError(
+            raise InvalidArgumentError(
                 f"policy must have shape (S, A) or (H, S, A) = ({H}, {S}, {mdp.num_actions}), "
                 f"got {pol.shape}"
             )

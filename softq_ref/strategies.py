@@ -27,6 +27,7 @@ except ImportError as exc:  # pragma: no cover - depends on the environment
         "softq_ref.strategies needs Hypothesis: pip install 'softq-ref[test]'"
     ) from exc
 
+from softq_ref.errors import InvalidArgumentError
 from softq_ref.mdp import FiniteMDP
 
 __all__ = ["mdps", "q_tables", "temperatures", "gammas", "distributions"]
@@ -40,12 +41,12 @@ def _as_strategy(value: Any, name: str, kind: str) -> SearchStrategy[Any]:
         return value
     if isinstance(value, tuple):
         if len(value) != 2:
-            raise ValueError(
+            raise InvalidArgumentError(
                 f"{name} must be a value, a (min, max) pair or a strategy, got {value!r}"
             )
         lo, hi = value
         if lo > hi:
-            raise ValueError(f"{name}: min {lo!r} exceeds max {hi!r}")
+            raise InvalidArgumentError(f"{name}: min {lo!r} exceeds max {hi!r}")
         if kind == "int":
             return st.integers(int(lo), int(hi))
         return st.floats(float(lo), float(hi), allow_nan=False, allow_infinity=False)
@@ -55,7 +56,9 @@ def _as_strategy(value: Any, name: str, kind: str) -> SearchStrategy[Any]:
 def gammas(min_value: float = 0.0, max_value: float = 0.95) -> SearchStrategy[float]:
     """Discount factors in ``[min_value, max_value]`` (``max_value < 1``), shrinking to 0."""
     if not 0.0 <= min_value <= max_value < 1.0:
-        raise ValueError(f"need 0 <= min_value <= max_value < 1, got {min_value}, {max_value}")
+        raise InvalidArgumentError(
+            f"need 0 <= min_value <= max_value < 1, got {min_value}, {max_value}"
+        )
     return st.floats(min_value, max_value, allow_nan=False)
 
 
@@ -69,7 +72,9 @@ def temperatures(
     drawn as often as moderate ones; they shrink towards 1.
     """
     if not 0.0 < min_value <= max_value < float("inf"):
-        raise ValueError(f"need 0 < min_value <= max_value < inf, got {min_value}, {max_value}")
+        raise InvalidArgumentError(
+            f"need 0 < min_value <= max_value < inf, got {min_value}, {max_value}"
+        )
     lo, hi = int(np.floor(np.log10(min_value))), int(np.ceil(np.log10(max_value)))
     positive = st.builds(
         lambda e, m: float(min(max(m * 10.0**e, min_value), max_value)),
@@ -118,7 +123,7 @@ def mdps(
     S = draw(_as_strategy(states, "states", "int"))
     A = draw(_as_strategy(actions, "actions", "int"))
     if S < 1 or A < 1:
-        raise ValueError(f"states and actions must be >= 1, got {S}, {A}")
+        raise InvalidArgumentError(f"states and actions must be >= 1, got {S}, {A}")
     g = draw(_as_strategy(gamma, "gamma", "float"))
     H = draw(_as_strategy(horizon, "horizon", "int")) if horizon is not None else None
     P = np.empty((S, A, S))

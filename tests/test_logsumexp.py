@@ -12,7 +12,7 @@ from hypothesis import strategies as st
 from mpmath import mp
 
 from softq_ref import (
-    InvalidMDPError,
+    InvalidArgumentError,
     policy_entropy,
     soft_policy,
     soft_value,
@@ -203,15 +203,16 @@ def test_soft_value_adds_a_constant_exactly_for_alpha_zero_and_within_rounding_o
     [
         ([1.0, float("nan")], 1.0, None, "Q[1] is nan"),
         ([1.0, float("inf")], 1.0, None, "Q[1] is inf"),
-        ([1.0, 2.0], -1.0, None, "alpha must be finite and >= 0, got -1.0"),
-        ([1.0, 2.0], float("nan"), None, "alpha must be finite"),
+        ([1.0, 2.0], -1.0, None, "alpha is -1.0; the temperature must be >= 0"),
+        ([1.0, 2.0], float("nan"), None, "alpha is nan; every number must be finite"),
         ([1.0, 2.0], 1.0, [0.0, 0.0], "prior[] has no positive weight"),
         ([1.0, 2.0], 1.0, [1.0, -1.0], "prior[1] is -1.0"),
         ([[1.0, 2.0]], 1.0, [1.0, 1.0, 1.0], "does not match Q of shape (1, 2)"),
         (5.0, 1.0, None, "must have an action axis"),
     ],
 )
-def test_bad_kernel_input_raises_invalid_mdp_error_naming_the_entry(q, alpha, prior, needle):
-    with pytest.raises(InvalidMDPError) as err:
+def test_bad_kernel_input_raises_invalid_argument_error_naming_the_entry(q, alpha, prior, needle):
+    with pytest.raises(InvalidArgumentError) as err:
         soft_value(q, alpha, prior)
+    assert type(err.value) is InvalidArgumentError  # not MDP data
     assert needle in str(err.value)

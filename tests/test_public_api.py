@@ -21,6 +21,7 @@ import softq_ref as sq
 TOP_LEVEL = [
     "ExactMDP",
     "FiniteMDP",
+    "InvalidArgumentError",
     "InvalidMDPError",
     "PolicyEvaluation",
     "SolveResult",
@@ -206,6 +207,8 @@ def test_public_signatures_are_unchanged(path: str) -> None:
 
 def test_bad_input_errors_are_value_errors() -> None:
     assert issubclass(sq.InvalidMDPError, ValueError)
+    assert issubclass(sq.InvalidMDPError, sq.InvalidArgumentError)
+    assert issubclass(sq.InvalidArgumentError, ValueError)
 
 
 def test_the_command_line_entry_points_run() -> None:

@@ -25,7 +25,7 @@ from dataclasses import dataclass
 from fractions import Fraction
 from typing import TYPE_CHECKING, Any, NoReturn
 
-from softq_ref.errors import InvalidMDPError
+from softq_ref.errors import InvalidArgumentError, InvalidMDPError
 
 if TYPE_CHECKING:
     from softq_ref.io.jsonio import MDPProblem
@@ -205,7 +205,7 @@ def _float64_spec_dict(mdp: FiniteMDP, alpha: Fraction) -> dict[str, Any]:
 
 
 def _run_solve(args: argparse.Namespace) -> int:
-    from softq_ref.io.jsonio import read_alpha
+    from softq_ref._validate import read_alpha
 
     if args.fractions and args.digits is None:
         raise _UsageError("--fractions needs --digits (the float64 output has no fractions)")
@@ -226,8 +226,8 @@ def _run_solve(args: argparse.Namespace) -> int:
 
             solution = solve_certified(problem.mdp, alpha, digits=args.digits)
             out = solution.to_spec_dict(fractions=args.fractions)
-    except InvalidMDPError as exc:  # e.g. a combination a solver does not support
-        raise InvalidMDPError(f"{args.file}: {exc}") from None
+    except InvalidArgumentError as exc:  # e.g. a combination a solver does not support
+        raise type(exc)(f"{args.file}: {exc}") from None
     print(json.dumps(out, allow_nan=False))
     return 0
 
@@ -394,7 +394,7 @@ def main(argv: Sequence[str] | None = None) -> int:
             parser.print_help()
             return 0
         return int(run(args))
-    except (_UsageError, InvalidMDPError) as exc:
+    except (_UsageError, InvalidArgumentError) as exc:
         _error(str(exc))
         return 2
     except SystemExit as exc:  # --help and --version exit through argparse

@@ -101,9 +101,10 @@ def run_demo(*, alpha: Any = "1/10", digits: int = 30, write_example: str | None
     ``alpha`` is read exactly (``"1/10"`` is one tenth); ``digits`` is passed
     to the certified solver; ``write_example`` also saves the example MDP.
     """
+    from softq_ref._validate import read_alpha
     from softq_ref.certified import solve_certified
     from softq_ref.float64.solvers import solve
-    from softq_ref.io.jsonio import exact_text, read_alpha, save_mdp
+    from softq_ref.io.jsonio import exact_text, save_mdp
 
     alpha_q = read_alpha(alpha, "--alpha")
     mdp = example_mdp()

@@ -35,7 +35,7 @@ from typing import Any
 import numpy as np
 from numpy.typing import NDArray
 
-from softq_ref.errors import InvalidMDPError
+from softq_ref.errors import InvalidArgumentError, InvalidMDPError
 from softq_ref.exact import to_fraction
 from softq_ref.mdp import FiniteMDP
 
@@ -128,11 +128,11 @@ class SearchSpace:
     def __post_init__(self) -> None:
         lo, hi = self.alpha_range
         if not (math.isfinite(lo) and math.isfinite(hi) and 0.0 <= lo <= hi and hi > 0.0):
-            raise ValueError(
+            raise InvalidArgumentError(
                 f"alpha range must satisfy 0 <= LO <= HI, HI > 0, both finite; got {lo!r}, {hi!r}"
             )
         if not 0.0 <= self.gamma_max < 1.0:
-            raise ValueError(f"gamma-max must lie in [0, 1), got {self.gamma_max!r}")
+            raise InvalidArgumentError(f"gamma-max must lie in [0, 1), got {self.gamma_max!r}")
 
     def restrict(self, case: Case) -> Case | None:
         """An edge case brought inside the search space, or None if it has no place there.
@@ -235,7 +235,7 @@ def edge_cases(kind: str) -> list[Case]:
             Case(kind, 1e3, m2, label="edge case: large alpha = 1e3"),
             Case(kind, 0.0, m3, label="edge case: alpha = 0 (hard max)"),
         ]
-    raise ValueError(f"unknown kind {kind!r}; expected one of {', '.join(KINDS)}")
+    raise InvalidArgumentError(f"unknown kind {kind!r}; expected one of {', '.join(KINDS)}")
 
 
 def case_strategy(kind: str, space: SearchSpace) -> Any:

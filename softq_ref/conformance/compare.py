@@ -42,7 +42,9 @@ from typing import Any
 import numpy as np
 from numpy.typing import NDArray
 
+from softq_ref._validate import first_bad_index
 from softq_ref.conformance.cases import Case
+from softq_ref.errors import InvalidArgumentError
 
 __all__ = [
     "DEFAULT_RTOL",
@@ -75,7 +77,7 @@ class Tolerance:
         for name in ("rtol", "atol"):
             v = getattr(self, name)
             if not (isinstance(v, int | float) and math.isfinite(v) and v >= 0):
-                raise ValueError(f"{name} must be a finite number >= 0, got {v!r}")
+                raise InvalidArgumentError(f"{name} must be a finite number >= 0, got {v!r}")
 
 
 @dataclass(frozen=True)
@@ -134,7 +136,7 @@ def reference(case: Case, tolerance: Tolerance) -> Expected:
         text = "(max|R| + gamma*(max|Q*| + alpha*log(A))) / (1 - gamma)"
         source, name = "softq_ref.solve", "Q*"
     else:
-        raise ValueError(f"unknown kind {case.kind!r}")
+        raise InvalidArgumentError(f"unknown kind {case.kind!r}")
     tol = tolerance.atol + tolerance.rtol * scale + bound
     return Expected(np.asarray(value, dtype=np.float64), scale, text, bound, tol, source, name)
 
@@ -242,8 +244,8 @@ def compare(case: Case, expected: Expected, outcome: Outcome) -> tuple[Failure |
         )
     bad = ~np.isfinite(got)
     diff = np.abs(got - expected.value)
-    if bad.any():
-        idx = tuple(int(i) for i in np.argwhere(bad)[0])
+    idx = first_bad_index(bad)
+    if idx is not None:
         n = int(bad.sum())
         return (
             Failure(

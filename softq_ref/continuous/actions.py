@@ -40,8 +40,9 @@ from typing import Any
 import numpy as np
 from numpy.typing import ArrayLike, NDArray
 
-from softq_ref.errors import InvalidMDPError
-from softq_ref.logsumexp import _check_alpha
+from softq_ref._validate import first_bad_index, float_alpha, positive_int
+from softq_ref.continuous._checks import _symmetrized
+from softq_ref.errors import InvalidArgumentError
 
 __all__ = [
     "ContinuousSoftValue",
@@ -69,16 +70,14 @@ def _check_real(value: Any, name: str) -> float:
     try:
         x = float(value)
     except (TypeError, ValueError):
-        raise InvalidMDPError(f"{name} must be a real number, got {value!r}") from None
+        raise InvalidArgumentError(f"{name} must be a real number, got {value!r}") from None
     if not math.isfinite(x):
-        raise InvalidMDPError(f"{name} must be finite, got {value!r}")
+        raise InvalidArgumentError(f"{name} must be finite, got {value!r}")
     return x
 
 
 def _check_digits(digits: Any) -> int:
-    if isinstance(digits, bool) or not isinstance(digits, int | np.integer) or digits < 1:
-        raise InvalidMDPError(f"digits must be a positive integer, got {digits!r}")
-    return int(digits)
+    return positive_int(digits, "digits")
 
 
 # ---------------------------------------------------------------------------
@@ -126,21 +125,23 @@ def _make_log_integrand(
                 raise TypeError(f"got the string {q!r}")
             q = mp.mpf(q)
         except (TypeError, ValueError) as exc:
-            raise InvalidMDPError(
+            raise InvalidArgumentError(
                 f"Q({mp.nstr(a, 17)}) did not return a real number: {exc}"
             ) from None
         if not mp.isfinite(q):
-            raise InvalidMDPError(f"Q({mp.nstr(a, 17)}) is {q}; Q must be finite on the interval")
+            raise InvalidArgumentError(
+                f"Q({mp.nstr(a, 17)}) is {q}; Q must be finite on the interval"
+            )
         if prior is None:
             return q
         try:
             w = mp.mpf(prior(a))
         except (TypeError, ValueError) as exc:
-            raise InvalidMDPError(
+            raise InvalidArgumentError(
                 f"prior({mp.nstr(a, 17)}) did not return a real number: {exc}"
             ) from None
         if not mp.isfinite(w) or w < 0:
-            raise InvalidMDPError(f"prior({mp.nstr(a, 17)}) is {w}; must be finite and >= 0")
+            raise InvalidArgumentError(f"prior({mp.nstr(a, 17)}) is {w}; must be finite and >= 0")
         if w == 0:
             return mp.ninf
         return q + alpha * mp.log(w) if alpha != 0 else q
@@ -229,7 +230,7 @@ def _locate_peaks(
     xs = [low + (high - low) * i / n for i in range(n + 1)]
     gs = [g(x) for x in xs]
     if max(gs) == mp.ninf:
-        raise InvalidMDPError("prior is zero on the whole grid; it must have positive mass")
+        raise InvalidArgumentError("prior is zero on the whole grid; it must have positive mass")
     cand = [
         i
         for i in range(n + 1)
@@ -306,7 +307,9 @@ def _soft_value_at_precision(
 
         total, err = mp.quad(integrand, points, error=True)
         if total <= 0:
-            raise InvalidMDPError("the integral of mu(a) exp(Q(a)/alpha) is zero on the interval")
+            raise InvalidArgumentError(
+                "the integral of mu(a) exp(Q(a)/alpha) is zero on the interval"
+            )
         value = g_peak + alpha * mp.log(total)
         return value, alpha * err / total, peak, points
 
@@ -364,16 +367,16 @@ def continuous_soft_value(
     """
     import mpmath
 
-    a = _check_alpha(alpha)
+    a, _ = float_alpha(alpha)
     lo = _check_real(low, "low")
     hi = _check_real(high, "high")
     if not lo < hi:
-        raise InvalidMDPError(f"need low < high, got low={low!r}, high={high!r}")
+        raise InvalidArgumentError(f"need low < high, got low={low!r}, high={high!r}")
     d = _check_digits(digits)
     if not callable(Q):
-        raise InvalidMDPError(f"Q must be callable (a function of the action), got {Q!r}")
+        raise InvalidArgumentError(f"Q must be callable (a function of the action), got {Q!r}")
     if prior is not None and not callable(prior):
-        raise InvalidMDPError(f"prior must be None or callable, got {prior!r}")
+        raise InvalidArgumentError(f"prior must be None or callable, got {prior!r}")
 
     def extra_digits(size: Any) -> int:
         # Extra digits when Q / alpha is large: g(a) - g_max is divided by alpha,
@@ -436,7 +439,7 @@ class ContinuousSoftPolicy:
                 return mp.zero
             g = _make_log_integrand(self.Q, mp.mpf(self.alpha), self.prior, mp)(x)
             if self.alpha == 0:
-                raise InvalidMDPError(
+                raise InvalidArgumentError(
                     "alpha = 0: the soft-optimal policy is a point mass at the maximiser "
                     f"{mp.nstr(self.soft_value.peak, 17)}, not a density"
                 )
@@ -495,31 +498,22 @@ def _check_quadratic(
     if mm.ndim == 0:
         mm = mm.reshape(1)
     if Km.ndim != 2 or Km.shape[0] != Km.shape[1]:
-        raise InvalidMDPError(f"{kname} must be a square matrix, got shape {np.shape(K)}")
+        raise InvalidArgumentError(f"{kname} must be a square matrix, got shape {np.shape(K)}")
     if mm.ndim != 1 or mm.shape[0] != Km.shape[0]:
-        raise InvalidMDPError(
+        raise InvalidArgumentError(
             f"{mname} must be a vector of length {Km.shape[0]} to match {kname}, "
             f"got shape {np.shape(m)}"
         )
     for name, arr in ((kname, Km), (mname, mm)):
-        bad = ~np.isfinite(arr)
-        if bad.any():
-            idx = tuple(int(i) for i in np.argwhere(bad)[0])
-            raise InvalidMDPError(f"{name}{list(idx)} is {float(arr[idx])!r}; must be finite")
-    asym = np.abs(Km - Km.T)
-    tol = 8 * np.finfo(np.float64).eps * np.abs(Km).max(initial=0.0)
-    if (asym > tol).any():
-        i, j = (int(t) for t in np.argwhere(asym > tol)[0])
-        raise InvalidMDPError(
-            f"{kname} must be symmetric: {kname}[{i}, {j}] = {Km[i, j]!r} "
-            f"but {kname}[{j}, {i}] = {Km[j, i]!r}"
-        )
-    Km = (Km + Km.T) / 2
+        idx = first_bad_index(~np.isfinite(arr))
+        if idx is not None:
+            raise InvalidArgumentError(f"{name}{list(idx)} is {float(arr[idx])!r}; must be finite")
+    Km = _symmetrized(Km, kname)
     try:
         np.linalg.cholesky(Km)
     except np.linalg.LinAlgError:
         lam = float(np.linalg.eigvalsh(Km).min())
-        raise InvalidMDPError(
+        raise InvalidArgumentError(
             f"{kname} must be positive definite; its smallest eigenvalue is {lam!r}"
         ) from None
     return Km, mm, _check_real(c, "c")
@@ -544,7 +538,7 @@ def quadratic_soft_policy(K: ArrayLike, m: ArrayLike, c: float, alpha: float) ->
     >>> round(p.value, 12), p.covariance.tolist()
     (2.953529197342, [[0.05, 0.0], [0.0, 0.2]])
     """
-    a = _check_alpha(alpha)
+    a, _ = float_alpha(alpha)
     Km, mm, cc = _check_quadratic(K, m, c)
     d = Km.shape[0]
     if a == 0:
@@ -577,7 +571,7 @@ def quadratic_soft_value(
         return quadratic_soft_policy(K, m, c, alpha).value
     import mpmath
 
-    a = _check_alpha(alpha)
+    a, _ = float_alpha(alpha)
     Km, _mm, cc = _check_quadratic(K, m, c)
     D = _check_digits(digits)
     mp = mpmath.mp
@@ -624,14 +618,14 @@ def gaussian_prior_soft_policy(
     >>> round(p.value, 15), p.mean.tolist(), p.covariance.tolist()  # -log(2)/2; N(0, 1/2)
     (-0.346573590279973, [0.0], [[0.5]])
     """
-    a = _check_alpha(alpha)
+    a, _ = float_alpha(alpha)
     Km, mm, cc = _check_quadratic(K, m, c)
     d = Km.shape[0]
     S0, m0, _ = _check_quadratic(
         prior_covariance, prior_mean, 0.0, "prior_covariance", "prior_mean"
     )
     if S0.shape[0] != d:
-        raise InvalidMDPError(f"prior_covariance has shape {S0.shape}; K has shape {Km.shape}")
+        raise InvalidArgumentError(f"prior_covariance has shape {S0.shape}; K has shape {Km.shape}")
     if a == 0:
         return GaussianSoftPolicy(cc, mm.copy(), np.zeros((d, d)))
     L = np.linalg.cholesky(Km)
@@ -714,14 +708,14 @@ def box_quadratic_soft_value(
     """
     import mpmath
 
-    a = _check_alpha(alpha)
+    a, _ = float_alpha(alpha)
     kk = _check_real(k, "k")
     if kk <= 0:
-        raise InvalidMDPError(f"k must be > 0 (Q must be concave), got k={k!r}")
+        raise InvalidArgumentError(f"k must be > 0 (Q must be concave), got k={k!r}")
     mm, cc = _check_real(m, "m"), _check_real(c, "c")
     lo, hi = _check_real(low, "low"), _check_real(high, "high")
     if not lo < hi:
-        raise InvalidMDPError(f"need low < high, got low={low!r}, high={high!r}")
+        raise InvalidArgumentError(f"need low < high, got low={low!r}, high={high!r}")
     D = 15 if digits is None else _check_digits(digits)
     mp = mpmath.mp
     dps = D + _GUARD_DIGITS
@@ -745,7 +739,7 @@ def box_quadratic_soft_value(
                 if ratio >= 1 or 1 - ratio < mp.mpf(10) ** (D + 10 - dps):
                     dps *= 2
                     if dps > 100000:
-                        raise InvalidMDPError(
+                        raise InvalidArgumentError(
                             "the interval is too narrow for its distance from m to evaluate "
                             "the closed form; use continuous_soft_value"
                         )

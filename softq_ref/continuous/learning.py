@@ -38,7 +38,8 @@ from typing import Any
 import numpy as np
 from numpy.typing import ArrayLike, NDArray
 
-from softq_ref.errors import InvalidMDPError
+from softq_ref._validate import first_bad_index, float_alpha
+from softq_ref.errors import InvalidArgumentError
 from softq_ref.logsumexp import soft_value
 
 __all__ = [
@@ -53,30 +54,19 @@ FloatArray = NDArray[np.float64]
 
 def _finite(x: ArrayLike, name: str) -> FloatArray:
     arr = np.asarray(x, dtype=np.float64)
-    bad = ~np.isfinite(arr)
-    if bad.any():
-        idx = [int(i) for i in np.argwhere(bad)[0]]
-        raise InvalidMDPError(f"{name}{idx} is {float(arr[tuple(idx)])!r}; must be finite")
+    idx = first_bad_index(~np.isfinite(arr))
+    if idx is not None:
+        raise InvalidArgumentError(f"{name}{list(idx)} is {float(arr[idx])!r}; must be finite")
     return arr
-
-
-def _alpha(alpha: Any) -> float:
-    try:
-        a = float(alpha)
-    except (TypeError, ValueError):
-        raise InvalidMDPError(f"alpha must be a real number >= 0, got {alpha!r}") from None
-    if not (math.isfinite(a) and a >= 0):
-        raise InvalidMDPError(f"alpha must be finite and >= 0, got {alpha!r}")
-    return a
 
 
 def _gamma(gamma: Any) -> float:
     try:
         g = float(gamma)
     except (TypeError, ValueError):
-        raise InvalidMDPError(f"gamma must be a real number, got {gamma!r}") from None
+        raise InvalidArgumentError(f"gamma must be a real number, got {gamma!r}") from None
     if not (math.isfinite(g) and 0 <= g <= 1):
-        raise InvalidMDPError(f"gamma must be in [0, 1], got {gamma!r}")
+        raise InvalidArgumentError(f"gamma must be in [0, 1], got {gamma!r}")
     return g
 
 
@@ -112,15 +102,15 @@ def importance_sampled_soft_value(
     >>> round(float(importance_sampled_soft_value(-a**2 / 2, log_q, 1.0)), 13)  # log sqrt(2 pi)
     0.9189385332047
     """
-    a = _alpha(alpha)
+    a, _ = float_alpha(alpha)
     q = _finite(q_values, "q_values")
     lq = _finite(log_proposal, "log_proposal")
     if q.ndim == 0 or q.shape[-1] == 0:
-        raise InvalidMDPError(f"q_values needs a non-empty sample axis, got shape {q.shape}")
+        raise InvalidArgumentError(f"q_values needs a non-empty sample axis, got shape {q.shape}")
     try:
         q, lq = np.broadcast_arrays(q, lq)
     except ValueError:
-        raise InvalidMDPError(
+        raise InvalidArgumentError(
             f"log_proposal of shape {np.shape(log_proposal)} does not match "
             f"q_values of shape {np.shape(q_values)}"
         ) from None
@@ -158,7 +148,7 @@ def soft_q_target(
     if v.shape == r.shape:
         v = v[..., None]
     if v.ndim == 0 or v.shape[:-1] != r.shape or v.shape[-1] == 0:
-        raise InvalidMDPError(
+        raise InvalidArgumentError(
             f"next_values must have shape {r.shape} or {r.shape} + (k,), got {v.shape}"
         )
     if probabilities is None:
@@ -166,17 +156,19 @@ def soft_q_target(
     else:
         p = _finite(probabilities, "probabilities")
         if p.shape != v.shape:
-            raise InvalidMDPError(
+            raise InvalidArgumentError(
                 f"probabilities must have the shape of next_values {v.shape}, got {p.shape}"
             )
-        if (p < 0).any():
-            idx = [int(i) for i in np.argwhere(p < 0)[0]]
-            raise InvalidMDPError(f"probabilities{idx} is {float(p[tuple(idx)])!r}; must be >= 0")
+        idx = first_bad_index(p < 0)
+        if idx is not None:
+            raise InvalidArgumentError(
+                f"probabilities{list(idx)} is {float(p[idx])!r}; must be >= 0"
+            )
         expected = (p * v).sum(axis=-1)
     if terminals is not None:
         t = np.asarray(terminals, dtype=bool)
         if t.shape != r.shape:
-            raise InvalidMDPError(f"terminals must have shape {r.shape}, got {t.shape}")
+            raise InvalidArgumentError(f"terminals must have shape {r.shape}, got {t.shape}")
         expected = np.where(t, 0.0, expected)
     return np.asarray(r + g * expected, dtype=np.float64)
 
@@ -205,17 +197,15 @@ def soft_q_target_from_table(
     """
     Qt = _finite(Q, "Q")
     if Qt.ndim != 2:
-        raise InvalidMDPError(f"Q must be a table Q[s, a], got shape {Qt.shape}")
+        raise InvalidArgumentError(f"Q must be a table Q[s, a], got shape {Qt.shape}")
     V = soft_value(Qt, alpha, prior)
     s_next = np.asarray(next_states)
     if s_next.dtype.kind not in "iu":
-        raise InvalidMDPError(f"next_states must be integer state indices, got {s_next.dtype}")
-    bad = (s_next < 0) | (s_next >= Qt.shape[0])
-    if bad.any():
-        idx = [int(i) for i in np.argwhere(bad)[0]]
-        raise InvalidMDPError(
-            f"next_states{idx} is {int(s_next[tuple(idx)])}, "
-            f"not a state of Q (0..{Qt.shape[0] - 1})"
+        raise InvalidArgumentError(f"next_states must be integer state indices, got {s_next.dtype}")
+    idx = first_bad_index((s_next < 0) | (s_next >= Qt.shape[0]))
+    if idx is not None:
+        raise InvalidArgumentError(
+            f"next_states{list(idx)} is {int(s_next[idx])}, not a state of Q (0..{Qt.shape[0] - 1})"
         )
     return soft_q_target(rewards, V[s_next], gamma, terminals=terminals)
 
@@ -233,7 +223,9 @@ def soft_q_loss(targets: ArrayLike, q_values: ArrayLike) -> float:
     t = _finite(targets, "targets")
     q = _finite(q_values, "q_values")
     if t.shape != q.shape:
-        raise InvalidMDPError(f"targets {t.shape} and q_values {q.shape} must have the same shape")
+        raise InvalidArgumentError(
+            f"targets {t.shape} and q_values {q.shape} must have the same shape"
+        )
     if t.size == 0:
-        raise InvalidMDPError("the batch is empty")
+        raise InvalidArgumentError("the batch is empty")
     return float(np.mean(0.5 * (t - q) ** 2))

@@ -39,7 +39,9 @@ from typing import Any
 import numpy as np
 from numpy.typing import ArrayLike, NDArray
 
-from softq_ref.errors import InvalidMDPError
+from softq_ref._validate import first_bad_index, float_alpha, positive_int
+from softq_ref.continuous._checks import _symmetrized
+from softq_ref.errors import InvalidArgumentError
 
 __all__ = ["MaxEntLQRSolution", "solve_max_entropy_lqr"]
 
@@ -102,32 +104,23 @@ def _matrix(value: ArrayLike, name: str, shape: tuple[int | None, int | None]) -
         M = M.reshape(1, 1)
     if M.ndim != 2 or any(s is not None and s != t for s, t in zip(shape, M.shape, strict=True)):
         want = "x".join("?" if s is None else str(s) for s in shape)
-        raise InvalidMDPError(f"{name} must have shape {want}, got {np.shape(value)}")
-    bad = ~np.isfinite(M)
-    if bad.any():
-        i, j = (int(t) for t in np.argwhere(bad)[0])
-        raise InvalidMDPError(f"{name}[{i}, {j}] is {M[i, j]!r}; every entry must be finite")
+        raise InvalidArgumentError(f"{name} must have shape {want}, got {np.shape(value)}")
+    idx = first_bad_index(~np.isfinite(M))
+    if idx is not None:
+        raise InvalidArgumentError(f"{name}{list(idx)} is {M[idx]!r}; every entry must be finite")
     return M
 
 
 def _symmetric(M: np.ndarray, name: str, *, definite: bool) -> np.ndarray:
-    asym = np.abs(M - M.T)
-    tol = 8 * np.finfo(np.float64).eps * np.abs(M).max(initial=0.0)
-    if (asym > tol).any():
-        i, j = (int(t) for t in np.argwhere(asym > tol)[0])
-        raise InvalidMDPError(
-            f"{name} must be symmetric: {name}[{i}, {j}] = {M[i, j]!r} "
-            f"but {name}[{j}, {i}] = {M[j, i]!r}"
-        )
-    M = (M + M.T) / 2
+    M = _symmetrized(M, name)
     lam = float(np.linalg.eigvalsh(M).min()) if M.size else 0.0
     scale = np.abs(M).max(initial=0.0)
     if definite and lam <= 0:
-        raise InvalidMDPError(
+        raise InvalidArgumentError(
             f"{name} must be positive definite; its smallest eigenvalue is {lam!r}"
         )
     if not definite and lam < -M.shape[0] * 8 * np.finfo(np.float64).eps * scale:
-        raise InvalidMDPError(
+        raise InvalidArgumentError(
             f"{name} must be positive semi-definite; its smallest eigenvalue is {lam!r}"
         )
     return M
@@ -145,7 +138,7 @@ def _check(
     Am = _matrix(A, "A", (None, None))
     n = Am.shape[0]
     if Am.shape[1] != n:
-        raise InvalidMDPError(f"A must be square, got shape {Am.shape}")
+        raise InvalidArgumentError(f"A must be square, got shape {Am.shape}")
     Bm = np.asarray(B, dtype=np.float64)
     if Bm.ndim == 1 and Bm.shape[0] == n:
         Bm = Bm.reshape(n, 1)
@@ -156,20 +149,16 @@ def _check(
     Wm = _symmetric(_matrix(W, "W", (n, n)), "W", definite=False)
     try:
         g = float(gamma)
-        a = float(alpha)
     except (TypeError, ValueError):
-        raise InvalidMDPError(
-            f"gamma and alpha must be real numbers, got {gamma!r}, {alpha!r}"
-        ) from None
+        raise InvalidArgumentError(f"gamma must be a real number, got {gamma!r}") from None
     if not (math.isfinite(g) and 0 <= g < 1):
-        raise InvalidMDPError(f"gamma must be in [0, 1), got {gamma!r}")
-    if not (math.isfinite(a) and a >= 0):
-        raise InvalidMDPError(f"alpha must be finite and >= 0, got {alpha!r}")
+        raise InvalidArgumentError(f"gamma must be in [0, 1), got {gamma!r}")
+    a, _ = float_alpha(alpha)
     return Am, Bm, Qm, Rm, Wm, g, a
 
 
-def _not_stabilizable() -> InvalidMDPError:
-    return InvalidMDPError(
+def _not_stabilizable() -> InvalidArgumentError:
+    return InvalidArgumentError(
         "the Riccati iteration diverged: (sqrt(gamma) A, sqrt(gamma) B) must be stabilizable "
         "(and (Qc, sqrt(gamma) A) detectable) for the discounted cost to be finite"
     )
@@ -374,7 +363,7 @@ def solve_max_entropy_lqr(
     Derivation: ``proofs/08_max_entropy_lqr.ipynb``.
 
     Requires ``(sqrt(gamma) A, sqrt(gamma) B)`` stabilizable and
-    ``(Qc, sqrt(gamma) A)`` detectable (else ``InvalidMDPError``).
+    ``(Qc, sqrt(gamma) A)`` detectable (else ``InvalidArgumentError``).
 
     ``digits=None``: float64 (doubling algorithm to a relative change of a
     few eps). ``digits=D``: mpmath at ``D + 20`` digits from the exact binary
@@ -405,8 +394,7 @@ def solve_max_entropy_lqr(
         )
     import mpmath
 
-    if isinstance(digits, bool) or not isinstance(digits, int) or digits < 1:
-        raise InvalidMDPError(f"digits must be a positive integer, got {digits!r}")
+    positive_int(digits, "digits")
     dps = digits + _GUARD_DIGITS
     lo = _solve_mp(Am, Bm, Qm, Rm, Wm, g, a, dps)
     hi = _solve_mp(Am, Bm, Qm, Rm, Wm, g, a, 2 * dps)

@@ -28,7 +28,8 @@ from collections.abc import Callable
 import numpy as np
 from numpy.typing import ArrayLike, NDArray
 
-from softq_ref.errors import InvalidMDPError
+from softq_ref._validate import first_bad_index
+from softq_ref.errors import InvalidArgumentError
 
 __all__ = ["median_bandwidth", "svgd_direction", "svgd_step", "svgd"]
 
@@ -38,11 +39,12 @@ FloatArray = NDArray[np.float64]
 def _particles(x: ArrayLike) -> FloatArray:
     p = np.asarray(x, dtype=np.float64)
     if p.ndim != 1 or p.shape[0] < 2:
-        raise InvalidMDPError(f"particles must be a 1-D array of at least 2, got shape {p.shape}")
-    bad = ~np.isfinite(p)
-    if bad.any():
-        i = int(np.argwhere(bad)[0][0])
-        raise InvalidMDPError(f"particles[{i}] is {p[i]!r}; must be finite")
+        raise InvalidArgumentError(
+            f"particles must be a 1-D array of at least 2, got shape {p.shape}"
+        )
+    idx = first_bad_index(~np.isfinite(p))
+    if idx is not None:
+        raise InvalidArgumentError(f"particles{list(idx)} is {p[idx]!r}; must be finite")
     return p
 
 
@@ -81,13 +83,15 @@ def svgd_direction(
     x = _particles(particles)
     g = np.asarray(grad_log_p, dtype=np.float64)
     if g.shape != x.shape:
-        raise InvalidMDPError(f"grad_log_p has shape {g.shape}; particles have shape {x.shape}")
-    if not np.isfinite(g).all():
-        i = int(np.argwhere(~np.isfinite(g))[0][0])
-        raise InvalidMDPError(f"grad_log_p[{i}] is {g[i]!r}; must be finite")
+        raise InvalidArgumentError(
+            f"grad_log_p has shape {g.shape}; particles have shape {x.shape}"
+        )
+    idx = first_bad_index(~np.isfinite(g))
+    if idx is not None:
+        raise InvalidArgumentError(f"grad_log_p{list(idx)} is {g[idx]!r}; must be finite")
     h = median_bandwidth(x) if bandwidth is None else float(bandwidth)
     if not (math.isfinite(h) and h > 0):
-        raise InvalidMDPError(f"bandwidth must be finite and > 0, got {bandwidth!r}")
+        raise InvalidArgumentError(f"bandwidth must be finite and > 0, got {bandwidth!r}")
     diff = x[:, None] - x[None, :]  # diff[j, i] = x_j - x_i
     k = np.exp(-(diff**2) / h)
     drive = k.T @ g  # sum_j k(x_j, x_i) g_j
@@ -112,7 +116,7 @@ def svgd_step(
     x = _particles(particles)
     step = float(step_size)
     if not (math.isfinite(step) and step > 0):
-        raise InvalidMDPError(f"step_size must be finite and > 0, got {step_size!r}")
+        raise InvalidArgumentError(f"step_size must be finite and > 0, got {step_size!r}")
     return x + step * svgd_direction(x, np.asarray(grad_log_p(x)), bandwidth=bandwidth)
 
 
@@ -128,7 +132,7 @@ def svgd(
     """
     x = _particles(particles)
     if isinstance(iterations, bool) or not isinstance(iterations, int) or iterations < 0:
-        raise InvalidMDPError(f"iterations must be an integer >= 0, got {iterations!r}")
+        raise InvalidArgumentError(f"iterations must be an integer >= 0, got {iterations!r}")
     for _ in range(iterations):
         x = svgd_step(x, grad_log_p, step_size)
     return x

@@ -35,28 +35,18 @@ import numpy as np
 from numpy.typing import NDArray
 
 from softq_ref._linalg import matvec
-from softq_ref.logsumexp import _kernel
+from softq_ref._rounding import EXTENDED, U64, UNIT_ROUNDOFF, gamma_n
+from softq_ref.logsumexp import lse_kernel
 from softq_ref.mdp import FiniteMDP
 
 __all__ = ["Certificate", "certify", "EXTENDED", "UNIT_ROUNDOFF"]
 
-EXTENDED: type[np.floating[Any]] = np.longdouble
-#: unit roundoff of the extended type used for residuals
-UNIT_ROUNDOFF: float = float(np.finfo(np.longdouble).eps) / 2
-_U64 = 2.0**-53
-
 FloatArray = NDArray[np.float64]
-
-
-def _gamma_n(n: int, u: float) -> float:
-    """Higham's ``gamma_n = n u / (1 - n u)``."""
-    nu = n * u
-    return nu / (1 - nu)
 
 
 def _max_row_sum_bound(mdp: FiniteMDP) -> float:
     """An upper bound on ``max_{s,a} sum_s' P[s, a, s']`` (the float64 sum, widened by gamma_S)."""
-    return mdp._max_row_sum_float() * (1 + _gamma_n(mdp.num_states, _U64))
+    return mdp.max_row_sum_float() * (1 + gamma_n(mdp.num_states, U64))
 
 
 #: columns per float64 block in :func:`accurate_pv`; the blocks' rounding is gamma_8 ~ 9e-16
@@ -86,20 +76,19 @@ def accurate_pv(mdp: FiniteMDP, V: NDArray[Any]) -> tuple[NDArray[Any], FloatArr
     total = parts.sum(axis=1, dtype=EXTENDED)
     if full < S:
         total = total + (P2[:, full:] @ v_hi[full:]).astype(EXTENDED)
-    u64 = 2.0**-53
     extended_input = np.asarray(V).dtype != np.float64
     if extended_input:
         v_lo = (np.asarray(V, dtype=EXTENDED) - v_hi.astype(EXTENDED)).astype(np.float64)
         p_abs, lo = matvec(P2, np.abs(v_hi)), matvec(P2, v_lo)
     else:
         p_abs = matvec(P2, np.abs(v_hi))
-    p_abs = p_abs * (1 + _gamma_n(S, u64))  # an upper bound on the exact P|V_hi|
-    err = _gamma_n(BLOCK + 1, u64) * p_abs + _gamma_n(nb + 2, UNIT_ROUNDOFF) * p_abs
+    p_abs = p_abs * (1 + gamma_n(S, U64))  # an upper bound on the exact P|V_hi|
+    err = gamma_n(BLOCK + 1, U64) * p_abs + gamma_n(nb + 2, UNIT_ROUNDOFF) * p_abs
     if extended_input:
         total = total + lo.astype(EXTENDED)
-        # |v_lo| <= u64 |v_hi| entrywise, so sum P |v_lo| <= u64 * p_abs
-        err = err + _gamma_n(S + 1, u64) * u64 * p_abs + UNIT_ROUNDOFF * np.abs(lo)
-    err = err * (1 + 8 * u64)
+        # |v_lo| <= U64 |v_hi| entrywise, so sum P |v_lo| <= U64 * p_abs
+        err = err + gamma_n(S + 1, U64) * U64 * p_abs + UNIT_ROUNDOFF * np.abs(lo)
+    err = err * (1 + 8 * U64)
     return total.reshape(S, A), err.reshape(S, A)
 
 
@@ -134,20 +123,19 @@ class AccuratePV:
         """
         S, A = mdp.num_states, mdp.num_actions
         P2 = mdp.transitions.reshape(S * A, S)
-        u64 = 2.0**-53
         d_ext = np.asarray(V_new, dtype=EXTENDED) - self.V
         d = d_ext.astype(np.float64)
         d_round = float(np.abs((d_ext - d.astype(EXTENDED)).astype(np.float64)).max())
         step = matvec(P2, d)
         rows = _max_row_sum_bound(mdp)
-        step_err = rows * (_gamma_n(S + 1, u64) * float(np.abs(d).max()) + d_round)
+        step_err = rows * (gamma_n(S + 1, U64) * float(np.abs(d).max()) + d_round)
         err = (
             self.err
             + step_err
             + (UNIT_ROUNDOFF * (np.abs(step) + np.abs(self.pv.astype(np.float64).ravel()))).reshape(
                 S, A
             )
-        ) * (1 + 4 * u64)
+        ) * (1 + 4 * U64)
         pv = self.pv + step.astype(EXTENDED).reshape(S, A)
         return AccuratePV(np.asarray(V_new, dtype=EXTENDED), pv, err)
 
@@ -158,10 +146,9 @@ class AccuratePV:
         all, for a ``V_new`` within a few ulps of ``V`` (as in :func:`certify`
         after :func:`softq_ref.solve`).
         """
-        u64 = 2.0**-53
         gap = float(np.abs(np.asarray(V_new, dtype=EXTENDED) - self.V).max())
         rows = _max_row_sum_bound(mdp)
-        err = (self.err + rows * gap * (1 + 4 * u64)) * (1 + 4 * u64)
+        err = (self.err + rows * gap * (1 + 4 * U64)) * (1 + 4 * U64)
         return AccuratePV(np.asarray(V_new, dtype=EXTENDED), self.pv, err)
 
 
@@ -259,10 +246,10 @@ def certify(
     g = mdp.gamma
     log_mu = _log_prior_ext(mdp)
     q_ext = Q.astype(EXTENDED)
-    v_ext, _ = _kernel(q_ext, alpha, log_mu)
+    v_ext, _ = lse_kernel(q_ext, alpha, log_mu)
     eps_v = lse_allowance(Q, v_ext, alpha, log_mu, u)
     acc = AccuratePV.of(mdp, v_ext) if near is None else near.widened_to(mdp, v_ext)
-    r_ext = mdp._rewards_extended()
+    r_ext = mdp.rewards_extended()
     tq = r_ext + EXTENDED(g) * acc.pv
     resid = np.abs((tq - q_ext).astype(np.float64))
     # Rounding in the residual evaluation: P V (accurate_pv's bound), the multiplication by
@@ -270,30 +257,30 @@ def certify(
     # by P; with exact (non-float) inputs, the float64 rounding of P, R, gamma and mu. The
     # terms proportional to P|V| and P eps_V are nonnegative and share one product with P,
     # whose own rounding (and that of the weights) is covered by 1 + gamma_{S+4}.
-    exact_inputs = not mdp._float_source()
-    c_abs_v = g * (_gamma_n(4, u) + (3 * _U64 if exact_inputs else 0.0))
-    c_eps = g * (1 + _gamma_n(S + 2, _U64))
+    exact_inputs = not mdp.float_source()
+    c_abs_v = g * (gamma_n(4, u) + (3 * U64 if exact_inputs else 0.0))
+    c_eps = g * (1 + gamma_n(S + 2, U64))
     weights = c_abs_v * np.abs(v_ext.astype(np.float64)) + c_eps * eps_v
     p_terms = matvec(mdp.transitions.reshape(S * A, S), weights).reshape(S, A)
-    allowance = g * acc.err + p_terms * (1 + _gamma_n(S + 4, _U64))
-    allowance = allowance + _gamma_n(4, u) * (np.abs(mdp.rewards) + np.abs(Q))
-    allowance = allowance + mdp._reward_reduction_error()
+    allowance = g * acc.err + p_terms * (1 + gamma_n(S + 4, U64))
+    allowance = allowance + gamma_n(4, u) * (np.abs(mdp.rewards) + np.abs(Q))
+    allowance = allowance + mdp.reward_reduction_error()
     if exact_inputs:
-        # float64 P, R, gamma, mu are roundings of the exact input: each off by <= u64 relative
-        allowance = allowance + _U64 * (np.abs(mdp.rewards) + g * alpha)
-    row_max = mdp._max_row_sum_float()
-    L = g * row_max * (1 + (S + 4) * _U64)
+        # float64 P, R, gamma, mu are roundings of the exact input: each off by <= U64 relative
+        allowance = allowance + U64 * (np.abs(mdp.rewards) + g * alpha)
+    row_max = mdp.max_row_sum_float()
+    L = g * row_max * (1 + (S + 4) * U64)
     if L >= 1:
         return Certificate(math.inf, L, math.inf, math.inf, v_ext.astype(np.float64))
-    residual = float((resid + allowance).max()) * (1 + 4 * _U64)
-    q_bound = residual / (1 - L) * (1 + 4 * _U64)
+    residual = float((resid + allowance).max()) * (1 + 4 * U64)
+    q_bound = residual / (1 - L) * (1 + 4 * U64)
     v_extra = 0.0
     if exact_alpha is not None:
         # Q*(alpha) moves by at most gamma h |d alpha| / (1 - L); V_Q(s) by h |d alpha| more
         h_dalpha = abs(float(Fraction(exact_alpha) - Fraction(alpha))) * prior_entropy_range(mdp)
-        q_bound += g * h_dalpha / (1 - L) * (1 + 4 * _U64)
-        v_extra = h_dalpha * (1 + 4 * _U64)
+        q_bound += g * h_dalpha / (1 - L) * (1 + 4 * U64)
+        v_extra = h_dalpha * (1 + 4 * U64)
     V = v_ext.astype(np.float64)
     v_round = np.abs((V.astype(EXTENDED) - v_ext).astype(np.float64))
-    v_bound = q_bound + v_extra + float((eps_v + v_round).max()) * (1 + 4 * _U64)
+    v_bound = q_bound + v_extra + float((eps_v + v_round).max()) * (1 + 4 * U64)
     return Certificate(residual, L, q_bound, v_bound, V)

@@ -28,18 +28,17 @@ import numpy as np
 from numpy.typing import ArrayLike, NDArray
 
 from softq_ref._linalg import lu_factor, lu_solve, matvec
+from softq_ref._rounding import EXTENDED, U64, UNIT_ROUNDOFF, gamma_n
+from softq_ref._validate import float_alpha
 from softq_ref.errors import InvalidMDPError
-from softq_ref.exact import to_fraction
 from softq_ref.float64.bounds import (
-    EXTENDED,
-    UNIT_ROUNDOFF,
     AccuratePV,
     Certificate,
     _log_prior_ext,
     certify,
     lse_allowance,
 )
-from softq_ref.logsumexp import _kernel, soft_value_and_policy
+from softq_ref.logsumexp import lse_kernel, soft_value_and_policy
 from softq_ref.mdp import FiniteMDP
 from softq_ref.operators import bellman_operator, check_q, expected_next_value, policy_transitions
 
@@ -78,12 +77,7 @@ class SolveResult:
 
 def _read_alpha(alpha: Any) -> tuple[float, Fraction | None]:
     """``alpha`` as a float, and its exact value when that differs from the float."""
-    exact = to_fraction(alpha, "alpha")
-    if exact < 0:
-        raise InvalidMDPError(f"alpha is {alpha!r}; it must be >= 0")
-    a = float(exact)
-    if not math.isfinite(a):
-        raise InvalidMDPError(f"alpha is {alpha!r}; too large for float64")
+    a, exact = float_alpha(alpha)
     return a, (None if Fraction(a) == exact else exact)
 
 
@@ -288,8 +282,8 @@ def solve(
     acc = AccuratePV.of(mdp, V)
     last = math.inf
     for _ in range(max(refinements, 0) + 1):
-        Q_ext = mdp._rewards_extended() + EXTENDED(mdp.gamma) * acc.pv
-        TV, pi = _kernel(Q_ext, a, log_mu)
+        Q_ext = mdp.rewards_extended() + EXTENDED(mdp.gamma) * acc.pv
+        TV, pi = lse_kernel(Q_ext, a, log_mu)
         r = (TV - acc.V).astype(np.float64)
         res = float(np.abs(r).max())
         history.append(res)
@@ -320,12 +314,11 @@ def _backward_induction(mdp: FiniteMDP, alpha: float, exact_alpha: Fraction | No
     assert mdp.horizon is not None
     H, S, A = mdp.horizon, mdp.num_states, mdp.num_actions
     u = UNIT_ROUNDOFF
-    u64 = 2.0**-53
     g = mdp.gamma
     P_ext = mdp.transitions.reshape(S * A, S).astype(EXTENDED)
     log_mu = _log_prior_ext(mdp)
-    row_max = mdp._max_row_sum_float() * (1 + (S + 4) * u64)
-    exact_inputs = mdp._float_source()
+    row_max = mdp.max_row_sum_float() * (1 + (S + 4) * U64)
+    exact_inputs = mdp.float_source()
     h = prior_entropy_range(mdp)
     d_alpha = 0.0 if exact_alpha is None else abs(float(exact_alpha - Fraction(alpha)))
     Qs = np.empty((H, S, A))
@@ -336,16 +329,16 @@ def _backward_induction(mdp: FiniteMDP, alpha: float, exact_alpha: Fraction | No
     bound = 0.0
     for t in range(H - 1, -1, -1):
         pv = (P_ext @ v_next).reshape(S, A)
-        q_ext = mdp._rewards_extended() + EXTENDED(g) * pv
+        q_ext = mdp.rewards_extended() + EXTENDED(g) * pv
         p_abs_v = matvec(mdp.transitions.reshape(S * A, S), np.abs(v_next.astype(float))).reshape(
             S, A
         )
-        rho = (S + 4) * u / (1 - (S + 4) * u) * (np.abs(mdp.rewards) + g * p_abs_v)
-        rho = rho + mdp._reward_reduction_error()
+        rho = gamma_n(S + 4, u) * (np.abs(mdp.rewards) + g * p_abs_v)
+        rho = rho + mdp.reward_reduction_error()
         if not exact_inputs:
-            rho = rho + u64 * (np.abs(mdp.rewards) + 3 * g * p_abs_v + g * alpha)
+            rho = rho + U64 * (np.abs(mdp.rewards) + 3 * g * p_abs_v + g * alpha)
         err_q = float(rho.max()) + g * row_max * err_v_next
-        v_ext, _ = _kernel(q_ext, alpha, log_mu)
+        v_ext, _ = lse_kernel(q_ext, alpha, log_mu)
         err_v = err_q + float(lse_allowance(q_ext, v_ext, alpha, log_mu, u).max()) + h * d_alpha
         Qs[t] = q_ext.astype(np.float64)
         Vs[t] = v_ext.astype(np.float64)
@@ -361,7 +354,7 @@ def _backward_induction(mdp: FiniteMDP, alpha: float, exact_alpha: Fraction | No
         policy=pols,
         iterations=H,
         residual=0.0,
-        error_bound=bound * (1 + 8 * u64),
+        error_bound=bound * (1 + 8 * U64),
         alpha=alpha,
         gamma=g,
         method="backward induction (extended precision)",

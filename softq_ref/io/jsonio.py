@@ -45,7 +45,8 @@ from typing import Any
 import numpy as np
 from numpy.typing import NDArray
 
-from softq_ref.errors import InvalidMDPError
+from softq_ref._validate import read_alpha
+from softq_ref.errors import InvalidArgumentError, InvalidMDPError
 from softq_ref.exact import to_fraction
 from softq_ref.mdp import FiniteMDP
 
@@ -302,18 +303,6 @@ def _problem_from_object(obj: Any) -> MDPProblem:
     return MDPProblem(mdp, alpha)
 
 
-def read_alpha(value: Any, where: str = "alpha") -> Fraction:
-    """The exact value of a temperature (SPEC section 2); refuses ``alpha < 0``.
-
-    >>> read_alpha("0.1"), read_alpha("1/3"), read_alpha(0)
-    (Fraction(1, 10), Fraction(1, 3), Fraction(0, 1))
-    """
-    alpha = to_fraction(value, where)
-    if alpha < 0:
-        raise InvalidMDPError(f"{where} is {value}; the temperature must be >= 0")
-    return alpha
-
-
 def loads_problem(text: str | bytes, *, source: str = "<string>") -> MDPProblem:
     """Parse the JSON MDP format from ``text`` (bytes must be UTF-8); errors start with ``source``.
 
@@ -340,7 +329,7 @@ def loads_problem(text: str | bytes, *, source: str = "<string>") -> MDPProblem:
         except RecursionError:
             raise InvalidMDPError("invalid JSON: nested too deeply") from None
         return _problem_from_object(obj)
-    except InvalidMDPError as exc:
+    except InvalidArgumentError as exc:  # any bad value in a file is bad MDP data
         # FiniteMDP speaks of keyword arguments; in a file they are JSON keys.
         msg = str(exc).replace("termination=True", '"termination": true')
         raise InvalidMDPError(f"{source}: {msg}") from None

@@ -23,7 +23,7 @@ from softq_ref.continuous import (
     quadratic_soft_policy,
     quadratic_soft_value,
 )
-from softq_ref.errors import InvalidMDPError
+from softq_ref.errors import InvalidArgumentError
 
 EPS = float(np.finfo(np.float64).eps)
 
@@ -409,6 +409,7 @@ def test_gaussian_prior_value_is_nonincreasing_in_alpha_and_interpolates(k, m, c
         (lambda: continuous_soft_value(lambda a: a, 1.0, 0.0, 1.0, prior=lambda a: 0), "mass"),
     ],
 )
-def test_bad_input_raises_invalid_mdp_error_naming_the_problem(call, match):
-    with pytest.raises(InvalidMDPError, match=match):
+def test_bad_input_raises_invalid_argument_error_naming_the_problem(call, match):
+    with pytest.raises(InvalidArgumentError, match=match) as err:
         call()
+    assert type(err.value) is InvalidArgumentError  # not MDP data

@@ -26,7 +26,7 @@ from softq_ref.continuous.learning import (
     soft_q_target,
     soft_q_target_from_table,
 )
-from softq_ref.errors import InvalidMDPError
+from softq_ref.errors import InvalidArgumentError
 from softq_ref.logsumexp import soft_policy, soft_value
 from softq_ref.operators import bellman_operator
 from softq_ref.strategies import mdps
@@ -379,9 +379,10 @@ def test_soft_q_loss_is_half_mean_squared_error(q, shift):
         (lambda: soft_q_loss([], []), "empty"),
     ],
 )
-def test_bad_input_raises_invalid_mdp_error(call, match):
-    with pytest.raises(InvalidMDPError, match=match):
+def test_bad_input_raises_invalid_argument_error(call, match):
+    with pytest.raises(InvalidArgumentError, match=match) as err:
         call()
+    assert type(err.value) is InvalidArgumentError  # not MDP data
 
 
 if __name__ == "__main__":  # pragma: no cover - the measurement behind the rate test

@@ -13,7 +13,7 @@ from hypothesis import strategies as st
 
 from softq_ref.continuous import continuous_soft_value
 from softq_ref.continuous.lqr import solve_max_entropy_lqr
-from softq_ref.errors import InvalidMDPError
+from softq_ref.errors import InvalidArgumentError
 
 EPS = float(np.finfo(np.float64).eps)
 ALPHAS = (0.0, 1e-12, 0.5, 1e8)
@@ -255,7 +255,7 @@ def test_unstabilizable_mode_raises_without_warnings():
     A, B = np.diag([a, 0.5]), np.array([[0.0], [1.0]])
     with warnings.catch_warnings():
         warnings.simplefilter("error")
-        with pytest.raises(InvalidMDPError, match="stabilizable"):
+        with pytest.raises(InvalidArgumentError, match="stabilizable"):
             solve_max_entropy_lqr(A, B, np.eye(2), np.eye(1), 0.1 * np.eye(2), gamma, 0.3)
 
 
@@ -272,8 +272,9 @@ def test_unstabilizable_mode_raises_without_warnings():
         (dict(B=[[float("nan")]]), r"B\[0, 0\]"),
     ],
 )
-def test_bad_input_raises_invalid_mdp_error(kwargs, match):
+def test_bad_input_raises_invalid_argument_error(kwargs, match):
     args = dict(A=[[1.0]], B=[[1.0]], Qc=[[1.0]], Rc=[[1.0]], W=[[0.1]], gamma=0.5, alpha=1.0)
     args.update(kwargs)
-    with pytest.raises(InvalidMDPError, match=match):
+    with pytest.raises(InvalidArgumentError, match=match) as err:
         solve_max_entropy_lqr(**args)
+    assert type(err.value) is InvalidArgumentError  # not MDP data

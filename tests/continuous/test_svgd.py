@@ -13,7 +13,7 @@ from hypothesis.extra.numpy import arrays
 
 from softq_ref.continuous import continuous_soft_policy
 from softq_ref.continuous.svgd import median_bandwidth, svgd, svgd_direction
-from softq_ref.errors import InvalidMDPError
+from softq_ref.errors import InvalidArgumentError
 
 EPS = float(np.finfo(np.float64).eps)
 
@@ -108,6 +108,7 @@ def test_without_the_repulsive_term_particles_collapse():
         (lambda: svgd([1.0, 2.0], lambda a: a, -0.1, 1), "step_size"),
     ],
 )
-def test_bad_input_raises_invalid_mdp_error(call, match):
-    with pytest.raises(InvalidMDPError, match=match):
+def test_bad_input_raises_invalid_argument_error(call, match):
+    with pytest.raises(InvalidArgumentError, match=match) as err:
         call()
+    assert type(err.value) is InvalidArgumentError  # not MDP data

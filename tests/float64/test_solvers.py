@@ -7,7 +7,14 @@ import pytest
 from hypothesis import example, given, settings
 from hypothesis import strategies as st
 
-from softq_ref import FiniteMDP, InvalidMDPError, soft_policy_iteration, soft_q_iteration, solve
+from softq_ref import (
+    FiniteMDP,
+    InvalidArgumentError,
+    InvalidMDPError,
+    soft_policy_iteration,
+    soft_q_iteration,
+    solve,
+)
 from softq_ref.strategies import mdps, temperatures
 
 from mp_reference import max_abs_diff, mp_solve
@@ -117,9 +124,9 @@ def test_one_state_bandit_with_gamma_one_and_horizon_three_has_value_three_times
 
 def test_solvers_refuse_bad_alpha_and_horizon_mismatch():
     mdp = FiniteMDP([[[1.0]]], [[1.0]], 0.5)
-    with pytest.raises(InvalidMDPError, match="alpha"):
+    with pytest.raises(InvalidArgumentError, match="alpha"):
         solve(mdp, -1.0)
-    with pytest.raises(InvalidMDPError, match="alpha"):
+    with pytest.raises(InvalidArgumentError, match="alpha"):
         solve(mdp, "abc")
     with pytest.raises(InvalidMDPError, match="horizon"):
         soft_q_iteration(FiniteMDP([[[1.0]]], [[1.0]], 0.5, horizon=2), 1.0)
