@@ -1,6 +1,6 @@
 """softq-ref: a verified numerical reference for maximum-entropy (soft) RL.
 
-The conventions are those of ``SPEC.md`` (Haarnoja et al. 2017, "Reinforcement
+The conventions are those of ``docs/conventions.md`` (Haarnoja et al. 2017, "Reinforcement
 Learning with Deep Energy-Based Policies", for discrete actions). Importing the
 package loads NumPy only; mpmath, sympy and the optional extras are imported
 by the modules that use them.

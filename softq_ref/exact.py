@@ -1,4 +1,4 @@
-"""Exact reading of numbers (SPEC section 2).
+"""Exact reading of numbers (docs/conventions.md section 2).
 
 A Python or NumPy float is its exact binary value; an ``int`` is exact; a
 string is read exactly as a decimal (``"0.1"`` is one tenth, ``"-2.5e-3"``)

@@ -137,7 +137,7 @@ def soft_value_and_policy(
 
     ``V[...] = alpha * log sum_a mu[..., a] * exp(Q[..., a] / alpha)`` and
     ``policy[..., a] = mu[..., a] * exp((Q[..., a] - V[...]) / alpha)``
-    (Haarnoja et al. 2017, Theorems 1 and 2; SPEC section 1). The last axis
+    (Haarnoja et al. 2017, Theorems 1 and 2; docs/conventions.md section 1). The last axis
     of ``Q`` is the action axis; ``prior`` (``mu``) broadcasts against ``Q``.
     ``alpha = 0`` gives the hard max and the uniform policy over ties.
 
@@ -191,7 +191,7 @@ def policy_kl(policy: ArrayLike, prior: ArrayLike | None = None) -> FloatArray:
 
     With the counting measure (``prior=None``, all ones) this is minus the
     Shannon entropy. Where ``pi > 0`` but ``mu = 0`` the result is ``+inf``.
-    It is the quantity ``-H_mu(pi)`` of SPEC section 1.
+    It is the quantity ``-H_mu(pi)`` of docs/conventions.md section 1.
     """
     p = _as_policy(policy)
     mu = np.ones_like(p) if prior is None else np.broadcast_to(np.asarray(prior, float), p.shape)
@@ -201,7 +201,7 @@ def policy_kl(policy: ArrayLike, prior: ArrayLike | None = None) -> FloatArray:
 
 
 def policy_entropy(policy: ArrayLike, prior: ArrayLike | None = None) -> FloatArray:
-    r"""``H_mu(pi)(s) = -sum_a pi(a|s) log(pi(a|s) / mu[s, a])`` (SPEC section 1).
+    r"""``H_mu(pi)(s) = -sum_a pi(a|s) log(pi(a|s) / mu[s, a])`` (docs/conventions.md section 1).
 
     The Shannon entropy for the counting measure; minus the KL divergence to
     ``mu`` when ``mu`` is a probability vector.

@@ -1,4 +1,4 @@
-"""Finite MDPs: the data, validated once at construction (SPEC sections 1 and 2).
+"""Finite MDPs: the data, validated once at construction (docs/conventions.md sections 1 and 2).
 
 ``FiniteMDP(transitions, rewards, gamma, *, prior=None, termination=False,
 horizon=None)`` holds ``P[s, a, s']``, the expected rewards ``R[s, a]`` (a
@@ -33,7 +33,7 @@ def row_sum_tolerance(num_states: int) -> float:
     A row normalised in float64 (``p / p.sum()``) sums to 1 within about
     ``S * eps / 2``; this accepts such rows with room to spare and refuses
     anything that comes from lower precision (float32 rows are off by ~1e-7).
-    The check is on the exact value of the row (SPEC section 2), so the
+    The check is on the exact value of the row (docs/conventions.md section 2), so the
     high-precision solver sees the same rows that were accepted here.
     """
     return 16.0 * max(num_states, 1) * _EPS
@@ -151,13 +151,13 @@ class FiniteMDP:
         counting measure (all ones). Zeros mark unavailable actions; every row
         needs positive mass.
     termination:
-        allow sub-stochastic rows (SPEC section 1, "Termination").
+        allow sub-stochastic rows (docs/conventions.md section 1, "Termination").
     horizon:
         a finite horizon ``H >= 1`` (backward induction from ``V_H = 0``), or
         None for the infinite discounted horizon.
 
     Numbers may be floats (taken as their exact binary value), ints, strings
-    (``"0.1"``, ``"1/3"``, exact) or Fractions (SPEC section 2). Every violation
+    (``"0.1"``, ``"1/3"``, exact) or Fractions (docs/conventions.md section 2). Every violation
     raises :class:`~softq_ref.InvalidMDPError` naming the argument, the first
     offending index and its value.
 

@@ -1,7 +1,7 @@
 """The soft Bellman operators and exact soft policy evaluation (float64).
 
 All functions take a :class:`~softq_ref.FiniteMDP` and float64 arrays indexed
-``Q[s, a]``, ``V[s]``, ``policy[s, a]`` (SPEC section 1), and use the one
+``Q[s, a]``, ``V[s]``, ``policy[s, a]`` (docs/conventions.md section 1), and use the one
 log-sum-exp kernel of :mod:`softq_ref.logsumexp`.
 """
 
@@ -81,7 +81,7 @@ def bellman_operator(mdp: FiniteMDP, Q: ArrayLike, alpha: float) -> FloatArray:
     r"""The soft Bellman optimality operator.
 
     ``(T Q)[s, a] = R[s, a] + gamma * sum_s' P[s, a, s'] V_Q(s')`` with
-    ``V_Q(s) = alpha * log sum_a mu[s, a] exp(Q[s, a] / alpha)`` (SPEC
+    ``V_Q(s) = alpha * log sum_a mu[s, a] exp(Q[s, a] / alpha)`` (docs/conventions.md
     section 1; Haarnoja et al. 2017, Theorem 2 / eq. (6); soft Q-iteration,
     Theorem 3, iterates it). It is a ``gamma``-contraction in the sup norm
     (``proofs/04_contraction.ipynb``).
@@ -110,7 +110,7 @@ def policy_operator(mdp: FiniteMDP, Q: ArrayLike, policy: ArrayLike, alpha: floa
 
     ``(T^pi Q)[s, a] = R[s, a] + gamma * sum_s' P[s, a, s'] V(s')`` with
     ``V(s) = sum_a pi(a|s) Q[s, a] + alpha * H_mu(pi)(s)``: the entropy of
-    the current step is in ``V``, not in ``Q`` (SPEC section 1, the seed's
+    the current step is in ``V``, not in ``Q`` (docs/conventions.md section 1, the seed's
     definition of the soft value of a policy).
     """
     a, _ = float_alpha(alpha)
@@ -132,7 +132,7 @@ def evaluate_policy(mdp: FiniteMDP, policy: ArrayLike, alpha: float) -> PolicyEv
 
     ``V^pi`` solves ``(I - gamma P_pi) V = r_pi + alpha H_mu(pi)`` with
     ``r_pi(s) = sum_a pi(a|s) R[s, a]`` and ``P_pi[s, s'] = sum_a pi(a|s)
-    P[s, a, s']``; then ``Q^pi = R + gamma P V^pi`` (SPEC section 1). With a
+    P[s, a, s']``; then ``Q^pi = R + gamma P V^pi`` (docs/conventions.md section 1). With a
     finite horizon the evaluation is by backward induction and the arrays
     gain a leading time axis of length ``H`` (the policy is then either one
     ``(S, A)`` table used at every step or an ``(H, S, A)`` array).

@@ -1,4 +1,4 @@
-"""The theory, asserted on random MDPs: SPEC section 1's facts and Theorems 1-3 of
+"""The theory, asserted on random MDPs: docs/conventions.md section 1's facts and Theorems 1-3 of
 Haarnoja et al. (2017). Every tolerance is a certified bound (``error_bound``), an
 a-priori rounding bound (``tests/helpers.py``) or a named conditioning bound."""
 
@@ -146,7 +146,7 @@ def test_max_limit_bounds_and_monotonicity_in_alpha(mdp, a1, a2):
     hard, r_lo, r_hi = solve(mdp, 0.0), solve(mdp, lo), solve(mdp, hi)
     g, logA = mdp.gamma, math.log(mdp.num_actions)
     b = hard.error_bound + r_lo.error_bound + r_hi.error_bound
-    # V*_0 <= V*_alpha <= V*_0 + alpha log A / (1 - gamma)   (SPEC section 1)
+    # V*_0 <= V*_alpha <= V*_0 + alpha log A / (1 - gamma)   (docs/conventions.md section 1)
     assert np.all(hard.V <= r_lo.V + b)
     assert np.all(r_lo.V <= hard.V + lo * logA / (1 - g) * (1 + 4 * EPS) + b)
     # V*_alpha is non-decreasing in alpha with the counting measure

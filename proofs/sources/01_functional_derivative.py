@@ -28,8 +28,8 @@ the package.
 **How this is used.** With $x$ an action $a$, $f = Q(s,\cdot)$ and $\lambda = \alpha$, item 3 is the
 soft value $V(s) = \alpha\log\sum_a \exp(Q(s,a)/\alpha)$ and item 2 the soft-greedy policy
 $\pi(a\mid s) = \exp((Q(s,a) - V(s))/\alpha)$ of Haarnoja et al. (2017), "Reinforcement Learning
-with Deep Energy-Based Policies", Theorems 1 and 2. The conventions are those of `SPEC.md`,
-section 1: the reference measure $\mu$ defaults to counting measure (the integral over actions
+with Deep Energy-Based Policies", Theorems 1 and 2. The conventions are those of [conventions,
+section 1](../docs/conventions.md#1-the-mathematics): the reference measure $\mu$ defaults to counting measure (the integral over actions
 is a sum), the entropy counted in $V^\pi(s)$ is that of the current step, and $\alpha = 0$ is the
 hard maximum. With a prior $\mu$ the entropy becomes $-\mathrm{KL}(q\,\|\,\mu)$ and the same
 steps give $q^* \propto \mu\,e^{f/\lambda}$ (checked at the end). The code lives in
@@ -252,7 +252,7 @@ assert np.abs(res.x - pi).max() <= 1e-6 and v - (-res.fun) <= 1e-12"""
         r"""**With a prior.** Replacing the entropy by $-\mathrm{KL}(q\,\|\,\mu)$, i.e. maximising
 $\sum_i q_i f_i - \lambda\sum_i q_i\log(q_i/\mu_i)$, adds $\lambda\log\mu_i$ to the payoff: the same
 derivation with $f_i + \lambda\log\mu_i$ gives $q^* \propto \mu_i e^{f_i/\lambda}$ and the maximum
-$\lambda\log\sum_i\mu_i e^{f_i/\lambda}$, which is `soft_value(f, lam, prior=mu)` (SPEC section 1)."""
+$\lambda\log\sum_i\mu_i e^{f_i/\lambda}$, which is `soft_value(f, lam, prior=mu)` ([conventions, section 1](../docs/conventions.md#1-the-mathematics))."""
     ),
     code(
         """mu = np.array([0.2, 0.3, 0.5])

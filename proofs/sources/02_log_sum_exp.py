@@ -24,7 +24,7 @@ package, that
 5. the **limits** $V \to \max_i Q_i$ as $\alpha\to 0^+$ and $V - \alpha\log n \to \frac1n\sum_i Q_i$ as
    $\alpha\to\infty$, with the next term $\mathrm{Var}(Q)/(2\alpha)$.
 
-Conventions as in `SPEC.md`, section 1: counting measure (no prior), last axis = actions,
+Conventions as in [conventions, section 1](../docs/conventions.md#1-the-mathematics): counting measure (no prior), last axis = actions,
 $\alpha = 0$ is the hard maximum. Notebook 01 derived $V$ as the value of the
 entropy-regularised maximisation; here it is studied as a function of $Q$. The code is in
 `softq_ref.symbolic.lse`; `tests/test_symbolic_lse.py` runs the same derivations."""

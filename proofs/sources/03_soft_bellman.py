@@ -22,7 +22,7 @@ with a certified `error_bound`) and `softq_ref.solve_certified` (50 digits, cert
 symbolic steps live in `softq_ref.symbolic.bellman`; `tests/test_symbolic_bellman.py` runs
 them too.
 
-**Conventions** (SPEC section 1). Discrete actions, temperature $\alpha > 0$, a reference
+**Conventions** ([conventions, section 1](../docs/conventions.md#1-the-mathematics)). Discrete actions, temperature $\alpha > 0$, a reference
 measure $\mu(s,\cdot) \ge 0$ (the prior; all ones by default). The soft value of a policy
 counts the entropy of the current step:
 

@@ -26,7 +26,7 @@ A "Checks" part then tests each claim numerically against `softq_ref.bellman_ope
 high-precision solver `softq_ref.solve_certified`. The symbolic steps are in
 `softq_ref.symbolic.contraction` (tested by `tests/test_symbolic_contraction.py`).
 
-**Conventions** (SPEC section 1): temperature $\alpha > 0$ (for $\alpha = 0$ the hard max is
+**Conventions** ([conventions, section 1](../docs/conventions.md#1-the-mathematics)): temperature $\alpha > 0$ (for $\alpha = 0$ the hard max is
 1-Lipschitz too, and everything below holds with $\max$ in place of the log-sum-exp), prior
 $\mu \ge 0$ (all ones by default), $0 \le \gamma < 1$, $\|\cdot\|$ the sup norm over all
 entries."""

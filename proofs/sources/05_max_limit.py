@@ -22,7 +22,7 @@ It then checks both numerically against `softq_ref.solve` and the certified solv
 $V^*_\alpha$ against $\alpha$ with the two bounds, and checks that `solve(mdp, 0)` is the hard
 optimum.
 
-**Conventions** (SPEC section 1): $Q_V(s,a) = R(s,a) + \gamma\sum_{s'}P(s'\mid s,a)V(s')$,
+**Conventions** ([conventions, section 1](../docs/conventions.md#1-the-mathematics)): $Q_V(s,a) = R(s,a) + \gamma\sum_{s'}P(s'\mid s,a)V(s')$,
 $(T_\alpha V)(s) = \alpha\log\sum_a\mu(s,a)e^{Q_V(s,a)/\alpha}$, $(T_0V)(s) = \max_a Q_V(s,a)$;
 $V^*_\alpha$ is the fixed point of $T_\alpha$ (Haarnoja et al. 2017, Theorem 2);
 $\pi^*(a\mid s) = \mu(s,a)e^{(Q^*(s,a) - V^*(s))/\alpha}$ (Theorem 1);
@@ -92,7 +92,7 @@ $$V^*_0 \;\le\; V^*_\alpha \;\le\; V^*_0 + \frac{\alpha\log|A|}{1-\gamma}.$$
 For $Q$ the same argument gives $Q^*_0 \le Q^*_\alpha \le Q^*_0 + \gamma\alpha\log|A|/(1-\gamma)$
 (one factor $\gamma$, since $Q = R + \gamma PV$). With a general prior the one-step bounds read
 $\max_a(q_a + \alpha\log\mu_a) \le \alpha\log\sum_a\mu_a e^{q_a/\alpha} \le \max_a q_a + \alpha\log\sum_a\mu_a$
-(SPEC section 1) and the same induction applies with those constants.
+([conventions, section 1](../docs/conventions.md#1-the-mathematics)) and the same induction applies with those constants.
 
 ## 2. The derivative in $\alpha$
 
@@ -224,7 +224,7 @@ with mpmath.workdps(60):
     md(
         r"""The same quantity in float64 with the package's own policy evaluation: the soft value of
 $\pi^*$ in the MDP with **zero rewards** at temperature $1$ is $(I - \gamma P_\pi)^{-1}H_\mu(\pi)$
-(SPEC section 1's $V^\pi$ with $r = 0$, $\alpha = 1$). It agrees with the 60-digit value to
+([conventions, section 1](../docs/conventions.md#1-the-mathematics)'s $V^\pi$ with $r = 0$, $\alpha = 1$). It agrees with the 60-digit value to
 $10^{-13}$ (float64 solve plus the float64 policy, each accurate to a few ulps)."""
     ),
     code(

@@ -13,7 +13,7 @@ converges **quadratically**: near the solution the number of correct digits doub
 every step. `softq_ref.float64.solvers` (`soft_policy_iteration`, `solve`) and
 `softq_ref.certified.solve_certified` rely on both facts.
 
-**Conventions** (SPEC section 1). Finite MDP with `P[s, a, s']`, `R[s, a]`, discount
+**Conventions** ([conventions, section 1](../docs/conventions.md#1-the-mathematics)). Finite MDP with `P[s, a, s']`, `R[s, a]`, discount
 $0 \le \gamma < 1$, reference measure $\mu[s,a] > 0$, temperature $\alpha > 0$. For state values
 $V$,
 

@@ -1,4 +1,4 @@
-"""The ``softq-ref`` command line (SPEC section 4).
+"""The ``softq-ref`` command line (docs/conventions.md section 4).
 
 ``main(argv)`` parses the arguments and runs one subcommand; it returns the
 exit status (0 success, 2 bad input or bad usage) instead of exiting, so it
@@ -8,10 +8,9 @@ stdout.
 
 Adding a subcommand is one function that declares its arguments, one that
 runs it and returns the exit status, and one :class:`Command` entry in
-:data:`COMMANDS`. ``check`` and ``golden`` (SPEC section 4) are reserved for
-``softq_ref.conformance`` and ``softq_ref.io.golden``; register them here when
-they exist, importing their module inside ``run`` so that ``--help`` stays
-fast.
+:data:`COMMANDS`. Each run function imports what it needs (``check`` runs
+:mod:`softq_ref.conformance`, ``golden`` :mod:`softq_ref.io.golden`), so that
+``--help`` stays fast.
 """
 
 from __future__ import annotations
@@ -41,7 +40,7 @@ learning on a finite MDP: the soft-optimal Q*, V* and policy pi* at a
 temperature alpha, in float64 with an error bound, or to any number of
 certified digits.
 
-Conventions (Haarnoja et al. 2017, SPEC.md section 1): P[s, a, s'] is the
+Conventions (Haarnoja et al. 2017, docs/conventions.md section 1): P[s, a, s'] is the
 probability of moving from state s to s' under action a;
   V(s)    = alpha * log sum_a mu[s,a] * exp(Q[s,a] / alpha)
   pi(a|s) = mu[s,a] * exp((Q[s,a] - V(s)) / alpha)
@@ -59,7 +58,7 @@ examples:
 
 Numbers are exact: a JSON number is the double it denotes, a string such as
 "0.1" or "1/3" is that exact rational. The JSON MDP format is described in
-'softq-ref solve --help', docs/cli.md and SPEC.md section 3."""
+'softq-ref solve --help', docs/cli.md and docs/conventions.md section 3."""
 
 _SOLVE_DESCRIPTION = """\
 Solve the MDP in FILE (JSON, format below) at temperature alpha and print one
@@ -78,7 +77,7 @@ with at least D significant digits and error_bound is a certified bound on
 |printed - exact| over every printed entry of Q, V and policy."""
 
 _SOLVE_EPILOG = """\
-the MDP file (SPEC.md section 3) is one JSON object:
+the MDP file (docs/conventions.md section 3) is one JSON object:
   {
     "transitions": [[[0.5, 0.5], [1, 0]], [[0, 1], [0, 1]]],
     "rewards": [["1", "0"], ["0", "1/2"]],
@@ -111,7 +110,7 @@ _DEMO_DESCRIPTION = """\
 Solve a built-in three-state example and print a readable summary: the soft
 optimal values V* and policy pi* with their certified error bound, and a
 table of how the soft optimum approaches the hard one as alpha falls to 0,
-beside the bound alpha*log(A)/(1 - gamma) of SPEC.md section 1."""
+beside the bound alpha*log(A)/(1 - gamma) of docs/conventions.md section 1."""
 
 _DEMO_EPILOG = """\
 examples:
@@ -184,7 +183,7 @@ def _read_problem(file: str) -> MDPProblem:
 
 
 def _float64_spec_dict(mdp: FiniteMDP, alpha: Fraction) -> dict[str, Any]:
-    """Solve in float64 and return SPEC section 4's object with JSON numbers.
+    """Solve in float64 and return docs/conventions.md section 4's object with JSON numbers.
 
     The exact ``alpha`` goes to the solver, whose ``error_bound`` then covers
     the rounding of ``alpha`` and of the MDP's inputs to float64.
@@ -330,14 +329,11 @@ COMMANDS["check"] = Command(
 )
 COMMANDS["golden"] = Command(
     "write the golden catalog of certified solutions",
-    "Write each catalog MDP (SPEC section 3) beside its certified solutions at several alpha.",
+    "Write each catalog MDP (docs/conventions.md section 3) beside its certified solutions at several alpha.",
     "example:\n  softq-ref golden catalog/ --digits 30",
     _configure_golden,
     _run_golden,
 )
-
-#: Subcommands of SPEC section 4 that this version does not provide yet.
-RESERVED: dict[str, str] = {}
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -366,7 +362,7 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def _error(message: str) -> None:
-    # One line, whatever the message contains (SPEC section 4).
+    # One line, whatever the message contains (docs/conventions.md section 4).
     line = " ".join(message.split())
     print(f"{PROG}: error: {line}", file=sys.stderr)
 
@@ -381,12 +377,6 @@ def main(argv: Sequence[str] | None = None) -> int:
     """
     args_list = list(sys.argv[1:] if argv is None else argv)
     parser = build_parser()
-    if args_list and args_list[0] in RESERVED and args_list[0] not in COMMANDS:
-        _error(
-            f"'{args_list[0]}' ({RESERVED[args_list[0]]}, SPEC section 4) is not available "
-            f"in this version of {PROG}"
-        )
-        return 2
     try:
         args = parser.parse_args(args_list)
         run = getattr(args, "_run", None)

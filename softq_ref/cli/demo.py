@@ -5,7 +5,7 @@ reward; swimming against the current may reach the far bank, where swimming
 earns 1. The demo prints the certified soft optimum ``V*``, ``pi*`` at one
 temperature, compares the float64 solver with it, and shows the soft optimum
 approaching the hard one as ``alpha`` falls: with the counting measure
-``V*_0 <= V*_alpha <= V*_0 + alpha*log(A)/(1 - gamma)`` (SPEC section 1).
+``V*_0 <= V*_alpha <= V*_0 + alpha*log(A)/(1 - gamma)`` (docs/conventions.md section 1).
 """
 
 from __future__ import annotations
@@ -141,7 +141,7 @@ def run_demo(*, alpha: Any = "1/10", digits: int = 30, write_example: str | None
     )
     out.append("")
 
-    # 2. How V*_alpha approaches V*_0 (float64), beside the bound of SPEC section 1.
+    # 2. How V*_alpha approaches V*_0 (float64), beside the bound of docs/conventions.md section 1.
     results = [(Fraction(a), solve(mdp, Fraction(a))) for a in APPROACH_ALPHAS]
     hard = results[-1][1]
     rows = []
@@ -168,11 +168,13 @@ def run_demo(*, alpha: Any = "1/10", digits: int = 30, write_example: str | None
     if all_within:
         out += _wrap(
             "Every row satisfies 0 <= V*_alpha - V*_0 <= alpha*log(A)/(1 - gamma) "
-            "(SPEC section 1), up to the float64 error bounds.",
+            "(docs/conventions.md section 1), up to the float64 error bounds.",
             "  ",
         )
     else:
-        out.append("  A row breaks the bound of SPEC section 1: please report this as a bug.")
+        out.append(
+            "  A row breaks the bound of docs/conventions.md section 1: please report this as a bug."
+        )
     if write_example is not None:
         save_mdp(mdp, write_example, alpha=alpha_q)
         out.append("")

@@ -1,6 +1,6 @@
 """The conformance kit: check another implementation against softq-ref.
 
-Four kinds of function can be checked (SPEC section 4; NumPy float64 arrays in,
+Four kinds of function can be checked (docs/conventions.md section 4; NumPy float64 arrays in,
 ``P`` of shape ``(S, A, S)``, counting measure, no termination):
 
 ==========  ==============================  ==========================
@@ -467,7 +467,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         "--kind",
         required=True,
         choices=KINDS,
-        help="what the function computes; see SPEC section 4",
+        help="what the function computes; see docs/conventions.md section 4",
     )
     parser.add_argument(
         "--rtol",
@@ -547,7 +547,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser = argparse.ArgumentParser(
         prog="softq-ref check",
         description="Check an implementation of the soft Bellman operator, solver, soft value "
-        "or soft-greedy policy against softq-ref (SPEC section 4).",
+        "or soft-greedy policy against softq-ref (docs/conventions.md section 4).",
     )
     add_arguments(parser)
     try:

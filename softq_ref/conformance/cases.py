@@ -9,7 +9,7 @@ disk by :func:`save_case` and read back by ``--replay`` (:func:`load_case`).
 
 File formats (all numbers are JSON numbers that round-trip, ``repr``):
 
-* ``solver``: ``<kind>-<hash>.json`` is an MDP file in the format of SPEC
+* ``solver``: ``<kind>-<hash>.json`` is an MDP file in the format of docs/conventions.md
   section 3, with the ``alpha`` key; ``softq-ref solve`` reads it as it is.
 * ``operator``: the same MDP file, plus ``<kind>-<hash>.Q.json`` holding
   ``{"Q": [[...]], "alpha": ...}``, the Q-table the operator was applied to.
@@ -54,7 +54,7 @@ FloatArray = NDArray[np.float64]
 
 KINDS = ("operator", "solver", "value", "policy")
 
-#: what the kit calls for each kind (SPEC section 4)
+#: what the kit calls for each kind (docs/conventions.md section 4)
 SIGNATURES = {
     "operator": "f(P, R, gamma, alpha, Q) -> T Q of shape (S, A)",
     "solver": "f(P, R, gamma, alpha) -> Q* of shape (S, A)",
@@ -111,7 +111,7 @@ class SearchSpace:
     """Where the kit looks: the temperature range, the largest discount, the sizes.
 
     ``alpha_range = (lo, hi)``; ``lo = 0`` includes ``alpha = 0`` (the hard
-    max of SPEC section 1, opt-in because many soft implementations divide
+    max of docs/conventions.md section 1, opt-in because many soft implementations divide
     by ``alpha``), positive temperatures then start at ``min(1e-3, hi)``.
     ``q_scale`` bounds the entries of random Q-tables, ``reward_scale`` the
     rewards of random MDPs (so ``|Q*| <= reward_scale / (1 - gamma)`` plus
@@ -287,7 +287,7 @@ def _jsonio() -> Any:
 
 
 def _mdp_json(mdp: FiniteMDP, alpha: float, description: str) -> str:
-    """SPEC section 3 text for a float MDP (counting measure, no termination)."""
+    """docs/conventions.md section 3 text for a float MDP (counting measure, no termination)."""
     jsonio = _jsonio()
     if jsonio is not None and hasattr(jsonio, "dumps_mdp"):
         return str(jsonio.dumps_mdp(mdp, alpha=alpha)).rstrip("\n") + "\n"
@@ -362,10 +362,12 @@ def _read_mdp_file(path: Path) -> tuple[FiniteMDP, float]:
         allowed = {"transitions", "rewards", "gamma", "prior", "termination", "alpha"}
         allowed |= {"name", "description"}
         if not isinstance(obj, dict):
-            raise InvalidMDPError(f"{path}: expected a JSON object (SPEC section 3)")
+            raise InvalidMDPError(f"{path}: expected a JSON object (docs/conventions.md section 3)")
         unknown = sorted(set(obj) - allowed)
         if unknown:
-            raise InvalidMDPError(f"{path}: unknown key {unknown[0]!r} (SPEC section 3)")
+            raise InvalidMDPError(
+                f"{path}: unknown key {unknown[0]!r} (docs/conventions.md section 3)"
+            )
         for key in ("transitions", "rewards", "gamma"):
             if key not in obj:
                 raise InvalidMDPError(f"{path}: missing key {key!r}")
@@ -388,7 +390,7 @@ def _read_mdp_file(path: Path) -> tuple[FiniteMDP, float]:
 
 
 def load_case(path: str | os.PathLike[str], kind: str) -> Case:
-    """Read a file written by :func:`save_case` (or any SPEC MDP file with ``alpha``)."""
+    """Read a file written by :func:`save_case` (or any MDP file with ``alpha``)."""
     p = Path(path)
     label = f"replay of {p}"
     if kind in ("value", "policy"):

@@ -10,7 +10,7 @@ the function returned an array of the right shape. The state-value variants
 * uniform-prior convention: ``alpha log mean_a exp(Q/alpha)`` (log-mean-exp),
   lower by ``alpha log A`` per step; ``alpha log(A)/(1-gamma)`` on ``V*``;
 * Boltzmann-weighted mean ``sum_a pi(a|s) Q(s,a)``: the soft value with its
-  entropy term dropped (``V = E_pi Q + alpha H(pi)``, SPEC section 1);
+  entropy term dropped (``V = E_pi Q + alpha H(pi)``, docs/conventions.md section 1);
 * entropy double-counted: ``V + alpha H(pi)``;
 * temperature left out: ``alpha lse(Q)``, ``lse(Q/alpha)`` or ``lse(Q)``;
 * temperature ignored: the hard ``max_a Q``;
@@ -352,11 +352,11 @@ def _explain(m: Mistake, case: Case, got: FloatArray, exp: Expected) -> str:
         return (
             f"differs from the reference by {per} (measured: {offset:.6g}): "
             "this is the uniform-prior convention, V = alpha*log(mean_a exp(Q/alpha)); "
-            "the SPEC's counting measure (no prior) uses log-sum-exp"
+            "the reference's counting measure (no prior) uses log-sum-exp"
         )
     texts = {
         "boltzmann": "V = sum_a pi(a|s)*Q(s,a) with pi the soft-greedy policy; the soft value "
-        "is that mean plus the entropy term alpha*H(pi) (SPEC section 1)",
+        "is that mean plus the entropy term alpha*H(pi) (docs/conventions.md section 1)",
         "double-entropy": "V = alpha*log sum exp(Q/alpha) + alpha*H(pi): the soft value already "
         "contains the entropy once (V = E_pi[Q] + alpha*H(pi))",
         "temperature-exponent": "computes alpha*log sum exp(Q); the exponent must be Q/alpha"
@@ -370,8 +370,8 @@ def _explain(m: Mistake, case: Case, got: FloatArray, exp: Expected) -> str:
         "swapped-axes": f"reduces over the first axis of the {S}x{A} table: Q is [s][a], "
         "actions are the last axis",
         "layout": "uses P[a, s, s'] for P[s, a, s']: the kit passes P of shape (S, A, S) "
-        "(SPEC section 4)",
-        "alpha-zero": "returns non-finite values at alpha = 0, where SPEC section 1 defines "
+        "(docs/conventions.md section 4)",
+        "alpha-zero": "returns non-finite values at alpha = 0, where docs/conventions.md section 1 defines "
         "the soft value as the hard max and the policy as uniform over the maximising actions "
         "(leave alpha = 0 out with an --alpha-range whose LO is positive)",
         "no-max-shift": f"exp(Q/alpha) overflows to inf (or underflows to 0, log 0 = -inf) "

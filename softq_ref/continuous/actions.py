@@ -598,7 +598,7 @@ def gaussian_prior_soft_policy(
     r"""Closed form for a quadratic Q with a Gaussian reference measure ``mu = N(m0, S0)``.
 
     ``Q(a) = -1/2 (a - m)^T K (a - m) + c`` and ``mu(a)`` the density of
-    ``N(m0, S0)`` (a probability measure: the KL-regularised objective of SPEC
+    ``N(m0, S0)`` (a probability measure: the KL-regularised objective of docs/conventions.md
     section 1). The product of the two Gaussians integrates to
 
     ``V = c - alpha/2 [log det(I + K S0 / alpha) + (m - m0)^T (S0 + alpha K^{-1})^{-1} (m - m0)]``

@@ -85,7 +85,7 @@ def importance_sampled_soft_value(
     (a log density for continuous actions, a log probability for discrete
     ones). ``prior[..., i] = mu(a_i)`` is the reference measure at the samples
     (default 1: the Lebesgue measure, or the counting measure for discrete
-    actions, as in SPEC section 1).
+    actions, as in docs/conventions.md section 1).
 
     Computed in log space with the package's one log-sum-exp kernel:
     ``V_hat = soft_value(Q - alpha log q, alpha, prior) - alpha log n``; no
@@ -135,7 +135,7 @@ def soft_q_target(
     weights (``k`` sampled next states; ``k = 1`` is the usual one-sample
     target) or with ``probabilities`` of the same shape (all successors with
     their transition probabilities: the exact expectation, which is the soft
-    Bellman operator of SPEC section 1). ``next_values`` of the batch shape
+    Bellman operator of docs/conventions.md section 1). ``next_values`` of the batch shape
     (no ``k`` axis) is read as ``k = 1``. ``terminals`` (bool, batch shape)
     marks transitions that end the episode: no bootstrap there.
 

@@ -216,7 +216,7 @@ def soft_policy_iteration(
 
     Each step evaluates the soft-greedy policy of the current ``V`` exactly
     (one ``S x S`` linear solve); values improve monotonically
-    (``Q^{pi_{k+1}} >= Q^{pi_k}``, SPEC section 1) and converge quadratically,
+    (``Q^{pi_{k+1}} >= Q^{pi_k}``, docs/conventions.md section 1) and converge quadratically,
     until float64 rounding (about ``cond(I - gamma P_pi) * eps * |Q|``) stops
     them. :func:`solve` goes further by iterative refinement.
     """

@@ -1,7 +1,7 @@
 """The MDPs of the golden catalog: hand-made classics and seeded random MDPs.
 
 Each case is built from exact inputs (strings such as ``"1/3"`` and ``"9/10"``)
-wherever that is natural, so the catalog is exactly defined (SPEC section 2).
+wherever that is natural, so the catalog is exactly defined (docs/conventions.md section 2).
 """
 
 from __future__ import annotations

@@ -4,7 +4,7 @@ Gymnasium's toy-text environments expose ``env.unwrapped.P[s][a] = [(prob,
 next_s, reward, terminated), ...]``. The expected reward is
 ``R[s, a] = sum prob * reward`` over the tuples (the same next state may appear in
 several tuples with different rewards), and a terminated transition's mass is
-removed from ``P`` (SPEC section 1, termination: value 0 after it).
+removed from ``P`` (docs/conventions.md section 1, termination: value 0 after it).
 pymdptoolbox uses ``P`` of shape ``(A, S, S)`` and ``R`` of shape ``(S, A)``,
 ``(A, S, S)`` or ``(S,)``.
 """

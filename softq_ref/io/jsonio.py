@@ -1,4 +1,4 @@
-"""The JSON MDP format (SPEC section 3): read exactly, written losslessly.
+"""The JSON MDP format (docs/conventions.md section 3): read exactly, written losslessly.
 
 A file is one JSON object::
 
@@ -15,10 +15,10 @@ A file is one JSON object::
 ``R[s][a][s']``, ``gamma`` is required; ``prior`` (the reference measure
 ``mu[s][a]``), ``termination`` (default false), ``alpha``, ``name`` and
 ``description`` are optional. ``horizon`` (an integer ``H >= 1``, the finite
-horizon of :class:`~softq_ref.FiniteMDP`) is an extension that SPEC section 3
+horizon of :class:`~softq_ref.FiniteMDP`) is an extension that docs/conventions.md section 3
 does not list. Any other key is an error, so a misspelt key is never ignored.
 
-Numbers follow SPEC section 2: a JSON number is the double it denotes (``0.1``
+Numbers follow docs/conventions.md section 2: a JSON number is the double it denotes (``0.1``
 is the double nearest one tenth), a string is exact (``"0.1"`` is one tenth,
 ``"1/3"`` a third). Literals that denote no finite double are refused:
 ``NaN``, ``Infinity``, ``1e400``, and integer literals that are not exactly a
@@ -87,7 +87,7 @@ _MAX_INT_DIGITS = 310
 class MDPProblem:
     """An MDP file's contents: the MDP and the file's ``alpha`` (None if absent).
 
-    ``alpha`` is the exact value (SPEC section 2): the string ``"0.1"`` gives
+    ``alpha`` is the exact value (docs/conventions.md section 2): the string ``"0.1"`` gives
     ``Fraction(1, 10)``, the JSON number ``0.1`` the Fraction of that double.
     """
 
@@ -350,7 +350,7 @@ def loads_mdp(text: str, *, source: str = "<string>") -> FiniteMDP:
 
 
 def load_problem(path: str | os.PathLike[str]) -> MDPProblem:
-    """Read an MDP file (SPEC section 3) and its optional ``alpha``.
+    """Read an MDP file (docs/conventions.md section 3) and its optional ``alpha``.
 
     Raises :class:`OSError` if the file cannot be read and
     :class:`~softq_ref.InvalidMDPError` (message starting with the path, then
@@ -362,9 +362,9 @@ def load_problem(path: str | os.PathLike[str]) -> MDPProblem:
 
 
 def load_mdp(path: str | os.PathLike[str]) -> FiniteMDP:
-    """Read a :class:`~softq_ref.FiniteMDP` from a JSON file (SPEC section 3).
+    """Read a :class:`~softq_ref.FiniteMDP` from a JSON file (docs/conventions.md section 3).
 
-    Numbers are read exactly (SPEC section 2); unknown keys are refused. The
+    Numbers are read exactly (docs/conventions.md section 2); unknown keys are refused. The
     file's ``alpha``, if any, is checked and dropped (see :func:`load_problem`).
     """
     return load_problem(path).mdp
@@ -451,7 +451,7 @@ def dumps_mdp(mdp: FiniteMDP, *, alpha: Any = None) -> str:
     """Write ``mdp`` (and optionally ``alpha``) in the JSON MDP format, losslessly.
 
     Doubles are written as JSON numbers, other rationals as exact strings, so
-    reading the text back gives the same exact values (SPEC section 2).
+    reading the text back gives the same exact values (docs/conventions.md section 2).
 
     >>> mdp = FiniteMDP([[[1.0]]], [["1/3"]], "0.9")
     >>> print(dumps_mdp(mdp, alpha="0.1"))

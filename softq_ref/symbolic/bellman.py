@@ -3,7 +3,7 @@ r"""The soft value, the optimal policy and closed-form soft optima, derived with
 Haarnoja et al. (2017), "Reinforcement Learning with Deep Energy-Based Policies",
 Theorem 1 (the soft-greedy policy ``pi ∝ mu exp(Q / alpha)`` is optimal) and
 Theorem 2 (the soft Bellman equation), for discrete actions with a reference
-measure ``mu`` (SPEC section 1); derived step by step in
+measure ``mu`` (docs/conventions.md section 1); derived step by step in
 ``proofs/03_soft_bellman.ipynb``.
 
 * :func:`derive_soft_value`: for ``pi_a = mu_a exp(q_a / alpha) / Z`` one has
@@ -539,7 +539,7 @@ def evaluate(
 ) -> ClosedFormValues:
     r"""The closed forms of ``d`` at the exact inputs of ``mdp`` and ``alpha``, to ``digits`` digits.
 
-    The rewards, prior and ``gamma`` are read from ``mdp.exact`` (SPEC section
+    The rewards, prior and ``gamma`` are read from ``mdp.exact`` (docs/conventions.md section
     2: a float is its exact binary value), so the numbers are the soft optimum
     of exactly that MDP; they are evaluated with mpmath (``sympy.lambdify``)
     at ``digits + 20`` digits and rounded to ``digits``: the closed forms are

@@ -1,6 +1,6 @@
 r"""The max-limit of the soft optimum and its derivative in ``alpha`` (``proofs/05_max_limit.ipynb``).
 
-Two facts of SPEC section 1, for the counting measure:
+Two facts of docs/conventions.md section 1, for the counting measure:
 
 * ``V*_0 <= V*_alpha <= V*_0 + alpha log|A| / (1 - gamma)``: the per-state
   log-sum-exp bounds ``T_0 V <= T_alpha V <= T_0 V + alpha log|A|`` and the

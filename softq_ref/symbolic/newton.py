@@ -1,6 +1,6 @@
 r"""Soft policy iteration is Newton's method on ``F(V) = V - T V`` (``proofs/06_newton.ipynb``).
 
-The state-value form of the soft Bellman operator (SPEC section 1) is
+The state-value form of the soft Bellman operator (docs/conventions.md section 1) is
 
 ``(T V)(s) = alpha log sum_a mu[s, a] exp(Q_V[s, a] / alpha)``,
 ``Q_V[s, a] = R[s, a] + gamma sum_s' P[s, a, s'] V(s')``.
@@ -51,7 +51,7 @@ class SymbolicMDP:
     the ``A x S`` matrix ``P[s, a, s']``; ``V``, ``Z``, ``TV``, ``entropy`` and
     ``r_pi`` are ``S x 1``; ``P_pi`` is ``S x S``. With ``Z(s) = sum_a mu[s, a]
     exp(Q[s, a] / alpha)``: ``TV = alpha log Z``, ``policy = mu exp(Q / alpha) / Z``,
-    ``entropy = -sum_a pi log(pi / mu)`` (``H_mu`` of SPEC section 1),
+    ``entropy = -sum_a pi log(pi / mu)`` (``H_mu`` of docs/conventions.md section 1),
     ``P_pi[s, s'] = sum_a pi(a|s) P[s, a, s']`` and ``r_pi(s) = sum_a pi(a|s) R[s, a]``.
     """
 
@@ -85,7 +85,7 @@ def symbolic_mdp(states: int = 2, actions: int = 2, *, prior: bool = True) -> Sy
     transition probabilities ``p_{s a s'} >= 0`` and prior weights
     ``mu_{s a} > 0`` (all ones with ``prior=False``, the counting measure).
     No constraint ``sum_s' p = 1`` is imposed: the identities derived here
-    hold for any non-negative ``P`` (also with termination, SPEC section 1).
+    hold for any non-negative ``P`` (also with termination, docs/conventions.md section 1).
 
     >>> m = symbolic_mdp(1, 2, prior=False)
     >>> m.TV[0]
@@ -133,7 +133,7 @@ class NewtonDerivation:
       solves ``J V_N = newton_rhs``;
     * ``evaluation_rhs = r_pi + alpha H_mu(pi)``: soft policy evaluation solves
       ``(I - gamma P_pi) V^pi = evaluation_rhs``;
-    * ``policy_gibbs = mu exp((Q - T V) / alpha)``: SPEC's form of the policy.
+    * ``policy_gibbs = mu exp((Q - T V) / alpha)``: the form of the policy in docs/conventions.md.
     """
 
     mdp: SymbolicMDP

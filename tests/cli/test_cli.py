@@ -1,4 +1,4 @@
-"""The ``softq-ref`` command line (SPEC section 4), mostly run as a subprocess.
+"""The ``softq-ref`` command line (docs/conventions.md section 4), mostly run as a subprocess.
 
 Each subprocess costs an interpreter start (~0.3 s), so the subprocess tests
 are the ones whose point is the process: exit status, what reaches stdout and
@@ -25,7 +25,7 @@ from softq_ref.io.jsonio import loads_problem
 
 ROOT = Path(__file__).resolve().parents[2]
 
-# SPEC section 3's example, verbatim.
+# docs/conventions.md section 3's example, verbatim.
 SPEC_EXAMPLE = """{
   "transitions": [[[0.5, 0.5], [1, 0]], [[0, 1], [0, 1]]],
   "rewards": [["1", "0"], ["0", "1/2"]],
@@ -251,7 +251,7 @@ def test_help_explains_the_conventions_the_commands_and_the_format(
         "P[s, a, s']",
         "softq-ref demo",
         "softq-ref solve mdp.json",
-        "SPEC.md section 3",
+        "docs/conventions.md section 3",
     ]:
         assert phrase in top
     assert main(["solve", "--help"]) == 0

@@ -4,7 +4,7 @@ It passes correct float64 implementations (softq_ref's own and an independent
 one written here on ``scipy.special.logsumexp``), fails each deliberately
 wrong implementation below with the diagnosis of its mistake, reports (and
 never crashes on) functions that raise or return garbage, and keeps the exit
-codes of SPEC section 4. The last sections are meta-tests of the kit's
+codes of docs/conventions.md section 4. The last sections are meta-tests of the kit's
 assertion helpers: the default tolerance admits float64 and refuses float32
 with a wide margin, and the comparison flags what it should.
 """
@@ -584,7 +584,7 @@ def test_cli_exit_2_for_an_operator_replay_without_its_q_table(impl, capsys):
 
 
 def test_cli_runs_as_a_program(impl):
-    """``python -m softq_ref.conformance``: exit statuses and streams as SPEC section 4 says."""
+    """``python -m softq_ref.conformance``: exit statuses and streams as docs/conventions.md section 4 says."""
     root = str(Path(__file__).resolve().parents[2])
     env = {"PYTHONPATH": root, "PATH": "/usr/bin:/bin"}
     base = [sys.executable, "-m", "softq_ref.conformance"]

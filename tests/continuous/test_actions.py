@@ -358,7 +358,7 @@ def test_gaussian_prior_policy_is_mu_times_exp_q_minus_v_over_alpha(d, seed, alp
 )
 def test_gaussian_prior_value_is_nonincreasing_in_alpha_and_interpolates(k, m, c, m0, s0):
     # With a probability prior, V_alpha is non-increasing in alpha (its derivative
-    # is minus a KL, SPEC section 1), V_0 = c = max Q, and as alpha -> inf,
+    # is minus a KL, docs/conventions.md section 1), V_0 = c = max Q, and as alpha -> inf,
     # V_alpha -> E_mu[Q] = c - (k s0^2 + k (m0 - m)^2) / 2 from above, the gap
     # being Var_mu(Q) / (2 alpha) + O(alpha^-2) (cumulant expansion).
     alphas = [0.0, 1e-9, 1e-3, 0.1, 1.0, 10.0, 1e3]

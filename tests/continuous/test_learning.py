@@ -306,7 +306,7 @@ def test_bias_is_exactly_order_one_over_n_for_a_discrete_proposal():
 )
 def test_expected_sampled_target_is_the_soft_bellman_operator(S, A, seed, gamma, alpha):
     # E_{s' ~ P[s, a]} [r + gamma V_Q(s')] = R + gamma P V_Q: with the exact
-    # probabilities, soft_q_target is the soft Bellman operator (SPEC section 1),
+    # probabilities, soft_q_target is the soft Bellman operator (docs/conventions.md section 1),
     # and averaging the table targets over every successor weighted by P agrees.
     rng = np.random.default_rng(seed)
     P = rng.dirichlet(np.ones(S), size=(S, A))
@@ -333,7 +333,7 @@ def test_expected_sampled_target_is_the_soft_bellman_operator(S, A, seed, gamma,
 )
 def test_exact_expected_target_equals_the_packages_bellman_operator(mdp, alpha, seed):
     # With every successor and its probability (terminated mass contributes 0,
-    # SPEC section 1) the target is (T Q)[s, a] as softq_ref.bellman_operator has it.
+    # docs/conventions.md section 1) the target is (T Q)[s, a] as softq_ref.bellman_operator has it.
     S, A = mdp.num_states, mdp.num_actions
     Q = np.random.default_rng(seed).standard_normal((S, A)) * 5
     V = soft_value(Q, alpha, mdp.prior)

@@ -4,14 +4,11 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
+from mdptoolbox import example  # gymnasium and pymdptoolbox are in the test extra
+from mdptoolbox import mdp as mtb
 
 from softq_ref import solve
 from softq_ref.io.envs import cliff_walking, from_pymdptoolbox, frozen_lake, taxi, to_pymdptoolbox
-
-pytest.importorskip("gymnasium")
-mdptoolbox = pytest.importorskip("mdptoolbox")
-from mdptoolbox import example  # noqa: E402
-from mdptoolbox import mdp as mtb  # noqa: E402
 
 EPS = float(np.finfo(np.float64).eps)
 

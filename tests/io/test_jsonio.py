@@ -1,4 +1,4 @@
-"""The JSON MDP format (SPEC sections 2 and 3): exact reading, lossless writing, located errors."""
+"""The JSON MDP format (docs/conventions.md sections 2 and 3): exact reading, lossless writing, located errors."""
 
 from __future__ import annotations
 
@@ -25,8 +25,8 @@ from softq_ref.io.jsonio import (
 )
 from softq_ref.strategies import mdps, temperatures
 
-# SPEC section 3's example, verbatim.
-SPEC_EXAMPLE = """{
+# docs/conventions.md section 3's example, verbatim.
+CONVENTIONS_EXAMPLE = """{
   "transitions": [[[0.5, 0.5], [1, 0]], [[0, 1], [0, 1]]],
   "rewards": [["1", "0"], ["0", "1/2"]],
   "gamma": "9/10",
@@ -37,7 +37,7 @@ SPEC_EXAMPLE = """{
 
 
 def _spec_obj(**changes: Any) -> dict[str, Any]:
-    obj: dict[str, Any] = json.loads(SPEC_EXAMPLE)
+    obj: dict[str, Any] = json.loads(CONVENTIONS_EXAMPLE)
     for key, value in changes.items():
         if value is _DELETE:
             del obj[key]
@@ -79,7 +79,7 @@ def _exact_equal(a: FiniteMDP, b: FiniteMDP) -> bool:
 
 
 def test_spec_example_is_read_exactly() -> None:
-    problem = loads_problem(SPEC_EXAMPLE)
+    problem = loads_problem(CONVENTIONS_EXAMPLE)
     mdp, ex = problem.mdp, problem.mdp.exact
     assert problem.alpha == Fraction(1, 10)  # the string "0.1" is one tenth exactly
     assert ex.gamma == Fraction(9, 10)
@@ -129,7 +129,7 @@ def test_large_integers_that_are_doubles_are_accepted_exactly() -> None:
 def test_every_number_that_is_not_a_finite_double_or_exact_string_is_refused_naming_it(
     literal: str, expected: str
 ) -> None:
-    text = SPEC_EXAMPLE.replace('"1/2"', literal)
+    text = CONVENTIONS_EXAMPLE.replace('"1/2"', literal)
     with pytest.raises(InvalidMDPError) as info:
         loads_problem(text, source="m.json")
     assert str(info.value).startswith("m.json: ")
@@ -233,7 +233,7 @@ def test_load_names_the_file_and_refuses_non_utf8(tmp_path: Path) -> None:
 
 
 def test_the_spec_example_survives_a_file_round_trip(tmp_path: Path) -> None:
-    problem = loads_problem(SPEC_EXAMPLE)
+    problem = loads_problem(CONVENTIONS_EXAMPLE)
     path = tmp_path / "spec.json"
     save_mdp(problem.mdp, path, alpha=problem.alpha)
     again = load_problem(path)
