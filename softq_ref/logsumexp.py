@@ -135,12 +135,49 @@ def soft_value_and_policy(
 ) -> tuple[FloatArray, FloatArray]:
     r"""Soft value and soft-greedy policy of a Q-table, in one pass.
 
-    ``V[...] = alpha * log sum_a mu[..., a] * exp(Q[..., a] / alpha)`` and
-    ``policy[..., a] = mu[..., a] * exp((Q[..., a] - V[...]) / alpha)``
-    (Haarnoja et al. 2017, Theorems 1 and 2; docs/conventions.md section 1). The last axis
-    of ``Q`` is the action axis; ``prior`` (``mu``) broadcasts against ``Q``.
-    ``alpha = 0`` gives the hard max and the uniform policy over ties.
+    Parameters
+    ----------
+    Q : array_like, shape (..., A)
+        Q-values; the last axis is the action axis. Every entry finite.
+    alpha : float
+        Temperature ``alpha >= 0`` (a float, an int, an exact string such as
+        ``"0.1"``, or a Fraction, rounded to the nearest double).
+    prior : array_like or None, optional
+        The reference measure ``mu[..., a] >= 0``, broadcast against ``Q``;
+        None is the counting measure (all ones). Every row needs positive mass.
 
+    Returns
+    -------
+    V : ndarray, shape (...)
+        ``alpha * log sum_a mu[..., a] exp(Q[..., a] / alpha)``.
+    policy : ndarray, shape (..., A)
+        ``mu[..., a] exp((Q[..., a] - V) / alpha)``, summing to 1 up to rounding.
+
+    Raises
+    ------
+    InvalidArgumentError
+        For a non-finite entry of ``Q``, a negative or non-finite ``alpha``, a
+        prior that is negative, does not broadcast or has a row without mass;
+        the message names the first offending index and its value.
+
+    Notes
+    -----
+    The soft value and soft-greedy policy of Haarnoja et al. (2017), Theorems
+    1 and 2 (docs/conventions.md section 1; derived in
+    ``proofs/03_soft_bellman.ipynb``). ``alpha = 0`` gives the hard maximum over
+    the actions with ``mu > 0`` and the uniform policy over the maximisers. The
+    evaluation is the shifted log-sum-exp of Blanchard, Higham & Higham (2021),
+    step by step in :func:`lse_kernel`; it never overflows for finite input.
+
+    References
+    ----------
+    T. Haarnoja, H. Tang, P. Abbeel, S. Levine, "Reinforcement Learning with Deep
+    Energy-Based Policies", ICML 2017.
+    P. Blanchard, D. J. Higham, N. J. Higham, "Accurately computing the
+    log-sum-exp and softmax functions", IMA J. Numer. Anal. 41 (2021).
+
+    Examples
+    --------
     >>> V, pi = soft_value_and_policy([[0.0, 0.0]], 1.0)
     >>> float(V[0]), pi.tolist()
     (0.6931471805599453, [[0.5, 0.5]])
@@ -153,10 +190,34 @@ def soft_value_and_policy(
 def soft_value(Q: ArrayLike, alpha: float, prior: ArrayLike | None = None) -> FloatArray:
     r"""Soft value ``V = alpha * log sum_a mu * exp(Q / alpha)`` over the last axis.
 
-    Haarnoja et al. (2017), Theorem 2 (the soft Bellman equation's right-hand
-    side); ``alpha = 0`` is ``max_{a: mu > 0} Q``. Never overflows for finite
-    ``Q``; see :func:`soft_value_and_policy` for the method.
+    Parameters
+    ----------
+    Q : array_like, shape (..., A)
+        Q-values, the last axis the actions.
+    alpha : float
+        Temperature ``alpha >= 0``.
+    prior : array_like or None, optional
+        Reference measure ``mu`` (default: all ones).
 
+    Returns
+    -------
+    ndarray, shape (...)
+        The soft value; ``max_{a: mu > 0} Q`` for ``alpha = 0``.
+
+    Raises
+    ------
+    InvalidArgumentError
+        As :func:`soft_value_and_policy`.
+
+    Notes
+    -----
+    The right-hand side of the soft Bellman equation, Haarnoja et al. (2017),
+    Theorem 2. ``max_{mu > 0} (Q + alpha log mu) <= V <= max Q + alpha log sum mu``
+    (docs/conventions.md section 1). See :func:`soft_value_and_policy` for the
+    method and references.
+
+    Examples
+    --------
     >>> float(soft_value([1.0, 1.0], 0.0)), float(soft_value([1e8, 0.0], 1e-12))
     (1.0, 100000000.0)
     """
@@ -166,10 +227,33 @@ def soft_value(Q: ArrayLike, alpha: float, prior: ArrayLike | None = None) -> Fl
 def soft_policy(Q: ArrayLike, alpha: float, prior: ArrayLike | None = None) -> FloatArray:
     r"""Soft-greedy policy ``pi = mu * exp((Q - V) / alpha)`` over the last axis.
 
-    Haarnoja et al. (2017), Theorem 1. It is also the gradient of
-    :func:`soft_value` with respect to ``Q``. ``alpha = 0`` gives the uniform
-    distribution over the maximising actions (with ``mu > 0``).
+    Parameters
+    ----------
+    Q : array_like, shape (..., A)
+        Q-values, the last axis the actions.
+    alpha : float
+        Temperature ``alpha >= 0``.
+    prior : array_like or None, optional
+        Reference measure ``mu`` (default: all ones).
 
+    Returns
+    -------
+    ndarray, shape (..., A)
+        The policy; for ``alpha = 0`` uniform over the maximising actions with
+        ``mu > 0``.
+
+    Raises
+    ------
+    InvalidArgumentError
+        As :func:`soft_value_and_policy`.
+
+    Notes
+    -----
+    Haarnoja et al. (2017), Theorem 1. It is also the gradient of
+    :func:`soft_value` with respect to ``Q``.
+
+    Examples
+    --------
     >>> soft_policy([2.0, 1.0, 2.0], 0.0).tolist()
     [0.5, 0.0, 0.5]
     """
@@ -189,9 +273,32 @@ def _as_policy(policy: ArrayLike) -> FloatArray:
 def policy_kl(policy: ArrayLike, prior: ArrayLike | None = None) -> FloatArray:
     r"""``KL(pi || mu)(s) = sum_a pi(a|s) log(pi(a|s) / mu[s, a])``, with ``0 log 0 = 0``.
 
-    With the counting measure (``prior=None``, all ones) this is minus the
-    Shannon entropy. Where ``pi > 0`` but ``mu = 0`` the result is ``+inf``.
-    It is the quantity ``-H_mu(pi)`` of docs/conventions.md section 1.
+    Parameters
+    ----------
+    policy : array_like, shape (..., A)
+        A policy, entries finite and ``>= 0``.
+    prior : array_like or None, optional
+        Reference measure ``mu`` (default: all ones, the counting measure).
+
+    Returns
+    -------
+    ndarray, shape (...)
+        The divergence; ``+inf`` where ``pi > 0`` but ``mu = 0``.
+
+    Raises
+    ------
+    InvalidArgumentError
+        For a negative or non-finite entry of ``policy``.
+
+    Notes
+    -----
+    With the counting measure this is minus the Shannon entropy. It is the
+    quantity ``-H_mu(pi)`` of docs/conventions.md section 1.
+
+    Examples
+    --------
+    >>> float(policy_kl([1.0, 0.0]))
+    0.0
     """
     p = _as_policy(policy)
     mu = np.ones_like(p) if prior is None else np.broadcast_to(np.asarray(prior, float), p.shape)
@@ -203,9 +310,30 @@ def policy_kl(policy: ArrayLike, prior: ArrayLike | None = None) -> FloatArray:
 def policy_entropy(policy: ArrayLike, prior: ArrayLike | None = None) -> FloatArray:
     r"""``H_mu(pi)(s) = -sum_a pi(a|s) log(pi(a|s) / mu[s, a])`` (docs/conventions.md section 1).
 
+    Parameters
+    ----------
+    policy : array_like, shape (..., A)
+        A policy, entries finite and ``>= 0``.
+    prior : array_like or None, optional
+        Reference measure ``mu`` (default: all ones, the counting measure).
+
+    Returns
+    -------
+    ndarray, shape (...)
+        The entropy relative to ``mu``.
+
+    Raises
+    ------
+    InvalidArgumentError
+        For a negative or non-finite entry of ``policy``.
+
+    Notes
+    -----
     The Shannon entropy for the counting measure; minus the KL divergence to
     ``mu`` when ``mu`` is a probability vector.
 
+    Examples
+    --------
     >>> float(policy_entropy([0.5, 0.5]))  # log 2
     0.6931471805599453
     """

@@ -137,30 +137,40 @@ class FiniteMDP:
 
     Parameters
     ----------
-    transitions:
-        ``P[s, a, s']``, shape ``(S, A, S)``; entries finite and ``>= 0``, each
-        row ``P[s, a, :]`` summing to 1 within :func:`row_sum_tolerance` (or to
-        at most 1 with ``termination=True``: the missing mass ends the episode).
-    rewards:
-        ``R[s, a]`` of shape ``(S, A)``, or ``R[s, a, s']`` of shape ``(S, A, S)``,
-        reduced to ``sum_s' P[s, a, s'] R[s, a, s']``.
-    gamma:
-        discount, ``0 <= gamma < 1``; with a finite ``horizon`` also ``gamma = 1``.
-    prior:
-        the reference measure ``mu[s, a] >= 0`` of shape ``(S, A)``; None is the
-        counting measure (all ones). Zeros mark unavailable actions; every row
-        needs positive mass.
-    termination:
-        allow sub-stochastic rows (docs/conventions.md section 1, "Termination").
-    horizon:
-        a finite horizon ``H >= 1`` (backward induction from ``V_H = 0``), or
+    transitions : array_like, shape (S, A, S)
+        ``P[s, a, s']``; entries finite and ``>= 0``, each row ``P[s, a, :]``
+        summing to 1 within :func:`row_sum_tolerance` (or to at most 1 with
+        ``termination=True``: the missing mass ends the episode).
+    rewards : array_like, shape (S, A) or (S, A, S)
+        ``R[s, a]``, or ``R[s, a, s']``, reduced to ``sum_s' P[s, a, s'] R[s, a, s']``.
+    gamma : float, int, str or Fraction
+        Discount, ``0 <= gamma < 1``; with a finite ``horizon`` also ``gamma = 1``.
+    prior : array_like, shape (S, A), optional
+        The reference measure ``mu[s, a] >= 0``; None is the counting measure
+        (all ones). Zeros mark unavailable actions; every row needs positive mass.
+    termination : bool, optional
+        Allow sub-stochastic rows (docs/conventions.md section 1, "Termination").
+    horizon : int, optional
+        A finite horizon ``H >= 1`` (backward induction from ``V_H = 0``), or
         None for the infinite discounted horizon.
+    name, description : str, optional
+        Labels, kept by the JSON writer.
 
+    Raises
+    ------
+    InvalidMDPError
+        For every violation, naming the argument, the first offending index and
+        its value.
+
+    Notes
+    -----
     Numbers may be floats (taken as their exact binary value), ints, strings
-    (``"0.1"``, ``"1/3"``, exact) or Fractions (docs/conventions.md section 2). Every violation
-    raises :class:`~softq_ref.InvalidMDPError` naming the argument, the first
-    offending index and its value.
+    (``"0.1"``, ``"1/3"``, exact) or Fractions (docs/conventions.md section 2).
+    The float64 arrays that the fast solvers use are read-only attributes; the
+    exact rational values that the certified solver uses are in :attr:`exact`.
 
+    Examples
+    --------
     >>> mdp = FiniteMDP([[[1.0]]], [[1.0]], 0.5)
     >>> mdp.num_states, mdp.num_actions, float(mdp.rewards[0, 0])
     (1, 1, 1.0)

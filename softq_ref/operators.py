@@ -65,27 +65,92 @@ def check_policy(mdp: FiniteMDP, policy: ArrayLike) -> FloatArray:
 
 
 def expected_next_value(mdp: FiniteMDP, V: ArrayLike) -> FloatArray:
-    """``(P V)[s, a] = sum_s' P[s, a, s'] V[s']`` (one matrix-vector product)."""
+    """``(P V)[s, a] = sum_s' P[s, a, s'] V[s']``, one matrix-vector product.
+
+    Parameters
+    ----------
+    mdp : FiniteMDP
+        The MDP.
+    V : array_like, shape (S,)
+        Values of the next states.
+
+    Returns
+    -------
+    ndarray, shape (S, A)
+        The expected next value of each state-action pair.
+
+    Examples
+    --------
+    >>> mdp = FiniteMDP([[[0.5, 0.5]], [[0.0, 1.0]]], [[0.0], [0.0]], 0.5)
+    >>> expected_next_value(mdp, [2.0, 4.0]).tolist()
+    [[3.0], [4.0]]
+    """
     S, A = mdp.num_states, mdp.num_actions
     v = np.asarray(V, dtype=np.float64)
     return matvec(mdp.transitions.reshape(S * A, S), v).reshape(S, A)
 
 
 def policy_transitions(mdp: FiniteMDP, policy: ArrayLike) -> FloatArray:
-    """``P_pi[s, s'] = sum_a policy[s, a] P[s, a, s']``."""
+    """The state-to-state transitions of a policy, ``P_pi[s, s'] = sum_a pi(a|s) P[s, a, s']``.
+
+    Parameters
+    ----------
+    mdp : FiniteMDP
+        The MDP.
+    policy : array_like, shape (S, A)
+        The policy ``pi(a|s)``.
+
+    Returns
+    -------
+    ndarray, shape (S, S)
+        ``P_pi``.
+
+    Examples
+    --------
+    >>> mdp = FiniteMDP([[[1.0, 0.0], [0.0, 1.0]], [[0.0, 1.0], [0.0, 1.0]]], [[0, 0], [0, 0]], 0.5)
+    >>> policy_transitions(mdp, [[0.5, 0.5], [1.0, 0.0]]).tolist()
+    [[0.5, 0.5], [0.0, 1.0]]
+    """
     p = np.asarray(policy, dtype=np.float64)
     return np.matmul(p[:, None, :], mdp.transitions)[:, 0, :]
 
 
 def bellman_operator(mdp: FiniteMDP, Q: ArrayLike, alpha: float) -> FloatArray:
-    r"""The soft Bellman optimality operator.
+    r"""The soft Bellman optimality operator ``T``.
 
-    ``(T Q)[s, a] = R[s, a] + gamma * sum_s' P[s, a, s'] V_Q(s')`` with
-    ``V_Q(s) = alpha * log sum_a mu[s, a] exp(Q[s, a] / alpha)`` (docs/conventions.md
-    section 1; Haarnoja et al. 2017, Theorem 2 / eq. (6); soft Q-iteration,
-    Theorem 3, iterates it). It is a ``gamma``-contraction in the sup norm
-    (``proofs/04_contraction.ipynb``).
+    Parameters
+    ----------
+    mdp : FiniteMDP
+        The MDP (infinite or finite horizon: ``T`` is one backup either way).
+    Q : array_like, shape (S, A)
+        A Q-table, every entry finite.
+    alpha : float
+        Temperature ``alpha >= 0``.
 
+    Returns
+    -------
+    ndarray, shape (S, A)
+        ``(T Q)[s, a] = R[s, a] + gamma * sum_s' P[s, a, s'] V_Q(s')``.
+
+    Raises
+    ------
+    InvalidArgumentError
+        For a ``Q`` of the wrong shape or with a non-finite entry, or a bad ``alpha``.
+
+    Notes
+    -----
+    ``V_Q(s) = alpha * log sum_a mu[s, a] exp(Q[s, a] / alpha)``
+    (docs/conventions.md section 1; Haarnoja et al. 2017, Theorem 2 / eq. (6)).
+    Soft Q-iteration, Theorem 3, iterates it. ``T`` is a ``gamma``-contraction
+    in the sup norm (``proofs/04_contraction.ipynb``).
+
+    References
+    ----------
+    T. Haarnoja, H. Tang, P. Abbeel, S. Levine, "Reinforcement Learning with Deep
+    Energy-Based Policies", ICML 2017.
+
+    Examples
+    --------
     >>> mdp = FiniteMDP([[[1.0], [1.0]]], [[1.0, 0.0]], 0.5)
     >>> bellman_operator(mdp, [[0.0, 0.0]], 0.0).tolist()
     [[1.0, 0.0]]
@@ -106,12 +171,40 @@ def _policy_state_value(
 
 
 def policy_operator(mdp: FiniteMDP, Q: ArrayLike, policy: ArrayLike, alpha: float) -> FloatArray:
-    r"""The soft Bellman operator of a fixed policy.
+    r"""The soft Bellman operator ``T^pi`` of a fixed policy.
 
-    ``(T^pi Q)[s, a] = R[s, a] + gamma * sum_s' P[s, a, s'] V(s')`` with
-    ``V(s) = sum_a pi(a|s) Q[s, a] + alpha * H_mu(pi)(s)``: the entropy of
-    the current step is in ``V``, not in ``Q`` (docs/conventions.md section 1, the seed's
-    definition of the soft value of a policy).
+    Parameters
+    ----------
+    mdp : FiniteMDP
+        The MDP.
+    Q : array_like, shape (S, A)
+        A Q-table, every entry finite.
+    policy : array_like, shape (S, A)
+        A stochastic policy ``pi(a|s)`` with no mass on actions with ``mu = 0``.
+    alpha : float
+        Temperature ``alpha >= 0``.
+
+    Returns
+    -------
+    ndarray, shape (S, A)
+        ``(T^pi Q)[s, a] = R[s, a] + gamma * sum_s' P[s, a, s'] V(s')``.
+
+    Raises
+    ------
+    InvalidArgumentError
+        For a bad ``Q``, ``policy`` or ``alpha``, naming the first offending entry.
+
+    Notes
+    -----
+    ``V(s) = sum_a pi(a|s) Q[s, a] + alpha * H_mu(pi)(s)``: the entropy of the
+    current step is in ``V``, not in ``Q`` (docs/conventions.md section 1, the
+    soft value of a policy).
+
+    Examples
+    --------
+    >>> mdp = FiniteMDP([[[1.0], [1.0]]], [[1.0, 0.0]], 0.5)
+    >>> policy_operator(mdp, [[0.0, 0.0]], [[1.0, 0.0]], 0.0).tolist()
+    [[1.0, 0.0]]
     """
     a, _ = float_alpha(alpha)
     q = check_q(mdp, Q)
@@ -128,15 +221,39 @@ class PolicyEvaluation:
 
 
 def evaluate_policy(mdp: FiniteMDP, policy: ArrayLike, alpha: float) -> PolicyEvaluation:
-    r"""Exact soft policy evaluation by one linear solve.
+    r"""Exact soft policy evaluation: ``Q^pi`` and ``V^pi`` of a fixed policy.
 
+    Parameters
+    ----------
+    mdp : FiniteMDP
+        The MDP.
+    policy : array_like, shape (S, A) or (H, S, A)
+        A stochastic policy; with a finite horizon either one table used at
+        every step or one per step.
+    alpha : float
+        Temperature ``alpha >= 0``.
+
+    Returns
+    -------
+    PolicyEvaluation
+        ``Q`` of shape ``(S, A)`` and ``V`` of shape ``(S,)``; with a finite
+        horizon ``H`` each gains a leading time axis.
+
+    Raises
+    ------
+    InvalidArgumentError
+        For a bad ``policy`` (shape, negative entries, rows not summing to 1,
+        mass on an unavailable action) or ``alpha``.
+
+    Notes
+    -----
     ``V^pi`` solves ``(I - gamma P_pi) V = r_pi + alpha H_mu(pi)`` with
     ``r_pi(s) = sum_a pi(a|s) R[s, a]`` and ``P_pi[s, s'] = sum_a pi(a|s)
-    P[s, a, s']``; then ``Q^pi = R + gamma P V^pi`` (docs/conventions.md section 1). With a
-    finite horizon the evaluation is by backward induction and the arrays
-    gain a leading time axis of length ``H`` (the policy is then either one
-    ``(S, A)`` table used at every step or an ``(H, S, A)`` array).
+    P[s, a, s']`` (one LU solve); then ``Q^pi = R + gamma P V^pi``
+    (docs/conventions.md section 1). A finite horizon is backward induction.
 
+    Examples
+    --------
     >>> mdp = FiniteMDP([[[1.0], [1.0]]], [[1.0, 0.0]], 0.5)
     >>> ev = evaluate_policy(mdp, [[0.5, 0.5]], 1.0)
     >>> round(float(ev.V[0]), 12)  # (0.5 + log 2) / (1 - 0.5)

@@ -122,12 +122,46 @@ def soft_q_iteration(
 ) -> SolveResult:
     r"""Soft Q-iteration ``Q_{k+1} = T Q_k`` (Haarnoja et al. 2017, Theorem 3).
 
-    Stops when the a-posteriori estimate ``gamma/(1-gamma) * |Q_{k+1} - Q_k|``
-    is at most ``tol * max(1, max|Q|)`` or after ``max_iterations`` sweeps;
-    the returned ``error_bound`` is then certified by
-    :func:`softq_ref.float64.bounds.certify`. ``residuals[k] = max|Q_{k+1} - Q_k|``,
-    which shrinks like ``gamma^k``.
+    Parameters
+    ----------
+    mdp : FiniteMDP
+        An MDP with the infinite horizon.
+    alpha : float, int, str or Fraction
+        Temperature ``alpha >= 0``, read exactly (``"0.1"`` is one tenth); its
+        rounding to float64 is included in the bound.
+    tol : float, optional
+        Stop when ``gamma / (1 - gamma) * |Q_{k+1} - Q_k| <= tol * max(1, max|Q|)``.
+    max_iterations : int, optional
+        Stop after this many sweeps at the latest.
+    Q0 : array_like, shape (S, A), optional
+        The starting table (default zeros).
 
+    Returns
+    -------
+    SolveResult
+        ``residuals[k] = max|Q_{k+1} - Q_k|``, which shrinks like ``gamma^k``;
+        ``error_bound`` is certified by :func:`softq_ref.float64.certify`.
+
+    Raises
+    ------
+    InvalidMDPError
+        If ``mdp`` has a finite horizon.
+    InvalidArgumentError
+        For a bad ``alpha`` or ``Q0``.
+
+    Notes
+    -----
+    ``T`` is a ``gamma``-contraction in the sup norm, so the iterates converge
+    to ``Q*`` at rate ``gamma^k`` and ``|Q - Q*| <= |T Q - Q| / (1 - gamma)``
+    (``proofs/04_contraction.ipynb``).
+
+    References
+    ----------
+    T. Haarnoja, H. Tang, P. Abbeel, S. Levine, "Reinforcement Learning with Deep
+    Energy-Based Policies", ICML 2017.
+
+    Examples
+    --------
     >>> mdp = FiniteMDP([[[1.0]]], [[1.0]], 0.5)
     >>> r = soft_q_iteration(mdp, 0.0)
     >>> r.iterations, abs(float(r.Q[0, 0]) - 2.0) <= r.error_bound < 1e-11
@@ -214,11 +248,44 @@ def soft_policy_iteration(
 ) -> SolveResult:
     r"""Soft policy iteration: Newton's method on the soft Bellman equation, in float64.
 
-    Each step evaluates the soft-greedy policy of the current ``V`` exactly
-    (one ``S x S`` linear solve); values improve monotonically
-    (``Q^{pi_{k+1}} >= Q^{pi_k}``, docs/conventions.md section 1) and converge quadratically,
-    until float64 rounding (about ``cond(I - gamma P_pi) * eps * |Q|``) stops
-    them. :func:`solve` goes further by iterative refinement.
+    Parameters
+    ----------
+    mdp : FiniteMDP
+        An MDP with the infinite horizon.
+    alpha : float, int, str or Fraction
+        Temperature ``alpha >= 0``, read exactly.
+    max_iterations : int, optional
+        The largest number of Newton steps (linear solves).
+    V0 : array_like, shape (S,), optional
+        The starting values (default zeros).
+
+    Returns
+    -------
+    SolveResult
+        With the float64 residual history and a certified ``error_bound``.
+
+    Raises
+    ------
+    InvalidMDPError
+        If ``mdp`` has a finite horizon.
+    InvalidArgumentError
+        For a bad ``alpha``.
+
+    Notes
+    -----
+    Each step evaluates the soft-greedy policy of the current ``V`` exactly (one
+    ``S x S`` linear solve). The values improve monotonically
+    (``Q^{pi_{k+1}} >= Q^{pi_k}``, docs/conventions.md section 1) and converge
+    quadratically (``proofs/06_newton.ipynb``), until float64 rounding (about
+    ``cond(I - gamma P_pi) * eps * |Q|``) stops them; :func:`solve` goes
+    further by iterative refinement.
+
+    Examples
+    --------
+    >>> mdp = FiniteMDP([[[1.0], [1.0]]], [[1.0, 0.0]], 0.5)
+    >>> r = soft_policy_iteration(mdp, 1.0)
+    >>> round(float(r.V[0]), 12)  # log(1 + e) / (1 - 0.5)
+    2.626523375036
     """
     _infinite(mdp, "soft_policy_iteration")
     a, exact_alpha = _read_alpha(alpha)
@@ -239,25 +306,50 @@ def solve(
 ) -> SolveResult:
     r"""The soft optimum ``Q*``, ``V*``, ``pi*`` in float64, with a certified ``error_bound``.
 
-    Infinite horizon: Newton's method (:func:`soft_policy_iteration`) in
-    float64 until the residual is below ``SWITCH_TO_EXTENDED * max(1, |V|)``
-    (one more Newton step then lands at float64's floor), then up to
-    ``refinements`` steps of mixed-precision iterative refinement: the residual
-    ``T_V(V) - V`` in ``numpy.longdouble`` (one accurate pass over ``P``, then
-    cheap corrections), the correction solved in float64 with the LU factors
-    of the last Newton matrix, refreshed only if a step contracts the residual
-    by less than a factor 1000. The answer is then accurate to a few float64
-    ulps rather than to ``cond * eps``. The bound comes from
-    :func:`softq_ref.float64.bounds.certify`; on dense random MDPs it is about
-    ``1e-14 * max|Q*|`` at ``gamma = 0.9`` and ``1e-13 * max|Q*|`` at ``0.99``.
+    Parameters
+    ----------
+    mdp : FiniteMDP
+        The MDP (infinite or finite horizon).
+    alpha : float, int, str or Fraction
+        Temperature ``alpha >= 0``. An exact value (``"0.1"``,
+        ``Fraction(1, 10)``) is rounded to float64 and the rounding is included
+        in the bound.
+    max_iterations : int, optional
+        The largest number of float64 Newton steps.
+    refinements : int, optional
+        The largest number of extended-precision refinement steps.
+
+    Returns
+    -------
+    SolveResult
+        ``Q``, ``V``, ``policy`` (with a leading time axis for a finite horizon)
+        and ``error_bound >= max(|Q - Q*|, |V - V*|)`` over all entries.
+
+    Raises
+    ------
+    InvalidArgumentError
+        For a bad ``alpha``.
+
+    Notes
+    -----
+    Infinite horizon: Newton's method (:func:`soft_policy_iteration`) in float64
+    until the residual is below ``SWITCH_TO_EXTENDED * max(1, |V|)`` (one more
+    Newton step then lands at float64's floor), then up to ``refinements`` steps
+    of mixed-precision iterative refinement: the residual ``T_V(V) - V`` in
+    ``numpy.longdouble`` (one accurate pass over ``P``, then cheap corrections),
+    the correction solved in float64 with the LU factors of the last Newton
+    matrix, refreshed only if a step contracts the residual by less than a factor
+    1000. The answer is then accurate to a few float64 ulps rather than to
+    ``cond * eps``. The bound comes from :func:`softq_ref.float64.certify`; on
+    dense random MDPs it is about ``1e-14 * max|Q*|`` at ``gamma = 0.9`` and
+    ``1e-13 * max|Q*|`` at ``0.99``. It depends on the run (BLAS, threads):
+    docs/conventions.md section 5.
 
     Finite horizon ``H``: backward induction ``Q_t = R + gamma P V_{t+1}``,
-    ``V_H = 0``, in extended precision with an a-priori rounding bound;
-    arrays gain a leading time axis.
+    ``V_H = 0``, in extended precision with an a-priori rounding bound.
 
-    ``alpha`` may be a float or an exact number (``"0.1"``, ``Fraction(1, 10)``):
-    it is rounded to float64 and the rounding is included in the bound.
-
+    Examples
+    --------
     >>> mdp = FiniteMDP([[[1.0], [1.0]]], [[1.0, 0.0]], 0.5)
     >>> r = solve(mdp, 1.0)
     >>> float(r.V[0]), r.error_bound < 1e-14  # log(1 + e) / (1 - 0.5)

@@ -304,8 +304,29 @@ def _problem_from_object(obj: Any) -> MDPProblem:
 
 
 def loads_problem(text: str | bytes, *, source: str = "<string>") -> MDPProblem:
-    """Parse the JSON MDP format from ``text`` (bytes must be UTF-8); errors start with ``source``.
+    """Parse the JSON MDP format (docs/conventions.md section 3) from text.
 
+    Parameters
+    ----------
+    text : str or bytes
+        The JSON text (bytes must be UTF-8).
+    source : str, optional
+        What to call the text in error messages (a file name).
+
+    Returns
+    -------
+    MDPProblem
+        The MDP and the file's exact ``alpha`` (None if the key is absent).
+
+    Raises
+    ------
+    InvalidMDPError
+        For invalid JSON, an unknown or repeated key, or invalid MDP data; the
+        message starts with ``source``, then names the key, the first offending
+        index and its value.
+
+    Examples
+    --------
     >>> p = loads_problem('{"transitions": [[[1]]], "rewards": [["1/2"]], "gamma": 0.9,'
     ...                   ' "alpha": "0.1"}')
     >>> p.alpha, float(p.mdp.rewards[0, 0])
@@ -345,16 +366,58 @@ def _decode(data: bytes, source: str) -> str:
 
 
 def loads_mdp(text: str, *, source: str = "<string>") -> FiniteMDP:
-    """Parse an MDP from JSON text (the ``alpha`` key is validated, then dropped)."""
+    """Parse an MDP from JSON text; the ``alpha`` key, if any, is validated, then dropped.
+
+    Parameters
+    ----------
+    text : str
+        The JSON text (docs/conventions.md section 3).
+    source : str, optional
+        What to call the text in error messages.
+
+    Returns
+    -------
+    FiniteMDP
+        The MDP, with the exact values of the text.
+
+    Raises
+    ------
+    InvalidMDPError
+        As :func:`loads_problem`.
+
+    Examples
+    --------
+    >>> loads_mdp('{"transitions": [[[1]]], "rewards": [[1]], "gamma": "1/2"}').gamma
+    0.5
+    """
     return loads_problem(text, source=source).mdp
 
 
 def load_problem(path: str | os.PathLike[str]) -> MDPProblem:
     """Read an MDP file (docs/conventions.md section 3) and its optional ``alpha``.
 
-    Raises :class:`OSError` if the file cannot be read and
-    :class:`~softq_ref.InvalidMDPError` (message starting with the path, then
-    the key, the first offending index and its value) if it is not valid.
+    Parameters
+    ----------
+    path : str or os.PathLike
+        The file.
+
+    Returns
+    -------
+    MDPProblem
+        The MDP and the file's exact ``alpha`` (None if absent).
+
+    Raises
+    ------
+    OSError
+        If the file cannot be read.
+    InvalidMDPError
+        If it is not a valid MDP file; the message starts with the path, then
+        names the key, the first offending index and its value.
+
+    Notes
+    -----
+    Numbers are read exactly (docs/conventions.md section 2): a JSON number is
+    the double it denotes, a string such as ``"0.1"`` or ``"1/3"`` is exact.
     """
     with open(path, "rb") as fh:
         data = fh.read()
@@ -364,8 +427,24 @@ def load_problem(path: str | os.PathLike[str]) -> MDPProblem:
 def load_mdp(path: str | os.PathLike[str]) -> FiniteMDP:
     """Read a :class:`~softq_ref.FiniteMDP` from a JSON file (docs/conventions.md section 3).
 
-    Numbers are read exactly (docs/conventions.md section 2); unknown keys are refused. The
-    file's ``alpha``, if any, is checked and dropped (see :func:`load_problem`).
+    Parameters
+    ----------
+    path : str or os.PathLike
+        The file.
+
+    Returns
+    -------
+    FiniteMDP
+        The MDP; the file's ``alpha``, if any, is checked and dropped (see
+        :func:`load_problem`).
+
+    Raises
+    ------
+    OSError
+        If the file cannot be read.
+    InvalidMDPError
+        If it is not a valid MDP file (numbers are read exactly, unknown keys are
+        refused).
     """
     return load_problem(path).mdp
 
@@ -450,9 +529,31 @@ def _dump_array(rows: list[Any]) -> str:
 def dumps_mdp(mdp: FiniteMDP, *, alpha: Any = None) -> str:
     """Write ``mdp`` (and optionally ``alpha``) in the JSON MDP format, losslessly.
 
-    Doubles are written as JSON numbers, other rationals as exact strings, so
-    reading the text back gives the same exact values (docs/conventions.md section 2).
+    Parameters
+    ----------
+    mdp : FiniteMDP
+        The MDP.
+    alpha : float, int, str or Fraction, optional
+        A temperature to store under ``"alpha"``.
 
+    Returns
+    -------
+    str
+        The JSON text, one state's row per line.
+
+    Raises
+    ------
+    InvalidArgumentError
+        For a bad ``alpha``.
+
+    Notes
+    -----
+    Doubles are written as JSON numbers, other rationals as exact strings, so
+    reading the text back gives the same exact values (docs/conventions.md
+    section 2).
+
+    Examples
+    --------
     >>> mdp = FiniteMDP([[[1.0]]], [["1/3"]], "0.9")
     >>> print(dumps_mdp(mdp, alpha="0.1"))
     {
@@ -487,6 +588,23 @@ def dumps_mdp(mdp: FiniteMDP, *, alpha: Any = None) -> str:
 
 
 def save_mdp(mdp: FiniteMDP, path: str | os.PathLike[str], *, alpha: Any = None) -> None:
-    """Write ``mdp`` to ``path`` in the JSON MDP format (see :func:`dumps_mdp`)."""
+    """Write ``mdp`` to a file in the JSON MDP format (see :func:`dumps_mdp`).
+
+    Parameters
+    ----------
+    mdp : FiniteMDP
+        The MDP.
+    path : str or os.PathLike
+        The file to write (UTF-8, with a final newline).
+    alpha : float, int, str or Fraction, optional
+        A temperature to store under ``"alpha"``.
+
+    Raises
+    ------
+    OSError
+        If the file cannot be written.
+    InvalidArgumentError
+        For a bad ``alpha``.
+    """
     with open(path, "w", encoding="utf-8") as fh:
         fh.write(dumps_mdp(mdp, alpha=alpha) + "\n")
