@@ -54,7 +54,29 @@ def _as_strategy(value: Any, name: str, kind: str) -> SearchStrategy[Any]:
 
 
 def gammas(min_value: float = 0.0, max_value: float = 0.95) -> SearchStrategy[float]:
-    """Discount factors in ``[min_value, max_value]`` (``max_value < 1``), shrinking to 0."""
+    """Discount factors in ``[min_value, max_value]`` (``max_value < 1``), shrinking to 0.
+
+    Parameters
+    ----------
+    min_value, max_value : float, optional
+        The range, ``0 <= min_value <= max_value < 1``.
+
+    Returns
+    -------
+    SearchStrategy[float]
+        Discount factors, shrinking to ``min_value``.
+
+    Raises
+    ------
+    InvalidArgumentError
+        For a range outside ``[0, 1)``.
+
+    Examples
+    --------
+    >>> from hypothesis import find
+    >>> find(gammas(0.5, 0.9), lambda g: True)
+    0.5
+    """
     if not 0.0 <= min_value <= max_value < 1.0:
         raise InvalidArgumentError(
             f"need 0 <= min_value <= max_value < 1, got {min_value}, {max_value}"
@@ -67,9 +89,34 @@ def temperatures(
 ) -> SearchStrategy[float]:
     """Temperatures ``alpha``: 0 (if ``zero``) and positive values spread over decades.
 
+    Parameters
+    ----------
+    min_value, max_value : float, optional
+        The range of the positive values, ``0 < min_value <= max_value < inf``.
+    zero : bool, optional
+        Whether ``alpha = 0`` (the hard max) is drawn too.
+
+    Returns
+    -------
+    SearchStrategy[float]
+        Temperatures, shrinking to 0 (or to 1 without ``zero``).
+
+    Raises
+    ------
+    InvalidArgumentError
+        For a bad range.
+
+    Notes
+    -----
     Positive values are ``m * 10**e`` with ``e`` uniform over the decades of
     ``[min_value, max_value]``, so that small and large temperatures are
     drawn as often as moderate ones; they shrink towards 1.
+
+    Examples
+    --------
+    >>> from hypothesis import find
+    >>> find(temperatures(), lambda a: True), find(temperatures(zero=False), lambda a: True)
+    (0.0, 1.0)
     """
     if not 0.0 < min_value <= max_value < float("inf"):
         raise InvalidArgumentError(
@@ -87,7 +134,26 @@ def temperatures(
 
 @st.composite
 def distributions(draw: Any, n: int, *, allow_zeros: bool = True) -> np.ndarray:
-    """A probability vector of length ``n`` (integer weights normalised; shrinks to one-hot)."""
+    """A probability vector of length ``n`` (integer weights normalised; shrinks to one-hot).
+
+    Parameters
+    ----------
+    n : int
+        The length.
+    allow_zeros : bool, optional
+        Whether entries may be 0.
+
+    Returns
+    -------
+    SearchStrategy[ndarray]
+        Probability vectors of length ``n``.
+
+    Examples
+    --------
+    >>> from hypothesis import find
+    >>> find(distributions(3), lambda p: True).tolist()
+    [1.0, 0.0, 0.0]
+    """
     lo = 0 if allow_zeros else 1
     w = np.array(draw(st.lists(st.integers(lo, 8), min_size=n, max_size=n)), dtype=np.float64)
     k = draw(st.integers(0, n - 1))
@@ -111,6 +177,38 @@ def mdps(
 ) -> FiniteMDP:
     """A valid :class:`~softq_ref.FiniteMDP`.
 
+    Parameters
+    ----------
+    states, actions : int, (int, int) or SearchStrategy[int], optional
+        The sizes: a value, a ``(min, max)`` range or a strategy.
+    gamma : float, (float, float) or SearchStrategy[float], optional
+        The discount: a value, a range or a strategy.
+    reward_scale : float, optional
+        Rewards lie in ``[-reward_scale, reward_scale]`` (integers half of the
+        time, so that shrunk examples read well).
+    prior : bool or SearchStrategy[bool], optional
+        Whether to draw a reference measure (probability rows).
+    prior_zeros : bool, optional
+        Whether the prior may give some actions weight 0.
+    termination : bool or SearchStrategy[bool], optional
+        Whether rows keep only a drawn fraction of their mass.
+    rewards_3d : bool or SearchStrategy[bool], optional
+        Whether rewards are given as ``R[s, a, s']``.
+    horizon : int, (int, int), SearchStrategy or None, optional
+        A finite horizon (then ``gamma`` may be 1), or None.
+
+    Returns
+    -------
+    SearchStrategy[FiniteMDP]
+        Valid MDPs by construction (normalised rows), never by filtering.
+
+    Raises
+    ------
+    InvalidArgumentError
+        For a bad range or sizes below 1, naming the argument.
+
+    Notes
+    -----
     ``states``, ``actions``: sizes (value, ``(min, max)`` or strategy).
     ``gamma``: discount (value, range or strategy); ``reward_scale``: rewards
     lie in ``[-reward_scale, reward_scale]`` (integers half of the time, so
@@ -119,6 +217,12 @@ def mdps(
     ``termination``: rows keep only a drawn fraction of their mass.
     ``rewards_3d``: rewards given as ``R[s, a, s']``. ``horizon``: a finite
     horizon (then ``gamma`` may be 1).
+
+    Examples
+    --------
+    >>> from hypothesis import find
+    >>> find(mdps(states=2, actions=(1, 3)), lambda m: m.num_actions > 1)
+    <FiniteMDP S=2 A=2 gamma=0.0>
     """
     S = draw(_as_strategy(states, "states", "int"))
     A = draw(_as_strategy(actions, "actions", "int"))
@@ -160,7 +264,26 @@ def q_tables(
     *,
     scale: float = 100.0,
 ) -> SearchStrategy[np.ndarray]:
-    """Float64 Q-tables of shape ``(states, actions)`` with entries in ``[-scale, scale]``."""
+    """Float64 Q-tables of shape ``(states, actions)`` with entries in ``[-scale, scale]``.
+
+    Parameters
+    ----------
+    states, actions : int
+        The shape ``(S, A)``.
+    scale : float, optional
+        Entries lie in ``[-scale, scale]``.
+
+    Returns
+    -------
+    SearchStrategy[ndarray]
+        Finite float64 Q-tables of shape ``(S, A)``.
+
+    Examples
+    --------
+    >>> from hypothesis import find
+    >>> find(q_tables(1, 2), lambda q: True).tolist()
+    [[0.0, 0.0]]
+    """
     n = states * actions
     return st.lists(st.floats(-scale, scale, allow_nan=False), min_size=n, max_size=n).map(
         lambda v: np.array(v, dtype=np.float64).reshape(states, actions)

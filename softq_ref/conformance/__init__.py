@@ -193,15 +193,54 @@ def check(
 ) -> ConformanceReport:
     """Check ``fn`` of the given ``kind`` against the reference; never raises for ``fn``'s faults.
 
-    ``rtol``/``atol`` default to :data:`DEFAULT_RTOL`/:data:`DEFAULT_ATOL`
-    (see :mod:`softq_ref.conformance.compare` for the scale each kind uses).
-    ``examples`` is Hypothesis' ``max_examples``; ``seed`` makes the search
-    reproducible; ``alpha_range = (lo, hi)`` (``lo = 0`` adds ``alpha = 0``)
-    and ``gamma_max`` bound the search; ``save_dir`` is where a counterexample
-    is written (None: not saved); ``replay`` runs only the case in that file.
-    Raises ``ValueError`` for bad options and ``InvalidMDPError`` for a bad
-    replay file.
+    Parameters
+    ----------
+    fn : callable
+        The implementation under test, called as the table of
+        docs/conventions.md section 4 says for ``kind``.
+    kind : str
+        One of :data:`KINDS` (``"operator"``, ``"solver"``, ``"value"``, ...).
+    rtol, atol : float, optional
+        Tolerances (default :data:`DEFAULT_RTOL`, :data:`DEFAULT_ATOL`; see
+        :mod:`softq_ref.conformance.compare` for the scale each kind uses).
+    examples : int, optional
+        Hypothesis' ``max_examples`` after the edge cases.
+    seed : int, optional
+        Makes the search reproducible.
+    alpha_range : (float, float), optional
+        The temperatures to try; ``lo = 0`` adds ``alpha = 0``.
+    gamma_max : float, optional
+        The largest discount to try.
+    save_dir : str, os.PathLike or None, optional
+        Where a counterexample is written (None: not saved).
+    replay : str or os.PathLike, optional
+        Run only the case saved in that file.
+    target : str, optional
+        How to name ``fn`` in the report (default its module and name).
 
+    Returns
+    -------
+    ConformanceReport
+        ``ok``, the report ``text``, the ``diagnosis`` of a known mistake, the
+        saved ``counterexample`` and the ``failure``.
+
+    Raises
+    ------
+    InvalidArgumentError
+        For bad options.
+    InvalidMDPError
+        For a bad replay file. Faults of ``fn`` never raise: they are reported.
+
+    Notes
+    -----
+    The edge cases of :func:`softq_ref.conformance.cases.edge_cases` run
+    first, then Hypothesis' random search; the smallest failing case is saved
+    as an MDP file with a one-line command that replays it, and
+    :func:`softq_ref.conformance.mistakes.diagnose` names the known mistake it
+    matches, if any (docs/conformance.md).
+
+    Examples
+    --------
     >>> from softq_ref import soft_value
     >>> report = check(soft_value, "value", examples=10, seed=0, save_dir=None)
     >>> report.ok, report.text.splitlines()[0]
@@ -375,7 +414,26 @@ def _raise_if_failed(report: ConformanceReport) -> ConformanceReport:
 def check_operator(fn: Callable[..., Any], **options: Any) -> ConformanceReport:
     """Check ``fn(P, R, gamma, alpha, Q) -> T Q``; raise AssertionError with the report if it fails.
 
-    Options as in :func:`check`. For a pytest suite::
+    Parameters
+    ----------
+    fn : callable
+        The implementation under test (docs/conventions.md section 4).
+    **options
+        The keyword options of :func:`check`.
+
+    Returns
+    -------
+    ConformanceReport
+        The report, when ``fn`` conforms.
+
+    Raises
+    ------
+    AssertionError
+        If ``fn`` does not conform; the message is the whole report.
+
+    Examples
+    --------
+    For a pytest suite::
 
         def test_my_operator_conforms():
             check_operator(my_operator, seed=0)
@@ -384,17 +442,92 @@ def check_operator(fn: Callable[..., Any], **options: Any) -> ConformanceReport:
 
 
 def check_solver(fn: Callable[..., Any], **options: Any) -> ConformanceReport:
-    """Check ``fn(P, R, gamma, alpha) -> Q*``; raise AssertionError with the report if it fails."""
+    """Check ``fn(P, R, gamma, alpha) -> Q*``; raise AssertionError with the report if it fails.
+
+    Parameters
+    ----------
+    fn : callable
+        The implementation under test (docs/conventions.md section 4).
+    **options
+        The keyword options of :func:`check`.
+
+    Returns
+    -------
+    ConformanceReport
+        The report, when ``fn`` conforms.
+
+    Raises
+    ------
+    AssertionError
+        If ``fn`` does not conform; the message is the whole report.
+
+    Examples
+    --------
+    For a pytest suite::
+
+        def test_my_solver_conforms():
+            check_solver(my_solver, seed=0)
+    """
     return _raise_if_failed(check(fn, "solver", **options))
 
 
 def check_value(fn: Callable[..., Any], **options: Any) -> ConformanceReport:
-    """Check ``fn(Q, alpha) -> V``; raise AssertionError with the report if it fails."""
+    """Check ``fn(Q, alpha) -> V``; raise AssertionError with the report if it fails.
+
+    Parameters
+    ----------
+    fn : callable
+        The implementation under test (docs/conventions.md section 4).
+    **options
+        The keyword options of :func:`check`.
+
+    Returns
+    -------
+    ConformanceReport
+        The report, when ``fn`` conforms.
+
+    Raises
+    ------
+    AssertionError
+        If ``fn`` does not conform; the message is the whole report.
+
+    Examples
+    --------
+    For a pytest suite::
+
+        def test_my_value_conforms():
+            check_value(my_value, seed=0)
+    """
     return _raise_if_failed(check(fn, "value", **options))
 
 
 def check_policy(fn: Callable[..., Any], **options: Any) -> ConformanceReport:
-    """Check ``fn(Q, alpha) -> pi``; raise AssertionError with the report if it fails."""
+    """Check ``fn(Q, alpha) -> pi``; raise AssertionError with the report if it fails.
+
+    Parameters
+    ----------
+    fn : callable
+        The implementation under test (docs/conventions.md section 4).
+    **options
+        The keyword options of :func:`check`.
+
+    Returns
+    -------
+    ConformanceReport
+        The report, when ``fn`` conforms.
+
+    Raises
+    ------
+    AssertionError
+        If ``fn`` does not conform; the message is the whole report.
+
+    Examples
+    --------
+    For a pytest suite::
+
+        def test_my_policy_conforms():
+            check_policy(my_policy, seed=0)
+    """
     return _raise_if_failed(check(fn, "policy", **options))
 
 

@@ -325,6 +325,35 @@ def continuous_soft_value(
 ) -> ContinuousSoftValue:
     r"""Soft value ``V = alpha log int_low^high mu(a) exp(Q(a)/alpha) da`` by quadrature.
 
+    Parameters
+    ----------
+    Q : callable
+        ``Q(a)`` for an mpmath ``mpf`` action ``a``; returns ``mpf``, ``float``
+        or ``int``, finite on the interval.
+    alpha : float
+        Temperature ``alpha >= 0``.
+    low, high : float
+        The action interval, ``low < high``.
+    prior : callable, optional
+        A density ``mu(a) >= 0`` (default: the Lebesgue measure, ``mu = 1``).
+    digits : int, optional
+        The number of significant digits wanted.
+
+    Returns
+    -------
+    ContinuousSoftValue
+        ``value`` (an ``mpf``), its ``error_estimate``, the ``digits`` that the
+        estimate supports, the highest ``peak`` and the quadrature breakpoints.
+
+    Raises
+    ------
+    InvalidArgumentError
+        For a bad ``alpha``, interval, ``digits``, a ``Q`` or ``prior`` that is
+        not callable or returns a non-finite value (naming the action), or a
+        prior without mass.
+
+    Notes
+    -----
     The continuous-action form of Haarnoja et al. (2017), Theorem 2, for a
     one-dimensional action interval; ``mu`` is the Lebesgue measure unless a
     density ``prior(a) >= 0`` is given. ``Q`` (and ``prior``) are called with
@@ -359,6 +388,13 @@ def continuous_soft_value(
     that is smooth, or smooth between its peaks, it is reliable; the tests
     compare it with the closed forms.
 
+    References
+    ----------
+    T. Haarnoja, H. Tang, P. Abbeel, S. Levine, "Reinforcement Learning with Deep
+    Energy-Based Policies", ICML 2017.
+
+    Examples
+    --------
     >>> r = continuous_soft_value(lambda a: -a * a / 2, 1.0, -60, 60, digits=15)
     >>> print(r)  # log sqrt(2 pi) = 0.918938533204673
     0.918938533204673
@@ -457,10 +493,29 @@ def continuous_soft_policy(
 ) -> ContinuousSoftPolicy:
     r"""Soft-optimal density ``pi*(a) = mu(a) exp((Q(a) - V)/alpha)`` on ``[low, high]``.
 
+    Parameters
+    ----------
+    Q, alpha, low, high, prior, digits
+        As for :func:`continuous_soft_value`.
+
+    Returns
+    -------
+    ContinuousSoftPolicy
+        A callable density ``pi*(a)`` (an ``mpf``), with its ``soft_value``.
+
+    Raises
+    ------
+    InvalidArgumentError
+        As :func:`continuous_soft_value`.
+
+    Notes
+    -----
     Haarnoja et al. (2017), Theorem 1, for continuous actions; ``V`` comes from
     :func:`continuous_soft_value` (same arguments) and the density integrates to
     one to within its error estimate divided by ``alpha``.
 
+    Examples
+    --------
     >>> pi = continuous_soft_policy(lambda a: -a * a / 2, 1.0, -60, 60, digits=15)
     >>> round(float(pi(0)), 12)  # 1 / sqrt(2 pi)
     0.398942280401
@@ -522,6 +577,30 @@ def _check_quadratic(
 def quadratic_soft_policy(K: ArrayLike, m: ArrayLike, c: float, alpha: float) -> GaussianSoftPolicy:
     r"""Closed form for ``Q(a) = -1/2 (a - m)^T K (a - m) + c`` on ``R^d``, Lebesgue measure.
 
+    Parameters
+    ----------
+    K : array_like, shape (d, d)
+        Symmetric positive definite curvature (a scalar for ``d = 1``).
+    m : array_like, shape (d,)
+        The maximiser of ``Q``.
+    c : float
+        The maximum of ``Q``.
+    alpha : float
+        Temperature ``alpha >= 0``.
+
+    Returns
+    -------
+    GaussianSoftPolicy
+        ``value`` (``V``), ``mean`` and ``covariance`` of ``pi*``.
+
+    Raises
+    ------
+    InvalidArgumentError
+        For a ``K`` that is not square, symmetric and positive definite, an ``m``
+        of the wrong length, a non-finite entry, or a bad ``alpha``.
+
+    Notes
+    -----
     With ``K`` symmetric positive definite,
     ``int exp(Q(a)/alpha) da = exp(c/alpha) sqrt(det(2 pi alpha K^{-1}))``, so
 
@@ -534,6 +613,8 @@ def quadratic_soft_policy(K: ArrayLike, m: ArrayLike, c: float, alpha: float) ->
     factor, so nothing overflows for tiny ``alpha`` (``alpha log alpha -> 0``).
     ``alpha = 0`` gives ``V = c`` exactly and a zero covariance (the limit).
 
+    Examples
+    --------
     >>> p = quadratic_soft_policy([[2.0, 0.0], [0.0, 0.5]], [1.0, -1.0], 3.0, 0.1)
     >>> round(p.value, 12), p.covariance.tolist()
     (2.953529197342, [[0.05, 0.0], [0.0, 0.2]])
@@ -556,11 +637,32 @@ def quadratic_soft_value(
 ) -> Any:
     r"""``V = c + alpha/2 log det(2 pi alpha K^{-1})`` for ``Q = -1/2 (a-m)^T K (a-m) + c``.
 
+    Parameters
+    ----------
+    K, m, c, alpha
+        As for :func:`quadratic_soft_policy`.
+    digits : int, optional
+        None for float64; else the number of digits of an mpmath result.
+
+    Returns
+    -------
+    float or mpmath.mpf
+        The soft value ``V``.
+
+    Raises
+    ------
+    InvalidArgumentError
+        As :func:`quadratic_soft_policy`, or for a bad ``digits``.
+
+    Notes
+    -----
     The soft value of :func:`quadratic_soft_policy` (Lebesgue measure on
     ``R^d``; it does not depend on ``m``). With ``digits=None`` a float64;
     with ``digits=D`` an mpmath ``mpf`` computed from the exact binary values
     of the inputs at ``D + 20`` digits (Cholesky in mpmath).
 
+    Examples
+    --------
     >>> quadratic_soft_value([[1.0]], [0.0], 0.0, 1.0)  # log sqrt(2 pi)
     0.9189385332046727
     >>> import mpmath
@@ -597,6 +699,27 @@ def gaussian_prior_soft_policy(
 ) -> GaussianSoftPolicy:
     r"""Closed form for a quadratic Q with a Gaussian reference measure ``mu = N(m0, S0)``.
 
+    Parameters
+    ----------
+    K, m, c, alpha
+        As for :func:`quadratic_soft_policy`.
+    prior_mean : array_like, shape (d,)
+        The mean ``m0`` of the reference measure.
+    prior_covariance : array_like, shape (d, d)
+        Its covariance ``S0``, symmetric positive definite.
+
+    Returns
+    -------
+    GaussianSoftPolicy
+        ``value`` (``V``), ``mean`` and ``covariance`` of ``pi*``.
+
+    Raises
+    ------
+    InvalidArgumentError
+        For bad matrices or vectors (as :func:`quadratic_soft_policy`) or ``alpha``.
+
+    Notes
+    -----
     ``Q(a) = -1/2 (a - m)^T K (a - m) + c`` and ``mu(a)`` the density of
     ``N(m0, S0)`` (a probability measure: the KL-regularised objective of docs/conventions.md
     section 1). The product of the two Gaussians integrates to
@@ -614,6 +737,8 @@ def gaussian_prior_soft_policy(
     for huge ``alpha``.
     Float64 only.
 
+    Examples
+    --------
     >>> p = gaussian_prior_soft_policy([[1.0]], [0.0], 0.0, 1.0, [0.0], [[1.0]])
     >>> round(p.value, 15), p.mean.tolist(), p.covariance.tolist()  # -log(2)/2; N(0, 1/2)
     (-0.346573590279973, [0.0], [[0.5]])
@@ -684,6 +809,34 @@ def box_quadratic_soft_value(
 ) -> Any:
     r"""Closed form for ``Q(a) = -k/2 (a - m)^2 + c`` on ``[low, high]``, Lebesgue measure.
 
+    Parameters
+    ----------
+    k : float
+        Curvature, ``k > 0``.
+    m : float
+        The maximiser of ``Q`` on the real line.
+    c : float
+        The maximum of ``Q`` on the real line.
+    alpha : float
+        Temperature ``alpha >= 0``.
+    low, high : float
+        The action interval, ``low < high``.
+    digits : int, optional
+        None for a float; else the number of digits of an mpmath result.
+
+    Returns
+    -------
+    float or mpmath.mpf
+        The soft value ``V`` on ``[low, high]``.
+
+    Raises
+    ------
+    InvalidArgumentError
+        For ``k <= 0``, ``low >= high``, a non-finite number, or a bad ``alpha``
+        or ``digits``.
+
+    Notes
+    -----
     With ``s = sqrt(alpha / k)`` and ``Phi`` the standard normal CDF,
 
     ``int_low^high exp(Q(a)/alpha) da = exp(c/alpha) sqrt(2 pi) s
@@ -701,6 +854,8 @@ def box_quadratic_soft_value(
     Returns a float (``digits=None``, computed at 30 digits and rounded) or an
     mpmath ``mpf`` with ``digits`` significant digits.
 
+    Examples
+    --------
     >>> box_quadratic_soft_value(1.0, 0.0, 0.0, 1.0, -60.0, 60.0)  # log sqrt(2 pi), rounded
     0.9189385332046728
     >>> box_quadratic_soft_value(1.0, 0.0, 0.0, 1.0, 0.0, 60.0)  # log sqrt(pi / 2)

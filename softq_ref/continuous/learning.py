@@ -79,6 +79,30 @@ def importance_sampled_soft_value(
 ) -> FloatArray:
     r"""Importance-sampled soft value, ``alpha log mean_i mu(a_i) exp(Q(a_i)/alpha) / q(a_i)``.
 
+    Parameters
+    ----------
+    q_values : array_like, shape (..., n)
+        ``Q(s, a_i)`` at ``n`` samples on the last axis.
+    log_proposal : array_like, shape (..., n)
+        ``log q(a_i)``, the proposal's log density (or log probability).
+    alpha : float
+        Temperature ``alpha >= 0``.
+    prior : array_like, optional
+        ``mu(a_i)``, the reference measure at the samples (default 1).
+
+    Returns
+    -------
+    ndarray, shape (...)
+        The estimate of ``V(s)``.
+
+    Raises
+    ------
+    InvalidArgumentError
+        For shapes that do not match, an empty sample axis, a non-finite entry or
+        a bad ``alpha``.
+
+    Notes
+    -----
     Haarnoja et al. (2017), Section 3.2: ``V(s) = alpha log E_q[exp(Q(s, a)/alpha) / q(a)]``,
     estimated with the samples ``a_1..a_n ~ q`` on the last axis:
     ``q_values[..., i] = Q(s, a_i)`` and ``log_proposal[..., i] = log q(a_i)``
@@ -95,6 +119,13 @@ def importance_sampled_soft_value(
     Statistics (see the module docstring; tested): exact when ``q = pi*``,
     consistent, biased downward by ``alpha chi2(pi* || q) / (2 n) + O(1/n^2)``.
 
+    References
+    ----------
+    T. Haarnoja, H. Tang, P. Abbeel, S. Levine, "Reinforcement Learning with Deep
+    Energy-Based Policies", ICML 2017.
+
+    Examples
+    --------
     >>> import numpy as np
     >>> rng = np.random.default_rng(0)
     >>> a = rng.standard_normal(5)  # q = N(0, 1) = pi* for Q(a) = -a^2/2, alpha = 1
@@ -130,6 +161,32 @@ def soft_q_target(
 ) -> FloatArray:
     r"""Soft Q target ``r + gamma E[V(s')]`` (Haarnoja et al. 2017, Section 3.2).
 
+    Parameters
+    ----------
+    rewards : array_like, shape (...)
+        The batch of rewards.
+    next_values : array_like, shape (..., k) or (...)
+        ``V(s')`` for ``k`` successors per batch entry.
+    gamma : float
+        Discount, ``0 <= gamma <= 1``.
+    probabilities : array_like, shape (..., k), optional
+        Weights of the successors (default: equal weights).
+    terminals : array_like of bool, shape (...), optional
+        Transitions that end the episode (no bootstrap).
+
+    Returns
+    -------
+    ndarray, shape (...)
+        The targets ``r + gamma E[V(s')]``.
+
+    Raises
+    ------
+    InvalidArgumentError
+        For shapes that do not match, non-finite entries, negative probabilities
+        or a bad ``gamma``.
+
+    Notes
+    -----
     ``rewards`` has the batch shape ``(...)``; ``next_values`` has shape
     ``(..., k)``: ``k`` values ``V(s')`` per batch entry, averaged with equal
     weights (``k`` sampled next states; ``k = 1`` is the usual one-sample
@@ -139,6 +196,8 @@ def soft_q_target(
     (no ``k`` axis) is read as ``k = 1``. ``terminals`` (bool, batch shape)
     marks transitions that end the episode: no bootstrap there.
 
+    Examples
+    --------
     >>> soft_q_target([1.0, 0.0], [[2.0, 4.0], [1.0, 1.0]], 0.5, terminals=[False, True]).tolist()
     [2.5, 0.0]
     """
@@ -185,6 +244,36 @@ def soft_q_target_from_table(
 ) -> FloatArray:
     r"""Sampled soft Q target ``r_j + gamma V_Q(s'_j)`` for a Q-table ``Q[s, a]``.
 
+    Parameters
+    ----------
+    Q : array_like, shape (S, A)
+        The Q-table.
+    alpha : float
+        Temperature ``alpha >= 0``.
+    rewards : array_like, shape (...)
+        The batch of rewards.
+    next_states : array_like of int, shape (...) or (..., k)
+        Indices of the next states.
+    gamma : float
+        Discount, ``0 <= gamma <= 1``.
+    prior : array_like, shape (S, A), optional
+        Reference measure ``mu`` (default all ones).
+    terminals : array_like of bool, shape (...), optional
+        Transitions that end the episode.
+
+    Returns
+    -------
+    ndarray, shape (...)
+        The sampled targets.
+
+    Raises
+    ------
+    InvalidArgumentError
+        For a ``Q`` that is not a table, next states that are not state indices,
+        or as :func:`soft_q_target`.
+
+    Notes
+    -----
     ``V_Q(s') = alpha log sum_a mu[s', a] exp(Q[s', a]/alpha)`` is
     :func:`softq_ref.soft_value` (Haarnoja et al. 2017, Theorem 2);
     ``next_states`` holds integer state indices of shape ``rewards.shape`` or
@@ -192,6 +281,8 @@ def soft_q_target_from_table(
     Its expectation over ``s' ~ P[s, a, .]`` is the soft Bellman operator
     ``(T Q)[s, a]``.
 
+    Examples
+    --------
     >>> soft_q_target_from_table([[0.0, 0.0], [1.0, 1.0]], 0.0, [0.5], [1], 0.9).tolist()
     [1.4]
     """
@@ -213,10 +304,31 @@ def soft_q_target_from_table(
 def soft_q_loss(targets: ArrayLike, q_values: ArrayLike) -> float:
     r"""``J_Q = mean 1/2 (target - Q)^2`` over the batch (Haarnoja et al. 2017, Section 3.2).
 
+    Parameters
+    ----------
+    targets : array_like, shape (...)
+        The targets (constants).
+    q_values : array_like, shape (...)
+        The Q-values of the batch, the shape of ``targets``.
+
+    Returns
+    -------
+    float
+        ``mean 1/2 (target - Q)^2``.
+
+    Raises
+    ------
+    InvalidArgumentError
+        For shapes that differ, an empty batch or a non-finite entry.
+
+    Notes
+    -----
     The targets are constants (no gradient flows through them in the paper's
     algorithm); the gradient with respect to ``q_values`` is
     ``(q_values - targets) / batch_size``.
 
+    Examples
+    --------
     >>> soft_q_loss([1.0, 2.0], [0.0, 2.0])
     0.25
     """

@@ -345,6 +345,40 @@ def solve_max_entropy_lqr(
 ) -> MaxEntLQRSolution:
     r"""Solve the maximum-entropy LQR problem (soft Riccati equation).
 
+    Parameters
+    ----------
+    A : array_like, shape (n, n)
+        Dynamics matrix.
+    B : array_like, shape (n, m)
+        Control matrix (a vector of length ``n`` for ``m = 1``).
+    Qc : array_like, shape (n, n)
+        State cost, symmetric positive semi-definite.
+    Rc : array_like, shape (m, m)
+        Control cost, symmetric positive definite.
+    W : array_like, shape (n, n)
+        Noise covariance, symmetric positive semi-definite.
+    gamma : float
+        Discount, ``0 <= gamma < 1``.
+    alpha : float
+        Temperature ``alpha >= 0``.
+    digits : int, optional
+        None for float64; else the number of digits of an mpmath solution.
+
+    Returns
+    -------
+    MaxEntLQRSolution
+        ``P``, ``v``, ``K``, ``covariance``, ``H``, the Riccati residual and the
+        number of iterations (and an ``error_estimate`` with ``digits``).
+
+    Raises
+    ------
+    InvalidArgumentError
+        For matrices of the wrong shape, non-finite, not symmetric or not
+        (semi-)definite, a bad ``gamma``, ``alpha`` or ``digits``, or a system
+        that is not stabilizable.
+
+    Notes
+    -----
     Dynamics ``x' = A x + B u + w``, ``w ~ N(0, W)``; reward
     ``-(x^T Qc x + u^T Rc u)``; discount ``gamma``; temperature ``alpha``
     (differential entropy of the policy). The soft Bellman equation
@@ -371,6 +405,13 @@ def solve_max_entropy_lqr(
     ``mpf`` and ``error_estimate`` is the largest difference between the two
     solves.
 
+    References
+    ----------
+    T. Haarnoja, H. Tang, P. Abbeel, S. Levine, "Reinforcement Learning with Deep
+    Energy-Based Policies", ICML 2017.
+
+    Examples
+    --------
     >>> s = solve_max_entropy_lqr([[1.0]], [[1.0]], [[1.0]], [[1.0]], [[0.0]], 0.5, 0.0)
     >>> round(float(s.P[0, 0]), 12), round(float(s.K[0, 0]), 12)  # P = sqrt 2, K = sqrt 2 - 1
     (1.414213562373, 0.414213562373)

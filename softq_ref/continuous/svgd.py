@@ -51,10 +51,34 @@ def _particles(x: ArrayLike) -> FloatArray:
 def median_bandwidth(particles: ArrayLike) -> float:
     """Median heuristic ``h = med^2 / log n`` (Liu & Wang 2016, Section 5).
 
+    Parameters
+    ----------
+    particles : array_like, shape (n,)
+        At least two finite particles.
+
+    Returns
+    -------
+    float
+        The bandwidth ``h > 0``.
+
+    Raises
+    ------
+    InvalidArgumentError
+        For fewer than two particles or a non-finite one.
+
+    Notes
+    -----
     ``med`` is the median of the pairwise distances ``|x_i - x_j|``, ``i < j``.
     If all particles coincide, ``h = 1`` (any positive value gives the same
     update then, since every kernel gradient is zero).
 
+    References
+    ----------
+    Q. Liu, D. Wang, "Stein Variational Gradient Descent: A General Purpose
+    Bayesian Inference Algorithm", NeurIPS 2016.
+
+    Examples
+    --------
     >>> median_bandwidth([0.0, 1.0, 3.0])  # distances 1, 2, 3: med = 2, h = 4 / log 3
     3.6409569065073493
     """
@@ -72,11 +96,40 @@ def svgd_direction(
 ) -> FloatArray:
     r"""The SVGD direction ``phi(x_i) = mean_j [k(x_j, x_i) g_j + d/dx_j k(x_j, x_i)]``.
 
+    Parameters
+    ----------
+    particles : array_like, shape (n,)
+        The particles ``x_j``.
+    grad_log_p : array_like, shape (n,)
+        ``d/da log p(a)`` at each particle.
+    bandwidth : float, optional
+        The kernel bandwidth ``h > 0`` (default :func:`median_bandwidth`).
+
+    Returns
+    -------
+    ndarray, shape (n,)
+        ``phi(x_i)`` for each particle.
+
+    Raises
+    ------
+    InvalidArgumentError
+        For bad particles, a ``grad_log_p`` of another shape or non-finite, or a
+        bad ``bandwidth``.
+
+    Notes
+    -----
     ``grad_log_p[j]`` is ``d/da log p(a)`` at ``particles[j]`` (for the soft
     policy, ``Q'(a_j) / alpha``); ``k(x, y) = exp(-(x - y)^2 / h)``, so
     ``d/dx_j k(x_j, x_i) = -2 (x_j - x_i) / h * k(x_j, x_i)``. ``bandwidth``
     defaults to :func:`median_bandwidth`.
 
+    References
+    ----------
+    Q. Liu, D. Wang, "Stein Variational Gradient Descent: A General Purpose
+    Bayesian Inference Algorithm", NeurIPS 2016.
+
+    Examples
+    --------
     >>> svgd_direction([-1.0, 1.0], [1.0, -1.0], bandwidth=2.0).round(6).tolist()
     [0.296997, -0.296997]
     """
@@ -108,8 +161,33 @@ def svgd_step(
 ) -> FloatArray:
     """One SVGD update ``x <- x + step_size * phi(x)`` (see :func:`svgd_direction`).
 
+    Parameters
+    ----------
+    particles : array_like, shape (n,)
+        The particles.
+    grad_log_p : callable
+        A vectorised function of the particle array, ``d/da log p``.
+    step_size : float
+        The step, finite and ``> 0``.
+    bandwidth : float, optional
+        The kernel bandwidth (default :func:`median_bandwidth`).
+
+    Returns
+    -------
+    ndarray, shape (n,)
+        The moved particles.
+
+    Raises
+    ------
+    InvalidArgumentError
+        As :func:`svgd_direction`, or for a bad ``step_size``.
+
+    Notes
+    -----
     ``grad_log_p`` is a vectorised function of the particle array.
 
+    Examples
+    --------
     >>> svgd_step([-1.0, 1.0], lambda a: -a, 0.5, bandwidth=2.0).round(6).tolist()
     [-0.851501, 0.851501]
     """
@@ -128,7 +206,36 @@ def svgd(
 ) -> FloatArray:
     """Run :func:`svgd_step` ``iterations`` times (median bandwidth at each step).
 
+    Parameters
+    ----------
+    particles : array_like, shape (n,)
+        The starting particles.
+    grad_log_p : callable
+        A vectorised function of the particle array, ``d/da log p``.
+    step_size : float
+        The step, finite and ``> 0``.
+    iterations : int
+        The number of steps, ``>= 0``.
+
+    Returns
+    -------
+    ndarray, shape (n,)
+        The particles after ``iterations`` steps.
+
+    Raises
+    ------
+    InvalidArgumentError
+        As :func:`svgd_step`, or for a bad ``iterations``.
+
+    Notes
+    -----
     For the soft-optimal policy of a 1-D ``Q``, pass ``grad_log_p = Q' / alpha``.
+
+    Examples
+    --------
+    >>> x = svgd([-1.0, 1.0], lambda a: -a, 0.5, 1)
+    >>> x.round(6).tolist()  # the median bandwidth of two particles: 4 / log 2
+    [-0.961643, 0.961643]
     """
     x = _particles(particles)
     if isinstance(iterations, bool) or not isinstance(iterations, int) or iterations < 0:

@@ -40,8 +40,40 @@ def _gymnasium() -> Any:
 def from_gymnasium(env_or_id: Any, *, gamma: Any, **make_kwargs: Any) -> FiniteMDP:
     """Convert a toy-text environment (or its id) with a ``P`` table to a FiniteMDP.
 
-    ``P[s, a, s'] = sum of prob over non-terminated tuples to s'``;
-    ``R[s, a] = sum of prob * reward over all tuples``; ``termination=True``.
+    Parameters
+    ----------
+    env_or_id : gymnasium.Env or str
+        An environment whose ``unwrapped`` has the table
+        ``P[s][a] = [(prob, next_s, reward, terminated), ...]``, or its id.
+    gamma : float, int, str or Fraction
+        The discount.
+    **make_kwargs
+        Passed to ``gymnasium.make`` with an id.
+
+    Returns
+    -------
+    FiniteMDP
+        With ``termination=True`` and the environment's id as ``name``.
+
+    Raises
+    ------
+    InvalidMDPError
+        If the environment has no transition table, or for a bad ``gamma``.
+    ImportError
+        If gymnasium is not installed (``pip install softq-ref[gym]``).
+
+    Notes
+    -----
+    ``P[s, a, s']`` is the sum of ``prob`` over the non-terminated tuples to
+    ``s'``; ``R[s, a]`` the sum of ``prob * reward`` over all tuples (the same
+    next state may appear in several tuples with different rewards); a
+    terminated transition's mass ends the episode (docs/conventions.md section 1).
+
+    Examples
+    --------
+    >>> mdp = from_gymnasium("FrozenLake-v1", gamma=0.9, is_slippery=False)
+    >>> mdp.num_states, mdp.num_actions, mdp.termination
+    (16, 4, True)
     """
     env = _gymnasium().make(env_or_id, **make_kwargs) if isinstance(env_or_id, str) else env_or_id
     table = getattr(env.unwrapped, "P", None)
@@ -62,26 +94,104 @@ def from_gymnasium(env_or_id: Any, *, gamma: Any, **make_kwargs: Any) -> FiniteM
 
 
 def frozen_lake(map_name: str = "4x4", is_slippery: bool = True, *, gamma: Any) -> FiniteMDP:
-    """FrozenLake-v1 (``map_name`` "4x4" or "8x8") as a FiniteMDP."""
+    """FrozenLake-v1 (``map_name`` "4x4" or "8x8") as a FiniteMDP.
+
+    Parameters
+    ----------
+    map_name : str, optional
+        ``"4x4"`` or ``"8x8"``.
+    is_slippery : bool, optional
+        The environment's slippery dynamics.
+    gamma : float, int, str or Fraction
+        The discount.
+
+    Returns
+    -------
+    FiniteMDP
+        See :func:`from_gymnasium`.
+
+    Examples
+    --------
+    >>> frozen_lake("8x8", gamma=0.99).num_states
+    64
+    """
     return from_gymnasium("FrozenLake-v1", gamma=gamma, map_name=map_name, is_slippery=is_slippery)
 
 
 def cliff_walking(*, gamma: Any) -> FiniteMDP:
-    """CliffWalking (v1 on gymnasium >= 1.0, v0 before) as a FiniteMDP."""
+    """CliffWalking (v1 on gymnasium >= 1.0, v0 before) as a FiniteMDP.
+
+    Parameters
+    ----------
+    gamma : float, int, str or Fraction
+        The discount.
+
+    Returns
+    -------
+    FiniteMDP
+        See :func:`from_gymnasium`.
+
+    Examples
+    --------
+    >>> cliff_walking(gamma=0.9).num_states
+    48
+    """
     gym = _gymnasium()
     env_id = "CliffWalking-v1" if "CliffWalking-v1" in gym.envs.registry else "CliffWalking-v0"
     return from_gymnasium(env_id, gamma=gamma)
 
 
 def taxi(*, gamma: Any) -> FiniteMDP:
-    """Taxi (the newest registered of v4, v3) as a FiniteMDP."""
+    """Taxi (the newest registered of v4, v3) as a FiniteMDP.
+
+    Parameters
+    ----------
+    gamma : float, int, str or Fraction
+        The discount.
+
+    Returns
+    -------
+    FiniteMDP
+        See :func:`from_gymnasium`.
+
+    Examples
+    --------
+    >>> taxi(gamma=0.9).num_actions
+    6
+    """
     gym = _gymnasium()
     env_id = "Taxi-v4" if "Taxi-v4" in gym.envs.registry else "Taxi-v3"
     return from_gymnasium(env_id, gamma=gamma)
 
 
 def from_pymdptoolbox(P_ass: ArrayLike, R: ArrayLike, gamma: Any) -> FiniteMDP:
-    """Convert pymdptoolbox's ``P[a, s, s']`` and ``R`` ((S, A), (A, S, S) or (S,))."""
+    """Convert pymdptoolbox's ``P[a, s, s']`` and ``R`` ((S, A), (A, S, S) or (S,)).
+
+    Parameters
+    ----------
+    P_ass : array_like, shape (A, S, S)
+        pymdptoolbox's transitions ``P[a, s, s']``.
+    R : array_like, shape (S, A), (A, S, S) or (S,)
+        pymdptoolbox's rewards.
+    gamma : float, int, str or Fraction
+        The discount.
+
+    Returns
+    -------
+    FiniteMDP
+        With ``P[s, a, s']`` and expected rewards ``R[s, a]``.
+
+    Raises
+    ------
+    InvalidMDPError
+        For arrays of other shapes, or invalid MDP data.
+
+    Examples
+    --------
+    >>> mdp = from_pymdptoolbox([[[1.0, 0.0], [0.0, 1.0]]], [1.0, 0.0], 0.5)
+    >>> mdp.num_states, mdp.num_actions, mdp.rewards.tolist()
+    (2, 1, [[1.0], [0.0]])
+    """
     p = np.asarray(P_ass, dtype=np.float64)
     if p.ndim != 3 or p.shape[1] != p.shape[2]:
         raise InvalidMDPError(f"P must have shape (A, S, S), got {p.shape}")
@@ -99,5 +209,24 @@ def from_pymdptoolbox(P_ass: ArrayLike, R: ArrayLike, gamma: Any) -> FiniteMDP:
 
 
 def to_pymdptoolbox(mdp: FiniteMDP) -> tuple[NDArray[np.float64], NDArray[np.float64]]:
-    """Return ``(P[a, s, s'], R[s, a])`` for pymdptoolbox."""
+    """Return ``(P[a, s, s'], R[s, a])`` for pymdptoolbox.
+
+    Parameters
+    ----------
+    mdp : FiniteMDP
+        The MDP.
+
+    Returns
+    -------
+    P : ndarray, shape (A, S, S)
+        ``P[a, s, s']``.
+    R : ndarray, shape (S, A)
+        The expected rewards.
+
+    Examples
+    --------
+    >>> P, R = to_pymdptoolbox(from_pymdptoolbox([[[1.0, 0.0], [0.0, 1.0]]], [1.0, 0.0], 0.5))
+    >>> P.shape, R.shape
+    ((1, 2, 2), (2, 1))
+    """
     return np.transpose(mdp.transitions, (1, 0, 2)).copy(), np.array(mdp.rewards)
