@@ -40,12 +40,13 @@ import os
 import shlex
 import sys
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 
+from softq_ref._validate import check_argument
 from softq_ref.conformance.cases import KINDS, SIGNATURES, Case, SearchSpace, edge_cases
 from softq_ref.conformance.compare import (
     DEFAULT_ATOL,
@@ -137,19 +138,45 @@ def _reproduce_line(
     return cli, py
 
 
+@dataclass
+class _Runner:
+    """Runs ``fn`` on a case and compares; keeps the largest ratio of a passing case."""
+
+    fn: Callable[..., Any]
+    tolerance: Tolerance
+    worst: float = 0.0
+
+    def __call__(self, case: Case) -> tuple[Outcome, Expected, Failure | None]:
+        exp = reference(case, self.tolerance)
+        out = call(self.fn, case)
+        fail, ratio = compare(case, exp, out)
+        if fail is None:
+            self.worst = max(self.worst, ratio)
+        return out, exp, fail
+
+
+@dataclass(frozen=True)
+class _Counterexample:
+    """A failing case, what ``fn`` returned, what was expected, and how it was found."""
+
+    case: Case
+    outcome: Outcome
+    expected: Expected
+    failure: Failure
+    how: str
+
+
 def _failure_text(
     target: str,
     kind: str,
-    case: Case,
-    outcome: Outcome,
-    exp: Expected,
-    failure: Failure,
+    found: _Counterexample,
     diagnosis: str,
     saved: Path | None,
     reproduce: tuple[str, str] | None,
     tolerance: Tolerance,
-    how_found: str,
 ) -> str:
+    case, outcome, exp, failure = found.case, found.outcome, found.expected, found.failure
+    how_found = found.how
     lines = [
         f"FAIL: {target} does not conform (kind {kind}: {SIGNATURES[kind]})",
         f"counterexample ({how_found}): {case.describe()}",
@@ -249,12 +276,12 @@ def check(
     >>> report.ok, report.diagnosis
     (False, ('hard-max',))
     """
-    if kind not in KINDS:
-        raise ValueError(f"kind must be one of {', '.join(KINDS)}, got {kind!r}")
-    if not callable(fn):
-        raise ValueError(f"the function under test is not callable: {fn!r}")
-    if not (isinstance(examples, int) and examples >= 1):
-        raise ValueError(f"examples must be an integer >= 1, got {examples!r}")
+    check_argument(kind in KINDS, f"kind must be one of {', '.join(KINDS)}, got {kind!r}")
+    check_argument(callable(fn), f"the function under test is not callable: {fn!r}")
+    check_argument(
+        isinstance(examples, int) and examples >= 1,
+        f"examples must be an integer >= 1, got {examples!r}",
+    )
     tolerance = Tolerance(
         DEFAULT_RTOL if rtol is None else float(rtol), DEFAULT_ATOL if atol is None else float(atol)
     )
@@ -265,41 +292,27 @@ def check(
     shown: str = importable or str(getattr(fn, "__qualname__", repr(fn)))
 
     edges = [r for r in map(space.restrict, edge_cases(kind)) if r is not None]
-    runs: list[tuple[Case, Outcome, Expected, Failure | None]] = []
-    worst = 0.0
-
-    def run_case(case: Case) -> tuple[Outcome, Expected, Failure | None]:
-        nonlocal worst
-        exp = reference(case, tolerance)
-        out = call(fn, case)
-        fail, ratio = compare(case, exp, out)
-        if fail is None:
-            worst = max(worst, ratio)
-        return out, exp, fail
-
-    for c in edges:
-        runs.append((c, *run_case(c)))
+    runner = _Runner(fn, tolerance)
+    runs = [(c, *runner(c)) for c in edges]
     probes = [(c, o, e) for c, o, e, _ in runs]
 
-    found: tuple[Case, Outcome, Expected, Failure] | None = None
-    how = ""
+    found: _Counterexample | None = None
     n_search = 0
     if replay is not None:
         from softq_ref.conformance.cases import load_case
 
         case = load_case(replay, kind)
-        out, exp, fail = run_case(case)
+        out, exp, fail = runner(case)
         if fail is not None:
-            found, how = (case, out, exp, fail), f"replay of {replay}"
+            found = _Counterexample(case, out, exp, fail, f"replay of {replay}")
     else:
-        for c, o, e, f in runs:
-            if f is not None:
-                found, how = (c, o, e, f), c.label
-                break
+        found = next(
+            (_Counterexample(c, o, e, f, c.label) for c, o, e, f in runs if f is not None), None
+        )
         if found is None:
-            found, n_search = _search(fn, kind, space, tolerance, examples, seed, run_case)
-            how = found[0].label if found is not None else ""
+            found, n_search = _search(kind, space, examples, seed, runner)
     n = len(edges) + n_search + (1 if replay is not None else 0)
+    worst = runner.worst
     if found is None:
         what = (
             f"only the replayed case {replay}: it passes now"
@@ -316,8 +329,10 @@ def check(
         )
         return ConformanceReport(True, kind, shown, text, n, worst)
 
-    case, out, exp, fail = found
-    diag = diagnose((case, out, exp), [p for p in probes if p[0] is not case], tolerance)
+    case = found.case
+    diag = diagnose(
+        (case, found.outcome, found.expected), [p for p in probes if p[0] is not case], tolerance
+    )
     saved: Path | None = None
     if replay is not None:
         saved = Path(replay)
@@ -328,33 +343,21 @@ def check(
         try:
             saved = save_case(case, save_dir, note)
         except OSError as exc:
-            how += f"; could not be saved: {exc}"
+            found = replace(found, how=f"{found.how}; could not be saved: {exc}")
     reproduce = _reproduce_line(kind, importable, saved, tolerance) if saved else None
     text = _failure_text(
-        shown,
-        kind,
-        case,
-        out,
-        exp,
-        fail,
-        diag.text,
-        None if replay else saved,
-        reproduce,
-        tolerance,
-        how,
+        shown, kind, found, diag.text, None if replay else saved, reproduce, tolerance
     )
-    return ConformanceReport(False, kind, shown, text, n, worst, saved, fail, diag.matches)
+    return ConformanceReport(False, kind, shown, text, n, worst, saved, found.failure, diag.matches)
 
 
 def _search(
-    fn: Callable[..., Any],
     kind: str,
     space: SearchSpace,
-    tolerance: Tolerance,
     examples: int,
     seed: int | None,
     run_case: Callable[[Case], tuple[Outcome, Expected, Failure | None]],
-) -> tuple[tuple[Case, Outcome, Expected, Failure] | None, int]:
+) -> tuple[_Counterexample | None, int]:
     """Let Hypothesis look for a failing case; return the shrunk one (or None) and the count."""
     import hypothesis
     from hypothesis import HealthCheck, Verbosity, given, settings
@@ -402,7 +405,8 @@ def _search(
         return None, count
     # Hypothesis replays the shrunk example last; its failure is the last one recorded
     case, out, exp, fail = failures[-1]
-    return (Case(kind, case.alpha, case.mdp, case.Q, label), out, exp, fail), count
+    shrunk = Case(kind, case.alpha, case.mdp, case.Q, label)
+    return _Counterexample(shrunk, out, exp, fail, label), count
 
 
 def _raise_if_failed(report: ConformanceReport) -> ConformanceReport:
