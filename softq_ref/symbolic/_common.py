@@ -19,6 +19,20 @@ class DerivationError(AssertionError):
 def require(condition: object, message: str) -> None:
     """Raise :class:`DerivationError` with ``message`` unless ``condition`` is exactly True.
 
+    Parameters
+    ----------
+    condition : object
+        The claim (a bool or a sympy relational).
+    message : str
+        What the claim says, for the error.
+
+    Raises
+    ------
+    DerivationError
+        If a step does not hold (it is an :class:`AssertionError`).
+
+    Notes
+    -----
     A sympy relational that cannot be decided is *not* True, so an undecided
     step fails instead of passing silently.
     """
@@ -29,6 +43,20 @@ def require(condition: object, message: str) -> None:
 def require_zero(expr: sp.Expr | sp.MatrixBase, message: str) -> None:
     """Raise unless ``expr`` simplifies to exactly zero (a scalar or every matrix entry).
 
+    Parameters
+    ----------
+    expr : sp.Expr | sp.MatrixBase
+        A sympy expression.
+    message : str
+        What the claim says, for the error.
+
+    Raises
+    ------
+    DerivationError
+        If a step does not hold (it is an :class:`AssertionError`).
+
+    Notes
+    -----
     The test is symbolic: ``sympy.simplify`` after expanding logarithms (the
     symbols carry the sign assumptions that make that valid). A numerical
     near-zero never passes.

@@ -88,9 +88,23 @@ def _shift_out(alpha: Any, weights: Sequence[Any], exponents: Sequence[Any], shi
 def exp_log_to_pow(expr: Any) -> Any:
     """Rewrite every ``exp(c_1 log X_1 + ... + rest)`` as ``X_1**c_1 * ... * exp(rest)``.
 
+    Parameters
+    ----------
+    expr : Any
+        A sympy expression.
+
+    Returns
+    -------
+    sympy expression
+        ``expr`` rewritten.
+
+    Notes
+    -----
     Valid for positive ``X_i`` (the sums of exponentials here); sympy leaves
     ``exp(c log X)`` alone when ``c`` is symbolic, which hides cancellations.
 
+    Examples
+    --------
     >>> x = sp.Symbol("x", positive=True)
     >>> exp_log_to_pow(sp.exp(2 * sp.log(x) + 1))
     E*x**2
@@ -151,9 +165,23 @@ class SoftValueDerivation:
 def derive_soft_value(n: int = 3) -> SoftValueDerivation:
     r"""Plug ``pi ∝ mu exp(q / alpha)`` into ``E_pi[q] - alpha KL(pi || mu)``.
 
+    Parameters
+    ----------
+    n : int
+        The number of actions (or terms) of the derivation.
+
+    Returns
+    -------
+    SoftValueDerivation
+        The steps of the derivation (see the class).
+
+    Notes
+    -----
     With the counting measure (``mu = 1``) the objective is
     ``E_pi[q] + alpha H(pi)``; see :func:`check_soft_value`.
 
+    Examples
+    --------
     >>> d = derive_soft_value(2)
     >>> d.value
     alpha*log(mu_1*exp(q_1/alpha) + mu_2*exp(q_2/alpha))
@@ -202,6 +230,18 @@ def derive_soft_value(n: int = 3) -> SoftValueDerivation:
 def check_soft_value(d: SoftValueDerivation) -> None:
     """Raise :class:`DerivationError` unless every step of :func:`derive_soft_value` holds.
 
+    Parameters
+    ----------
+    d : SoftValueDerivation
+        The derivation to check (a :class:`SoftValueDerivation`).
+
+    Raises
+    ------
+    DerivationError
+        If a step does not hold (it is an :class:`AssertionError`).
+
+    Examples
+    --------
     >>> check_soft_value(derive_soft_value(2))
     """
     require_zero(d.term - d.term_closed, "per-action term is not alpha log(Z) pi")
@@ -328,11 +368,25 @@ def _check_common(d: ClosedFormOptimum, what: str) -> None:
 def derive_one_state(n: int = 3) -> ClosedFormOptimum:
     r"""One state, ``n`` actions, each returning to the state; prior ``mu`` (symbols).
 
+    Parameters
+    ----------
+    n : int
+        The number of actions (or terms) of the derivation.
+
+    Returns
+    -------
+    ClosedFormOptimum
+        The steps of the derivation (see the class).
+
+    Notes
+    -----
     The soft Bellman equation ``V = alpha log sum_a mu_a exp((r_a + gamma V) / alpha)``
     is linear in ``V`` after the shift: ``V = gamma V + alpha log sum_a mu_a
     exp(r_a / alpha)``, so ``V* = alpha log(sum_a mu_a exp(r_a / alpha)) / (1 - gamma)``
     and ``pi*_a = mu_a exp(r_a / alpha) / sum_b mu_b exp(r_b / alpha)``, whatever ``gamma``.
 
+    Examples
+    --------
     >>> derive_one_state(1).V[0]
     (-alpha*log(mu_1) - r_1)/(gamma - 1)
     """
@@ -352,6 +406,18 @@ def derive_one_state(n: int = 3) -> ClosedFormOptimum:
 def check_one_state(d: ClosedFormOptimum) -> None:
     """Raise :class:`DerivationError` unless the one-state closed form is right.
 
+    Parameters
+    ----------
+    d : ClosedFormOptimum
+        The derivation to check (a :class:`ClosedFormOptimum`).
+
+    Raises
+    ------
+    DerivationError
+        If a step does not hold (it is an :class:`AssertionError`).
+
+    Examples
+    --------
     >>> check_one_state(derive_one_state(2))
     """
     _check_common(d, "one state")
@@ -369,6 +435,22 @@ def one_state_mdp(
 ) -> FiniteMDP:
     """The MDP of :func:`derive_one_state`: one state, every action returns to it.
 
+    Parameters
+    ----------
+    rewards : Sequence[Any]
+        The rewards ``R[s, a]``.
+    gamma : Any
+        The discount.
+    prior : Sequence[Any] | None
+        Whether (or which) reference measure ``mu`` the derivation carries.
+
+    Returns
+    -------
+    FiniteMDP
+        The MDP, with the exact values given.
+
+    Examples
+    --------
     >>> one_state_mdp(["1", "1/2"], "1/2").num_actions
     2
     """
@@ -381,10 +463,24 @@ def one_state_mdp(
 def derive_two_state_cycle(n: int = 2) -> ClosedFormOptimum:
     r"""Two states, ``n`` actions each; every action of state ``s`` leads to ``1 - s``.
 
+    Parameters
+    ----------
+    n : int
+        The number of actions (or terms) of the derivation.
+
+    Returns
+    -------
+    ClosedFormOptimum
+        The steps of the derivation (see the class).
+
+    Notes
+    -----
     Counting measure. With ``L_s = alpha log sum_a exp(R[s, a] / alpha)`` the
     equations become ``V_0 = L_0 + gamma V_1``, ``V_1 = L_1 + gamma V_0``, so
     ``V*_0 = (L_0 + gamma L_1) / (1 - gamma^2)``.
 
+    Examples
+    --------
     >>> d = derive_two_state_cycle(1)
     >>> d.V[0]
     (-gamma*r_11 - r_01)/(gamma**2 - 1)
@@ -414,6 +510,18 @@ def derive_two_state_cycle(n: int = 2) -> ClosedFormOptimum:
 def check_two_state_cycle(d: ClosedFormOptimum) -> None:
     """Raise :class:`DerivationError` unless the cycle's closed form is right.
 
+    Parameters
+    ----------
+    d : ClosedFormOptimum
+        The derivation to check (a :class:`ClosedFormOptimum`).
+
+    Raises
+    ------
+    DerivationError
+        If a step does not hold (it is an :class:`AssertionError`).
+
+    Examples
+    --------
     >>> check_two_state_cycle(derive_two_state_cycle(1))
     """
     _check_common(d, "two-state cycle")
@@ -428,6 +536,20 @@ def check_two_state_cycle(d: ClosedFormOptimum) -> None:
 def two_state_cycle_mdp(rewards: Sequence[Sequence[Any]], gamma: Any) -> FiniteMDP:
     """The MDP of :func:`derive_two_state_cycle`: ``rewards`` is ``R[s][a]`` for two states.
 
+    Parameters
+    ----------
+    rewards : Sequence[Sequence[Any]]
+        The rewards ``R[s, a]``.
+    gamma : Any
+        The discount.
+
+    Returns
+    -------
+    FiniteMDP
+        The MDP, with the exact values given.
+
+    Examples
+    --------
     >>> two_state_cycle_mdp([[0, 1], [2, 3]], 0.5).num_states
     2
     """
@@ -440,6 +562,13 @@ def derive_stay_or_leave() -> ClosedFormOptimum:
     r"""Two states, two actions, ``gamma = 1/2``: in state 0 ``stay`` (reward ``r_s``)
     or ``leave`` for state 1 (reward ``r_l``); state 1 is absorbing (rewards ``u_1, u_2``).
 
+    Returns
+    -------
+    ClosedFormOptimum
+        The steps of the derivation (see the class).
+
+    Notes
+    -----
     Counting measure. State 1 is the one-state MDP: ``V*_1 = 2 alpha log Z_1``,
     ``Z_1 = exp(u_1 / alpha) + exp(u_2 / alpha)``. At state 0, with ``y = exp(V_0 /
     (2 alpha))``, ``B = exp(r_s / alpha)`` and ``C = exp(r_l / alpha) Z_1``, the soft
@@ -447,6 +576,8 @@ def derive_stay_or_leave() -> ClosedFormOptimum:
     ``V*_0 = 2 alpha log((B + sqrt(B^2 + 4 C)) / 2)``, ``pi*(stay) = B / y``,
     ``pi*(leave) = C / y^2``.
 
+    Examples
+    --------
     >>> d = derive_stay_or_leave()
     >>> d.policy[0, 0]
     2*exp(r_s/alpha)/(sqrt(exp(2*r_s/alpha) + 4*exp((r_l + u_1)/alpha) + 4*exp((r_l + u_2)/alpha)) + exp(r_s/alpha))
@@ -492,6 +623,18 @@ def derive_stay_or_leave() -> ClosedFormOptimum:
 def check_stay_or_leave(d: ClosedFormOptimum) -> None:
     """Raise :class:`DerivationError` unless the stay-or-leave closed form is right.
 
+    Parameters
+    ----------
+    d : ClosedFormOptimum
+        The derivation to check (a :class:`ClosedFormOptimum`).
+
+    Raises
+    ------
+    DerivationError
+        If a step does not hold (it is an :class:`AssertionError`).
+
+    Examples
+    --------
     >>> check_stay_or_leave(derive_stay_or_leave())
     """
     _check_common(d, "stay or leave")
@@ -509,6 +652,22 @@ def check_stay_or_leave(d: ClosedFormOptimum) -> None:
 def stay_or_leave_mdp(r_stay: Any, r_leave: Any, u: Sequence[Any]) -> FiniteMDP:
     """The MDP of :func:`derive_stay_or_leave` (``gamma = 1/2``).
 
+    Parameters
+    ----------
+    r_stay : Any
+        The reward for staying.
+    r_leave : Any
+        The reward for leaving.
+    u : Sequence[Any]
+        The probability of the transition (a symbol when None).
+
+    Returns
+    -------
+    FiniteMDP
+        The MDP, with the exact values given.
+
+    Examples
+    --------
     >>> stay_or_leave_mdp(0, "1/2", [1, 0]).exact.gamma
     Fraction(1, 2)
     """
@@ -539,6 +698,24 @@ def evaluate(
 ) -> ClosedFormValues:
     r"""The closed forms of ``d`` at the exact inputs of ``mdp`` and ``alpha``, to ``digits`` digits.
 
+    Parameters
+    ----------
+    d : ClosedFormOptimum
+        The derivation to check (a :class:`ClosedFormOptimum`).
+    mdp : FiniteMDP
+        The MDP; its exact inputs are used (docs/conventions.md section 2).
+    alpha : Any
+        The temperature (a float, an int, an exact string such as ``"1/2"`` or a Fraction).
+    digits : int
+        The number of significant digits of the result.
+
+    Returns
+    -------
+    ClosedFormValues
+        ``Q*``, ``V*``, ``pi*`` of the closed forms, as mpmath numbers.
+
+    Notes
+    -----
     The rewards, prior and ``gamma`` are read from ``mdp.exact`` (docs/conventions.md section
     2: a float is its exact binary value), so the numbers are the soft optimum
     of exactly that MDP; they are evaluated with mpmath (``sympy.lambdify``)
@@ -547,6 +724,8 @@ def evaluate(
     rounding errors stay far below the 20 guard digits. The structure of ``mdp`` must be the one
     derived (same shape and successor states).
 
+    Examples
+    --------
     >>> d = derive_one_state(2)
     >>> v = evaluate(d, one_state_mdp([0, 0], "1/2"), 1, digits=20)
     >>> import mpmath
@@ -599,9 +778,27 @@ def evaluate(
 def max_abs_difference(a: Any, b: Any, *, digits: int = 80) -> Any:
     """``max |a - b|`` over all entries, as an mpmath ``mpf`` computed at ``digits`` digits.
 
+    Parameters
+    ----------
+    a : Any
+        A first array.
+    b : Any
+        A second array.
+    digits : int
+        The number of significant digits of the result.
+
+    Returns
+    -------
+    mpmath.mpf
+        ``max |a - b|``.
+
+    Notes
+    -----
     Entries may be mpf, floats (their exact binary value), ints or decimal
     strings (the ``decimals`` of a :class:`~softq_ref.CertifiedSolution`).
 
+    Examples
+    --------
     >>> import mpmath
     >>> mpmath.nstr(max_abs_difference(["0.1", "2"], [0.1, 2]), 5)
     '5.5511e-18'

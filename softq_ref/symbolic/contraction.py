@@ -87,6 +87,18 @@ def _lse(alpha: Any, mus: Any, qs: Any) -> Any:
 def derive_lipschitz(n: int = 3) -> LipschitzDerivation:
     r"""Differentiate ``f(q) = alpha log sum_a mu_a exp(q_a / alpha)`` for ``n`` actions.
 
+    Parameters
+    ----------
+    n : int
+        The number of actions (or terms) of the derivation.
+
+    Returns
+    -------
+    LipschitzDerivation
+        The steps of the derivation (see the class).
+
+    Examples
+    --------
     >>> d = derive_lipschitz(3)
     >>> d.gradient_sum
     1
@@ -138,6 +150,18 @@ def derive_lipschitz(n: int = 3) -> LipschitzDerivation:
 def check_lipschitz(d: LipschitzDerivation) -> None:
     """Raise :class:`~softq_ref.symbolic._common.DerivationError` unless every step holds.
 
+    Parameters
+    ----------
+    d : LipschitzDerivation
+        The derivation to check (a :class:`LipschitzDerivation`).
+
+    Raises
+    ------
+    DerivationError
+        If a step does not hold (it is an :class:`AssertionError`).
+
+    Examples
+    --------
     >>> check_lipschitz(derive_lipschitz(2))
     """
     Z = sum(m * sp.exp(q / d.alpha) for m, q in zip(d.mus, d.qs, strict=True))
@@ -188,6 +212,20 @@ class OperatorJacobian:
 def derive_operator_jacobian(S: int = 2, A: int = 2) -> OperatorJacobian:
     r"""``d(T Q)[s, a] / dQ[s', a'] = gamma P[s, a, s'] pi_Q(a'|s')`` (counting measure).
 
+    Parameters
+    ----------
+    S : int
+        The number of states.
+    A : int
+        The number of actions.
+
+    Returns
+    -------
+    OperatorJacobian
+        The steps of the derivation (see the class).
+
+    Examples
+    --------
     >>> J = derive_operator_jacobian(1, 1)
     >>> J.row_sums
     (gamma*p_000,)
@@ -236,6 +274,18 @@ def derive_operator_jacobian(S: int = 2, A: int = 2) -> OperatorJacobian:
 def check_operator_jacobian(J: OperatorJacobian) -> None:
     """Raise unless the Jacobian is ``gamma P pi`` with row sums ``gamma sum_s' P``.
 
+    Parameters
+    ----------
+    J : OperatorJacobian
+        The Jacobian returned by :func:`derive_operator_jacobian`.
+
+    Raises
+    ------
+    DerivationError
+        If a step does not hold (it is an :class:`AssertionError`).
+
+    Examples
+    --------
     >>> check_operator_jacobian(derive_operator_jacobian(1, 2))
     """
     require_zero(sp.simplify(J.jacobian - J.claimed), "the Jacobian of T is not gamma P pi")
@@ -295,12 +345,21 @@ def _isolate(name: str, e: Any, rhs: Any, gamma: Any) -> ErrorBound:
 def derive_error_bounds() -> ErrorBounds:
     r"""Rearrange the triangle inequalities into the error bounds (``0 < gamma = 1 - delta < 1``).
 
+    Returns
+    -------
+    ErrorBounds
+        The steps of the derivation (see the class).
+
+    Notes
+    -----
     * ``|Q - Q*| <= |Q - T Q| + |T Q - T Q*| <= rho + gamma e`` gives ``e <= rho / (1 - gamma)``;
     * ``e_{k+1} <= gamma e_k <= gamma (|Q_k - Q_{k+1}| + e_{k+1})`` gives
       ``e_{k+1} <= gamma / (1 - gamma) |Q_{k+1} - Q_k|``;
     * ``|Q_{k+1} - Q_k| <= gamma^k |Q_1 - Q_0|``, so the a-posteriori bound at step ``k``
       is below ``tol`` after ``k >= log(tol (1 - gamma) / (gamma rho_0)) / log(gamma)`` steps.
 
+    Examples
+    --------
     >>> derive_error_bounds().a_posteriori.bound
     -rho/(gamma - 1)
     """
@@ -328,6 +387,18 @@ def derive_error_bounds() -> ErrorBounds:
 def check_error_bounds(b: ErrorBounds) -> None:
     """Raise unless the rearrangements and the iteration count are right.
 
+    Parameters
+    ----------
+    b : ErrorBounds
+        A second array.
+
+    Raises
+    ------
+    DerivationError
+        If a step does not hold (it is an :class:`AssertionError`).
+
+    Examples
+    --------
     >>> check_error_bounds(derive_error_bounds())
     """
     g, dl = b.gamma, b.delta

@@ -76,6 +76,13 @@ class GaussianDerivation:
 def derive_gaussian() -> GaussianDerivation:
     r"""Integrate ``exp(Q/alpha)`` for the quadratic ``Q`` and the moments of the policy.
 
+    Returns
+    -------
+    GaussianDerivation
+        The steps of the derivation (see the class).
+
+    Examples
+    --------
     >>> d = derive_gaussian()
     >>> check_gaussian(d)  # silent when every step holds
     >>> d.Z
@@ -107,6 +114,18 @@ def derive_gaussian() -> GaussianDerivation:
 def check_gaussian(d: GaussianDerivation) -> None:
     r"""Raise unless every step of :func:`derive_gaussian` holds symbolically.
 
+    Parameters
+    ----------
+    d : GaussianDerivation
+        The derivation to check (a :class:`GaussianDerivation`).
+
+    Raises
+    ------
+    DerivationError
+        If a step does not hold (it is an :class:`AssertionError`).
+
+    Notes
+    -----
     ``V = V_claimed``; the policy is the ``N(m, alpha/k)`` density (total mass 1, mean
     ``m``, variance ``alpha/k``, differential entropy ``log(2 pi e alpha/k)/2``); and
     ``E_pi[Q] + alpha H(pi) = V`` (the Gibbs variational identity of notebook 01).
@@ -141,6 +160,13 @@ class BoxDerivation:
 def derive_box() -> BoxDerivation:
     r"""Integrate ``exp(Q/alpha)`` over ``[low, high]``.
 
+    Returns
+    -------
+    BoxDerivation
+        The steps of the derivation (see the class).
+
+    Examples
+    --------
     >>> d = derive_box()
     >>> check_box(d)
     >>> d.V_claimed.has(sp.erf)
@@ -161,7 +187,18 @@ def derive_box() -> BoxDerivation:
 
 
 def check_box(d: BoxDerivation) -> None:
-    r"""Raise unless sympy's integral equals the erf form (example: :func:`derive_box`)."""
+    r"""Raise unless sympy's integral equals the erf form (example: :func:`derive_box`).
+
+    Parameters
+    ----------
+    d : BoxDerivation
+        The derivation to check (a :class:`BoxDerivation`).
+
+    Raises
+    ------
+    DerivationError
+        If a step does not hold (it is an :class:`AssertionError`).
+    """
     require(not d.Z.has(sp.Integral), "sympy left the interval integral unevaluated")
     require_zero(d.Z - d.Z_claimed, "the interval integral is not the erf form")
 
@@ -192,6 +229,13 @@ class GaussianPriorDerivation:
 def derive_gaussian_prior() -> GaussianPriorDerivation:
     r"""Complete the square for ``N(a; m0, s0^2) exp(Q(a)/alpha)`` and integrate.
 
+    Returns
+    -------
+    GaussianPriorDerivation
+        The steps of the derivation (see the class).
+
+    Examples
+    --------
     >>> d = derive_gaussian_prior()
     >>> check_gaussian_prior(d)
     >>> sp.simplify(d.variance)
@@ -230,6 +274,18 @@ def derive_gaussian_prior() -> GaussianPriorDerivation:
 def check_gaussian_prior(d: GaussianPriorDerivation) -> None:
     r"""Raise unless the lemma is ``sqrt(pi/A2) exp(A1^2/(4 A2) + A0)`` and ``V``, mean, variance match.
 
+    Parameters
+    ----------
+    d : GaussianPriorDerivation
+        The derivation to check (a :class:`GaussianPriorDerivation`).
+
+    Raises
+    ------
+    DerivationError
+        If a step does not hold (it is an :class:`AssertionError`).
+
+    Notes
+    -----
     Example: see :func:`derive_gaussian_prior`.
     """
     A2 = sp.Symbol("A_2", positive=True)

@@ -63,12 +63,26 @@ class DiscreteGibbs:
 def derive_discrete_gibbs(n: int) -> DiscreteGibbs:
     r"""Solve ``max_q sum q_i f_i - lambda sum q_i log q_i`` s.t. ``sum q_i = 1`` with sympy.
 
+    Parameters
+    ----------
+    n : int
+        The number of actions (or terms) of the derivation.
+
+    Returns
+    -------
+    DiscreteGibbs
+        The steps of the derivation (see the class).
+
+    Notes
+    -----
     Steps: the gradient ``f_i - lambda (log q_i + 1)``; the Lagrange condition
     ``gradient_i = nu`` solved for ``q_i`` (``exp((f_i - lambda - nu)/lambda)``);
     the normalisation ``sum q_i = 1`` solved for ``nu = lambda (log Z - 1)``; the
     maximiser ``exp(f_i / lambda) / Z``; the objective there (``lambda log Z``);
     the Hessian ``diag(-lambda / q_i)``. ``Z = sum_i exp(f_i / lambda)``.
 
+    Examples
+    --------
     >>> d = derive_discrete_gibbs(2)
     >>> d.maximum
     lambda*log(exp(f1/lambda) + exp(f2/lambda))
@@ -137,12 +151,26 @@ def derive_discrete_gibbs(n: int) -> DiscreteGibbs:
 def check_discrete_gibbs(d: DiscreteGibbs) -> None:
     """Raise :class:`DerivationError` unless every step of ``d`` is what the theory says.
 
+    Parameters
+    ----------
+    d : DiscreteGibbs
+        The derivation to check (a :class:`DiscreteGibbs`).
+
+    Raises
+    ------
+    DerivationError
+        If a step does not hold (it is an :class:`AssertionError`).
+
+    Notes
+    -----
     Checks: gradient ``= f_i - lambda (log q_i + 1)``; maximiser ``= exp(f_i /
     lambda) / Z`` and sums to one; maximum ``= lambda log Z``; Hessian diagonal
     with negative entries (strict concavity, so the stationary point is the
     unique maximum on the simplex). Also that each stationary ``q_i`` solves
     ``gradient_i = nu``.
 
+    Examples
+    --------
     >>> check_discrete_gibbs(derive_discrete_gibbs(2))  # silent: every step holds
     """
     lam, Z = d.lam, d.partition
@@ -195,6 +223,13 @@ class SymbolicNGibbs:
 def derive_gibbs_symbolic_n() -> SymbolicNGibbs:
     r"""The discrete derivation with ``n`` a symbol: ``F = sum_{i=1}^n (q_i f_i - lambda q_i log q_i)``.
 
+    Returns
+    -------
+    SymbolicNGibbs
+        The steps of the derivation (see the class).
+
+    Notes
+    -----
     Steps: sympy differentiates the indexed sum in ``q_k`` (a Kronecker delta
     under the sum; the branch ``k <= n`` is ``f_k - lambda (log q_k + 1)``); the
     Lagrange condition ``gradient = nu`` gives ``q_k = e^{-1} e^{-nu/lambda}
@@ -204,6 +239,8 @@ def derive_gibbs_symbolic_n() -> SymbolicNGibbs:
     The perturbation ``q + eps eta`` gives the first variation
     ``sum eta_i (f_i - lambda(log q_i + 1))`` and the second ``-lambda sum eta_i^2 / q_i``.
 
+    Examples
+    --------
     >>> d = derive_gibbs_symbolic_n()
     >>> d.multiplier
     lambda*(log(S) - 1)
@@ -281,7 +318,18 @@ def derive_gibbs_symbolic_n() -> SymbolicNGibbs:
 
 
 def check_gibbs_symbolic_n(d: SymbolicNGibbs) -> None:
-    """Raise unless each step of the symbolic-``n`` derivation has the expected form and sign."""
+    """Raise unless each step of the symbolic-``n`` derivation has the expected form and sign.
+
+    Parameters
+    ----------
+    d : SymbolicNGibbs
+        The derivation to check (a :class:`SymbolicNGibbs`).
+
+    Raises
+    ------
+    DerivationError
+        If a step does not hold (it is an :class:`AssertionError`).
+    """
     f, q, eta, lam, k, i, n, S = d.f, d.q, d.eta, d.lam, d.k, d.i, d.n, d.S
     require_zero(d.gradient - (f[k] - lam * (sp.log(q[k]) + 1)), "symbolic-n gradient")
     require_zero(d.stationary - sp.exp((f[k] - d.nu) / lam - 1), "symbolic-n stationary point")
@@ -322,6 +370,13 @@ class ContinuousGibbs:
 def derive_continuous_gibbs() -> ContinuousGibbs:
     r"""The calculus of variations for ``F[q] = int (q f - lambda q log q) dx``.
 
+    Returns
+    -------
+    ContinuousGibbs
+        The steps of the derivation (see the class).
+
+    Notes
+    -----
     ``euler_equations`` on ``q f - lambda q log q - nu q`` (``nu`` the
     multiplier of ``int q = 1``) gives ``f - lambda (log q + 1) - nu = 0``, so
     ``q = exp((f - nu)/lambda - 1)``; normalising, ``q* = exp(f/lambda) / Z``.
@@ -330,6 +385,8 @@ def derive_continuous_gibbs() -> ContinuousGibbs:
     point, before integrating). At ``q*`` the integrand of ``F`` is
     ``lambda log Z * exp(f/lambda) / Z``, whose integral is ``lambda log Z``.
 
+    Examples
+    --------
     >>> d = derive_continuous_gibbs()
     >>> d.maximiser, d.maximum
     (exp(f(x)/lambda)/Z, lambda*log(Z))
@@ -383,7 +440,18 @@ def derive_continuous_gibbs() -> ContinuousGibbs:
 
 
 def check_continuous_gibbs(d: ContinuousGibbs) -> None:
-    """Raise unless the continuous derivation has each expected form and sign."""
+    """Raise unless the continuous derivation has each expected form and sign.
+
+    Parameters
+    ----------
+    d : ContinuousGibbs
+        The derivation to check (a :class:`ContinuousGibbs`).
+
+    Raises
+    ------
+    DerivationError
+        If a step does not hold (it is an :class:`AssertionError`).
+    """
     f, q, lam, nu, eta = d.f, d.q, d.lam, d.nu, d.eta
     require_zero(d.euler_lagrange.lhs - (f - lam * (sp.log(q) + 1) - nu), "Euler-Lagrange")
     require(d.euler_lagrange.rhs == 0, "Euler-Lagrange right-hand side is 0")

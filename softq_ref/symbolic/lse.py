@@ -61,10 +61,24 @@ class LogSumExp:
 def derive_log_sum_exp(n: int) -> LogSumExp:
     r"""Differentiate ``V = alpha log sum exp(Q_i / alpha)`` twice with sympy.
 
+    Parameters
+    ----------
+    n : int
+        The number of actions (or terms) of the derivation.
+
+    Returns
+    -------
+    LogSumExp
+        The steps of the derivation (see the class).
+
+    Notes
+    -----
     ``policy`` is the softmax ``exp(Q_i/alpha) / sum_j exp(Q_j/alpha)``;
     ``hessian_formula`` is ``(diag(pi) - pi pi^T) / alpha``; ``quadratic_form``
     is ``v^T Hess v`` and ``variance`` is ``sum_i pi_i (v_i - pi.v)^2 / alpha``.
 
+    Examples
+    --------
     >>> d = derive_log_sum_exp(2)
     >>> d.gradient[0]
     exp(Q1/alpha)/(exp(Q1/alpha) + exp(Q2/alpha))
@@ -126,6 +140,18 @@ def _require_zero_in_exponentials(
 def check_log_sum_exp(d: LogSumExp) -> None:
     """Raise unless ``grad V = pi``, ``Hess V`` is the formula, and ``v^T H v = Var/alpha``.
 
+    Parameters
+    ----------
+    d : LogSumExp
+        The derivation to check (a :class:`LogSumExp`).
+
+    Raises
+    ------
+    DerivationError
+        If a step does not hold (it is an :class:`AssertionError`).
+
+    Notes
+    -----
     Also checks ``sum pi = 1`` and each ``pi_i > 0`` (sympy's sign inference).
     """
     Q, alpha = d.Q, d.alpha
@@ -160,6 +186,18 @@ class GibbsVariational:
 def derive_gibbs_variational(n: int) -> GibbsVariational:
     r"""The Gibbs variational identity, with ``p_n = 1 - p_1 - ... - p_{n-1}``.
 
+    Parameters
+    ----------
+    n : int
+        The number of actions (or terms) of the derivation.
+
+    Returns
+    -------
+    GibbsVariational
+        The steps of the derivation (see the class).
+
+    Notes
+    -----
     ``regularised = sum p_i Q_i - alpha sum p_i log p_i`` and
     ``kl = sum p_i log(p_i / pi_i)``; ``residual`` is
     ``regularised - (V - alpha kl)`` after expanding the logarithms, which
@@ -167,6 +205,8 @@ def derive_gibbs_variational(n: int) -> GibbsVariational:
     ``V = max_p (p.Q + alpha H(p))``: the convex conjugate of ``alpha sum p log p``
     restricted to the simplex.
 
+    Examples
+    --------
     >>> derive_gibbs_variational(3).residual
     0
     """
@@ -200,7 +240,18 @@ def derive_gibbs_variational(n: int) -> GibbsVariational:
 
 
 def check_gibbs_variational(d: GibbsVariational) -> None:
-    """Raise unless the identity's residual is exactly zero."""
+    """Raise unless the identity's residual is exactly zero.
+
+    Parameters
+    ----------
+    d : GibbsVariational
+        The derivation to check (a :class:`GibbsVariational`).
+
+    Raises
+    ------
+    DerivationError
+        If a step does not hold (it is an :class:`AssertionError`).
+    """
     require_zero(d.residual, "p.Q + alpha H(p) - (V - alpha KL(p||pi))")
 
 
@@ -242,6 +293,18 @@ class LogSumExpLimits:
 def derive_log_sum_exp_limits(n: int) -> LogSumExpLimits:
     r"""``V - max Q = alpha log(1 + sum_{i>1} exp(-d_i/alpha))`` and the two limits.
 
+    Parameters
+    ----------
+    n : int
+        The number of actions (or terms) of the derivation.
+
+    Returns
+    -------
+    LogSumExpLimits
+        The steps of the derivation (see the class).
+
+    Notes
+    -----
     **Bounds.** With gaps ``d_i >= 0`` each ``exp(-d_i/alpha)`` lies in ``(0, 1]``, so
     the argument of the log lies in ``[1, n]``: ``max Q <= V <= max Q + alpha log n``.
 
@@ -263,6 +326,8 @@ def derive_log_sum_exp_limits(n: int) -> LogSumExpLimits:
     works on expressions whose size does not grow with ``n`` except through
     linear sums, so the cost stays bounded.
 
+    Examples
+    --------
     >>> d = derive_log_sum_exp_limits(3)
     >>> d.limit_zero, d.limit_infinity
     (0, Q1/3 + Q2/3 + Q3/3)
@@ -327,7 +392,18 @@ def derive_log_sum_exp_limits(n: int) -> LogSumExpLimits:
 
 
 def check_log_sum_exp_limits(d: LogSumExpLimits) -> None:
-    """Raise unless the factorisation, the bounds, both limits and the series hold."""
+    """Raise unless the factorisation, the bounds, both limits and the series hold.
+
+    Parameters
+    ----------
+    d : LogSumExpLimits
+        The derivation to check (a :class:`LogSumExpLimits`).
+
+    Raises
+    ------
+    DerivationError
+        If a step does not hold (it is an :class:`AssertionError`).
+    """
     # sum_i exp(Q_i/alpha) = exp(Q_1/alpha) * (1 + sum exp(-d_i/alpha)); both factors are
     # positive, so alpha log of the product is Q_1 + alpha log(argument).
     require_zero(

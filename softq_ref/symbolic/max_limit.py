@@ -65,6 +65,20 @@ class EnvelopeDerivation:
 def derive_envelope(actions: int = 3, *, prior: bool = True) -> EnvelopeDerivation:
     r"""Differentiate the soft value of one state in ``alpha`` with ``q`` held fixed.
 
+    Parameters
+    ----------
+    actions : int
+        The number of actions.
+    prior : bool
+        Whether (or which) reference measure ``mu`` the derivation carries.
+
+    Returns
+    -------
+    EnvelopeDerivation
+        The steps of the derivation (see the class).
+
+    Examples
+    --------
     >>> d = derive_envelope(2, prior=False)
     >>> d.V
     alpha*log(exp(q_0/alpha) + exp(q_1/alpha))
@@ -84,6 +98,18 @@ def derive_envelope(actions: int = 3, *, prior: bool = True) -> EnvelopeDerivati
 def check_envelope(d: EnvelopeDerivation) -> None:
     r"""Raise unless ``dV/d alpha = H_mu(pi)`` (the envelope identity), symbolically.
 
+    Parameters
+    ----------
+    d : EnvelopeDerivation
+        The derivation to check (a :class:`EnvelopeDerivation`).
+
+    Raises
+    ------
+    DerivationError
+        If a step does not hold (it is an :class:`AssertionError`).
+
+    Examples
+    --------
     >>> check_envelope(derive_envelope(2, prior=False))
     """
     require_zero(
@@ -112,6 +138,22 @@ def derive_value_derivative(
 ) -> ValueDerivativeDerivation:
     r"""Differentiate ``G(V, alpha) = V - T_alpha V`` for a symbolic MDP (see :mod:`.newton`).
 
+    Parameters
+    ----------
+    states : int
+        The number of states.
+    actions : int
+        The number of actions.
+    prior : bool
+        Whether (or which) reference measure ``mu`` the derivation carries.
+
+    Returns
+    -------
+    ValueDerivativeDerivation
+        The steps of the derivation (see the class).
+
+    Examples
+    --------
     >>> d = derive_value_derivative(1, 2, prior=False)
     >>> d.dG_dV.shape, d.dG_dalpha.shape
     ((1, 1), (1, 1))
@@ -124,6 +166,18 @@ def derive_value_derivative(
 def check_value_derivative(d: ValueDerivativeDerivation) -> None:
     r"""Raise unless ``dG/dV = I - gamma P_pi`` and ``dG/d alpha = -H_mu(pi)`` entry by entry.
 
+    Parameters
+    ----------
+    d : ValueDerivativeDerivation
+        The derivation to check (a :class:`ValueDerivativeDerivation`).
+
+    Raises
+    ------
+    DerivationError
+        If a step does not hold (it is an :class:`AssertionError`).
+
+    Examples
+    --------
     >>> check_value_derivative(derive_value_derivative(1, 2, prior=False))
     """
     m = d.mdp
@@ -153,6 +207,13 @@ class GapRecursion:
 def derive_gap_recursion() -> GapRecursion:
     r"""Solve ``g_{n+1} = gamma g_n + c`` with ``g_0 = 0`` by ``sympy.rsolve``.
 
+    Returns
+    -------
+    GapRecursion
+        The steps of the derivation (see the class).
+
+    Examples
+    --------
     >>> derive_gap_recursion().slack
     -c*gamma**n/(gamma - 1)
     """
@@ -170,9 +231,23 @@ def derive_gap_recursion() -> GapRecursion:
 def check_gap_recursion(d: GapRecursion) -> None:
     r"""Raise unless the solution solves the recursion, starts at 0, and ``limit - g_n = c gamma^n/(1-gamma)``.
 
+    Parameters
+    ----------
+    d : GapRecursion
+        The derivation to check (a :class:`GapRecursion`).
+
+    Raises
+    ------
+    DerivationError
+        If a step does not hold (it is an :class:`AssertionError`).
+
+    Notes
+    -----
     The slack is ``>= 0`` and tends to 0 for ``0 <= gamma < 1``, so ``g_n``
     increases to ``c / (1 - gamma)``.
 
+    Examples
+    --------
     >>> check_gap_recursion(derive_gap_recursion())
     """
     n, gamma, c = d.n, d.gamma, d.c
@@ -194,11 +269,29 @@ def _mp(x: Fraction, mp: Any) -> Any:
 def alpha_derivative(mdp: FiniteMDP, alpha: Any, *, digits: int = 50) -> Any:
     r"""``dV*/d alpha = (I - gamma P_pi)^{-1} H_mu(pi)`` at ``pi = pi*_alpha``, in mpmath.
 
+    Parameters
+    ----------
+    mdp : FiniteMDP
+        The MDP; its exact inputs are used (docs/conventions.md section 2).
+    alpha : Any
+        The temperature (a float, an int, an exact string such as ``"1/2"`` or a Fraction).
+    digits : int
+        The number of significant digits of the result.
+
+    Returns
+    -------
+    ndarray of mpmath.mpf, shape (S,)
+        ``dV*/d alpha`` per state.
+
+    Notes
+    -----
     ``pi*`` comes from :func:`~softq_ref.certified.solve_certified` at ``digits + 10``
     digits; the entropy and the ``S x S`` solve run at ``digits + 10`` working digits
     with the exact ``P``, ``mu`` and ``gamma``. Returns a NumPy object array of mpf.
     Infinite horizon, ``alpha > 0``.
 
+    Examples
+    --------
     >>> mdp = FiniteMDP([[[1.0], [1.0]]], [[0.0, 0.0]], 0.5)  # pi uniform: H = log 2
     >>> import mpmath
     >>> mpmath.nstr(alpha_derivative(mdp, 1, digits=20)[0], 15)  # log(2) / (1 - 1/2)
@@ -240,12 +333,32 @@ def alpha_derivative(mdp: FiniteMDP, alpha: Any, *, digits: int = 50) -> Any:
 def alpha_derivative_fd(mdp: FiniteMDP, alpha: Any, *, h: Any, digits: int = 50) -> Any:
     r"""Central difference ``(V*_{alpha + h} - V*_{alpha - h}) / (2 h)`` of certified solutions.
 
+    Parameters
+    ----------
+    mdp : FiniteMDP
+        The MDP; its exact inputs are used (docs/conventions.md section 2).
+    alpha : Any
+        The temperature (a float, an int, an exact string such as ``"1/2"`` or a Fraction).
+    h : Any
+        The finite-difference step.
+    digits : int
+        The number of significant digits of the result.
+
+    Returns
+    -------
+    ndarray of mpmath.mpf, shape (S,)
+        The central difference per state.
+
+    Notes
+    -----
     ``alpha`` and ``h`` are read exactly (``"1/2"``, ``"1e-15"``); both solutions
     come from :func:`~softq_ref.certified.solve_certified` at ``digits`` digits,
     so the difference quotient carries an error of at most
     ``10**-digits max(1, |Q*|) / h`` from them, plus the truncation
     ``h^2 max|V'''| / 6``. Returns a NumPy object array of mpf.
 
+    Examples
+    --------
     >>> mdp = FiniteMDP([[[1.0], [1.0]]], [[0.0, 0.0]], 0.5)  # V* = 2 alpha log 2
     >>> import mpmath
     >>> mpmath.nstr(alpha_derivative_fd(mdp, 1, h="1e-10", digits=40)[0], 15)

@@ -81,12 +81,30 @@ class SymbolicMDP:
 def symbolic_mdp(states: int = 2, actions: int = 2, *, prior: bool = True) -> SymbolicMDP:
     r"""A fully symbolic MDP with ``states`` states and ``actions`` actions.
 
+    Parameters
+    ----------
+    states : int
+        The number of states.
+    actions : int
+        The number of actions.
+    prior : bool
+        Whether (or which) reference measure ``mu`` the derivation carries.
+
+    Returns
+    -------
+    SymbolicMDP
+        The symbols and the MDP built from them.
+
+    Notes
+    -----
     Symbols: ``alpha, gamma > 0``, rewards ``r_{s a}`` and values ``V_s`` real,
     transition probabilities ``p_{s a s'} >= 0`` and prior weights
     ``mu_{s a} > 0`` (all ones with ``prior=False``, the counting measure).
     No constraint ``sum_s' p = 1`` is imposed: the identities derived here
     hold for any non-negative ``P`` (also with termination, docs/conventions.md section 1).
 
+    Examples
+    --------
     >>> m = symbolic_mdp(1, 2, prior=False)
     >>> m.TV[0]
     alpha*log(exp((V_0*gamma*p_000 + r_00)/alpha) + exp((V_0*gamma*p_010 + r_01)/alpha))
@@ -148,8 +166,26 @@ class NewtonDerivation:
 def derive_newton(states: int = 2, actions: int = 2, *, prior: bool = True) -> NewtonDerivation:
     r"""Differentiate ``F(V) = V - T V`` for a symbolic MDP and form both linear systems.
 
+    Parameters
+    ----------
+    states : int
+        The number of states.
+    actions : int
+        The number of actions.
+    prior : bool
+        Whether (or which) reference measure ``mu`` the derivation carries.
+
+    Returns
+    -------
+    NewtonDerivation
+        The steps of the derivation (see the class).
+
+    Notes
+    -----
     See :class:`NewtonDerivation`; :func:`check_newton` verifies the identities.
 
+    Examples
+    --------
     >>> d = derive_newton(1, 2, prior=False)
     >>> d.jacobian.shape, d.jacobian_claimed.shape
     ((1, 1), (1, 1))
@@ -171,11 +207,25 @@ def derive_newton(states: int = 2, actions: int = 2, *, prior: bool = True) -> N
 def check_newton(d: NewtonDerivation) -> None:
     r"""Raise :class:`~softq_ref.symbolic._common.DerivationError` if a step does not hold.
 
+    Parameters
+    ----------
+    d : NewtonDerivation
+        The derivation to check (a :class:`NewtonDerivation`).
+
+    Raises
+    ------
+    DerivationError
+        If a step does not hold (it is an :class:`AssertionError`).
+
+    Notes
+    -----
     1. each row of the policy sums to one, and it equals ``mu exp((Q - T V)/alpha)``;
     2. ``dF/dV = I - gamma P_pi`` entry by entry;
     3. ``J V - F(V) = r_pi + alpha H_mu(pi)``: the Newton iterate and the soft
        value of the soft-greedy policy solve the same (invertible) linear system.
 
+    Examples
+    --------
     >>> check_newton(derive_newton(1, 2, prior=False))  # silent when every step holds
     """
     m = d.mdp
@@ -196,6 +246,20 @@ def check_newton(d: NewtonDerivation) -> None:
 def newton_constant(alpha: Any, gamma: Any) -> Fraction:
     r"""``C = gamma^2 / (2 alpha (1 - gamma))``: Newton's errors obey ``e_{k+1} <= C e_k^2``.
 
+    Parameters
+    ----------
+    alpha : Any
+        The temperature (a float, an int, an exact string such as ``"1/2"`` or a Fraction).
+    gamma : Any
+        The discount.
+
+    Returns
+    -------
+    Fraction
+        ``C``, exactly.
+
+    Notes
+    -----
     In the sup norm, for any ``V`` (not only near ``V*``): the Taylor remainder of
     the log-sum-exp is at most ``(range of x)^2 / (8 alpha)`` (its Hessian is the
     covariance under ``pi`` divided by ``alpha``, and a variance is at most a quarter of
@@ -203,6 +267,8 @@ def newton_constant(alpha: Any, gamma: Any) -> Fraction:
     is at most ``2 gamma e_k``, and ``|(I - gamma P_pi)^{-1}|_inf <= 1/(1 - gamma)``
     (``proofs/06_newton.ipynb``). Exact, as a Fraction of the exact inputs.
 
+    Examples
+    --------
     >>> newton_constant("1/2", "9/10")
     Fraction(81, 10)
     """
@@ -277,6 +343,26 @@ def newton_convergence(
 ) -> NewtonConvergence:
     r"""Run Newton's method (soft policy iteration) in mpmath and measure its errors.
 
+    Parameters
+    ----------
+    mdp : FiniteMDP
+        The MDP; its exact inputs are used (docs/conventions.md section 2).
+    alpha : Any
+        The temperature (a float, an int, an exact string such as ``"1/2"`` or a Fraction).
+    dps : int
+        The number of decimal digits of the measured errors.
+    V0 : Any
+        The starting values (default 0).
+    max_steps : int
+        The largest number of Newton steps.
+
+    Returns
+    -------
+    NewtonConvergence
+        The errors per step, the floor and the constant ``C``.
+
+    Notes
+    -----
     ``V_{k+1} = V_k + (I - gamma P_{pi_k})^{-1} (T V_k - V_k)`` from ``V0``
     (default 0) at ``dps + 20`` working digits with the exact inputs of ``mdp``
     and ``alpha`` (> 0; a float, ``"1/2"`` or a Fraction), until the error is
@@ -290,6 +376,8 @@ def newton_convergence(
     over ``10**9``. Infinite horizon and ``alpha > 0``; termination (rows of
     ``P`` summing to less than 1) is allowed, the bound ``C`` holds for it too.
 
+    Examples
+    --------
     >>> mdp = FiniteMDP([[[1.0], [1.0]]], [[1.0, 0.0]], 0.5)
     >>> run = newton_convergence(mdp, 1, dps=30)
     >>> run.errors[-1] <= run.floor, len(run.errors) <= 8
@@ -325,6 +413,18 @@ def newton_convergence(
 def check_quadratic_convergence(run: NewtonConvergence) -> None:
     r"""Raise unless ``e_{k+1} <= C e_k^2 + floor`` at every step and the floor is reached.
 
+    Parameters
+    ----------
+    run : NewtonConvergence
+        The run returned by :func:`newton_convergence`.
+
+    Raises
+    ------
+    DerivationError
+        If a step does not hold (it is an :class:`AssertionError`).
+
+    Examples
+    --------
     >>> mdp = FiniteMDP([[[1.0], [1.0]]], [[1.0, 0.0]], 0.5)
     >>> check_quadratic_convergence(newton_convergence(mdp, 1, dps=30))
     """
