@@ -13,7 +13,8 @@ small "contexts" below, all with the same methods:
 ``below(x)``         the hull ``[0, x]`` of a non-negative enclosure (point: 0);
 ``floor_scaled(x, F)``, ``ceil_scaled(x, F)``  integers below / above
                      every point of ``x * 2**F`` (point contexts: rounded);
-``to_float(x)``.
+``to_float(x)``;
+``endpoints(x)``     the exact rational endpoints of an enclosure (interval contexts).
 
 The interval contexts are rigorous: ``mpmath.libmp``'s ``mpi_*`` functions
 (the kernel of ``mpmath.iv``, endpoints rounded outward) and flint's arb balls.
@@ -26,6 +27,7 @@ prepared flint ``fmpz_mat``) by an integer vector, exactly.
 
 from __future__ import annotations
 
+from fractions import Fraction
 from typing import Any
 
 import numpy as np
@@ -51,6 +53,17 @@ def _import_flint() -> Any:
     except ImportError as exc:
         raise ImportError(FLINT_HINT) from exc
     return flint
+
+
+def _dyadic_fraction(man: int, exp: int) -> Fraction:
+    """``man * 2**exp`` as an exact Fraction."""
+    return Fraction(man << exp) if exp >= 0 else Fraction(man, 1 << -exp)
+
+
+def _mpf_fraction(v: Any) -> Fraction:
+    """A raw finite mpf ``(sign, man, exp, bc)`` as an exact Fraction."""
+    sign, man, exp, _ = v
+    return _dyadic_fraction(-man if sign else man, exp)
 
 
 def _floor_shift(man: int, shift: int) -> int:
@@ -162,6 +175,10 @@ class _MpInterval:
     def to_float(self, x: Any) -> float:
         return float(self.L.to_float(x[0]))
 
+    def endpoints(self, x: Any) -> tuple[Fraction, Fraction]:
+        """The exact rational endpoints of the enclosure ``x``."""
+        return _mpf_fraction(self._finite(x[0])), _mpf_fraction(self._finite(x[1]))
+
 
 class _Arb:
     """flint arb balls at ``prec`` bits; rigorous, or midpoints only (``rigorous=False``).
@@ -234,6 +251,14 @@ class _Arb:
 
     def to_float(self, x: Any) -> float:
         return float(x.mid())
+
+    def endpoints(self, x: Any) -> tuple[Fraction, Fraction]:
+        """The exact rational endpoints of the ball ``x`` (rigorous contexts)."""
+        if not x.is_finite():
+            raise ArithmeticError("a ball that is not finite")
+        return _dyadic_fraction(*self._exact_parts(x.lower())), _dyadic_fraction(
+            *self._exact_parts(x.upper())
+        )
 
 
 class _ArbScope:

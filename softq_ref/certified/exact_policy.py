@@ -151,3 +151,154 @@ def exact_backward_induction(
         Qs[t], pis[t] = Q, pi
         Vs[t] = V
     return Qs, Vs, pis
+
+
+# --------------------------------------------------------------------------------------
+# alpha > 0: the entries that are rational for structural reasons
+# --------------------------------------------------------------------------------------
+
+Entry = tuple[int, ...]
+
+
+def _mass(mu: NDArray[Any] | None, avail: NDArray[np.bool_], s: int) -> Fraction:
+    """``sum_a mu[s, a]`` (the counting measure when ``mu`` is None)."""
+    if mu is None:
+        return Fraction(int(avail[s].sum()))
+    return sum((mu[s, a] for a in range(mu.shape[1]) if avail[s, a]), Fraction(0))
+
+
+def _uniform_rows(P: NDArray[Any], R: NDArray[Any], avail: NDArray[np.bool_], s: int) -> bool:
+    """True when every available action of ``s`` has the same reward and transition row."""
+    acts = [a for a in range(R.shape[1]) if avail[s, a]]
+    return all(R[s, a] == R[s, acts[0]] and (P[s, a] == P[s, acts[0]]).all() for a in acts[1:])
+
+
+def _tie_policy(
+    mu: NDArray[Any] | None, avail: NDArray[np.bool_], s: int, out: dict[Entry, Fraction]
+) -> None:
+    """``pi(. | s) = mu / sum mu``: the soft-greedy policy where all available ``Q`` are equal."""
+    m = _mass(mu, avail, s)
+    for a in range(avail.shape[1]):
+        w = (Fraction(1) if mu is None else mu[s, a]) if avail[s, a] else Fraction(0)
+        out[(s, a)] = w / m
+
+
+def structural_exact(
+    P: NDArray[Any],
+    R: NDArray[Any],
+    g: Fraction,
+    mu: NDArray[Any] | None,
+    avail: NDArray[np.bool_],
+    backend: str,
+) -> dict[str, dict[Entry, Fraction]]:
+    """The entries of ``Q*``, ``V*``, ``pi*`` (``alpha > 0``) that are rational for structural
+    reasons, exactly: ``{"Q": {(s, a): q}, "V": {(s,): v}, "policy": {(s, a): p}}``.
+
+    A state whose available actions all have the same ``Q*`` has
+    ``V*(s) = Q*(s, a) + alpha log sum_a mu[s, a]`` and ``pi*(. | s) = mu / sum mu``.
+    When moreover ``sum_a mu[s, a] = 1`` (one available action of weight 1; a
+    probability prior) the log vanishes and ``V*`` satisfies a *linear*
+    equation. On the largest set ``X`` of such states that no available action
+    leaves (termination is allowed), ``V*`` is therefore the solution of
+    ``V = R + gamma P V`` on ``X``, which is rational and is computed exactly;
+    the candidate is checked (every available action of every state of ``X``
+    gives the same ``Q``), and states that fail are dropped until it holds.
+    It solves the soft Bellman equation on the closed set ``X``, so it is
+    ``V*`` there (the fixed point is unique). Then ``Q*(s, a)`` is rational for
+    every pair whose successors all lie in ``X`` (every pair if ``gamma = 0``), and ``pi*(. | s)`` is
+    ``mu / sum mu`` wherever the available actions' ``Q*`` are provably equal
+    (their exact values agree, or their rewards and rows are identical).
+
+    Typical cases: an absorbing goal with zero reward under a probability
+    prior (``V* = Q* = 0``), one-action states, zero rewards everywhere with a
+    probability prior, Markov reward processes (``A = 1``). The certified
+    solver needs these values exactly: an entry that is exactly a rounding
+    boundary (zero above all) has no enclosure of positive width that decides
+    its rounding.
+    """
+    S, A = R.shape
+    succ = [[{t for t in range(S) if P[s, a, t] != 0} for a in range(A)] for s in range(S)]
+    X = {s for s in range(S) if _mass(mu, avail, s) == 1}
+    V: dict[int, Fraction] = {}
+    while X:
+        closed = False
+        while not closed:  # the largest subset of X that no available action leaves
+            leave = {s for s in X if any(succ[s][a] - X for a in range(A) if avail[s, a])}
+            X -= leave
+            closed = not leave
+        if not X:
+            break
+        order = sorted(X)
+        pos = {s: i for i, s in enumerate(order)}
+        first = {s: next(a for a in range(A) if avail[s, a]) for s in order}
+        M = [[Fraction(0)] * len(order) for _ in order]
+        for s in order:
+            a = first[s]
+            M[pos[s]][pos[s]] += 1
+            for t in succ[s][a]:
+                M[pos[s]][pos[t]] -= g * P[s, a, t]
+        sol = _solve(M, [R[s, first[s]] for s in order], backend)
+        V = dict(zip(order, sol, strict=True))
+        bad = {
+            s
+            for s in order
+            for a in range(A)
+            if avail[s, a] and R[s, a] + g * sum(P[s, a, t] * V[t] for t in succ[s][a]) != V[s]
+        }
+        if not bad:
+            break
+        X -= bad
+        V = {}
+    out: dict[str, dict[Entry, Fraction]] = {"Q": {}, "V": {}, "policy": {}}
+    for s, v in V.items():
+        out["V"][(s,)] = v
+    for s in range(S):
+        for a in range(A):
+            if g == 0:
+                out["Q"][(s, a)] = R[s, a]
+            elif succ[s][a] <= V.keys():
+                out["Q"][(s, a)] = R[s, a] + g * sum(
+                    (P[s, a, t] * V[t] for t in succ[s][a]), Fraction(0)
+                )
+        acts = [a for a in range(A) if avail[s, a]]
+        qs = [out["Q"].get((s, a)) for a in acts]
+        if (None not in qs and len(set(qs)) == 1) or _uniform_rows(P, R, avail, s):
+            _tie_policy(mu, avail, s, out["policy"])
+    return out
+
+
+def structural_exact_horizon(
+    P: NDArray[Any],
+    R: NDArray[Any],
+    g: Fraction,
+    mu: NDArray[Any] | None,
+    avail: NDArray[np.bool_],
+    horizon: int,
+) -> dict[str, dict[Entry, Fraction]]:
+    """:func:`structural_exact` for a finite horizon (keys ``(t, s[, a])``), by backward
+    induction from ``V_H = 0``: ``Q_t(s, a)`` is rational when ``V_{t+1}`` is at every
+    successor, ``V_t(s)`` when all available ``Q_t(s, .)`` are rational and equal and
+    ``sum_a mu[s, a] = 1``, and ``pi_t(. | s) = mu / sum mu`` when they are equal."""
+    S, A = R.shape
+    succ = [[[t for t in range(S) if P[s, a, t] != 0] for a in range(A)] for s in range(S)]
+    out: dict[str, dict[Entry, Fraction]] = {"Q": {}, "V": {}, "policy": {}}
+    nxt: dict[int, Fraction] = dict.fromkeys(range(S), Fraction(0))
+    for t in range(horizon - 1, -1, -1):
+        cur: dict[int, Fraction] = {}
+        for s in range(S):
+            for a in range(A):
+                if all(u in nxt for u in succ[s][a]):
+                    q = R[s, a] + g * sum((P[s, a, u] * nxt[u] for u in succ[s][a]), Fraction(0))
+                    out["Q"][(t, s, a)] = q
+            qs = [out["Q"].get((t, s, a)) for a in range(A) if avail[s, a]]
+            equal = None not in qs and len(set(qs)) == 1
+            if equal or _uniform_rows(P, R, avail, s):
+                pol: dict[Entry, Fraction] = {}
+                _tie_policy(mu, avail, s, pol)
+                for (s_, a), p in pol.items():
+                    out["policy"][(t, s_, a)] = p
+            if equal and _mass(mu, avail, s) == 1:
+                cur[s] = qs[0]  # type: ignore[assignment]
+                out["V"][(t, s)] = cur[s]
+        nxt = cur
+    return out

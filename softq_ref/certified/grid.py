@@ -12,9 +12,8 @@ from typing import Any
 import numpy as np
 from numpy.typing import NDArray
 
-from softq_ref.certified.arith import (
-    ExactMatrix,
-)
+from softq_ref.certified.arith import ExactMatrix
+from softq_ref.certified.printing import Log10Box
 from softq_ref.mdp import FiniteMDP
 
 ObjArray = NDArray[Any]  # object arrays (ints, Fractions, mpf)
@@ -267,46 +266,18 @@ class _Problem:
                 pi_grid[s, a] = (1 << F) // len(ties)
         return V, V, (pi, pi_grid, np.full((S, A), None, dtype=object)) if want_pi else None
 
-    def policy_box(
-        self, ctx: Any, Q_lo: ObjArray, Q_hi: ObjArray, V_lo: ObjArray, V_hi: ObjArray, F: int
-    ) -> tuple[ObjArray, ObjArray]:
-        """Integers with ``pi_lo <= pi * 2**F <= pi_hi``, for ``pi = mu exp((Q - V)/alpha)``.
+    def policy_log10(self, ctx: Any, z_lo: int, z_hi: int, F: int, s: int, a: int) -> Log10Box:
+        """An enclosure of ``log10 pi`` for ``pi = mu[s, a] exp(z / alpha)``, ``z`` in
+        ``[z_lo, z_hi] * 2**-F`` (``z = Q(s, a) - V(s)``), clipped at 0 since ``pi <= 1``.
 
-        Valid for every ``(Q, V)`` in the boxes given (so for ``(Q*, V*)``
-        whenever they enclose it); clipped to ``[0, 1]``.
+        Policy entries are enclosed in log space so that their accuracy is
+        relative: ``exp(-10**12)`` is as well determined as ``0.5``.
         """
-        S, A = self.S, self.A
         an, ad = self.alpha.numerator, self.alpha.denominator
-        den = an << F
-        T = self.threshold(ctx.prec)
-        tiny = ctx.exp(ctx.ratio(-T, 1))
-        one = 1 << F
-        lo = np.zeros((S, A), dtype=object)
-        hi = np.zeros((S, A), dtype=object)
-        for s in range(S):
-            for a in range(A):
-                if not self.avail[s, a]:
-                    continue  # mu = 0: pi = 0 exactly
-                n_lo = (Q_lo[s, a] - V_hi[s]) * ad
-                n_hi = (Q_hi[s, a] - V_lo[s]) * ad
-                if n_hi < -T * den:
-                    x = ctx.below(tiny)
-                else:
-                    e_lo = ctx.exp(ctx.ratio(n_lo, den)) if n_lo >= -T * den else None
-                    e_hi = ctx.exp(ctx.ratio(n_hi, den))
-                    x = _hull(ctx, e_lo, e_hi)
-                if self.mu is not None:
-                    m = self.mu[s, a]
-                    x = ctx.mul(x, ctx.ratio(m.numerator, m.denominator))
-                lo[s, a] = min(max(ctx.floor_scaled(x, F), 0), one)
-                hi[s, a] = max(min(ctx.ceil_scaled(x, F), one), 0)
-        return lo, hi
-
-
-def _hull(ctx: Any, lo: Any, hi: Any) -> Any:
-    """The enclosure ``[lo.lower, hi.upper]`` (``lo`` None: from 0)."""
-    if lo is None:
-        return ctx.below(hi)
-    if isinstance(hi, tuple):  # mpmath intervals (lo, hi)
-        return (lo[0], hi[1])
-    return lo.union(hi)
+        w = ctx.span(z_lo * ad, z_hi * ad, an << F)
+        if self.mu is not None and self.mu[s, a] != 1:
+            m = self.mu[s, a]
+            w = ctx.add(w, ctx.log(ctx.ratio(m.numerator, m.denominator)))
+        w = ctx.div(w, ctx.log(ctx.ratio(10, 1)))
+        lo, hi = ctx.endpoints(w)
+        return Log10Box(lo, min(hi, Fraction(0)))

@@ -30,10 +30,22 @@ How (``alpha > 0``, infinite horizon):
    bound (the log-sum-exp commutes with shifts and is monotone), and
    ``pi* = mu exp((Q* - V*) / alpha)`` is ``pi_Q`` times a factor in
    ``exp([-2 B, 2 B] / alpha)``, ``B`` the bound on ``|Q - Q*|``.
-5. Printing: each entry is the correctly rounded decimal of the enclosure's
-   midpoint with at least ``digits + 2`` significant digits; its rounding
-   error is computed exactly and added. If the total misses the target the
-   grid is refined and steps 3-4 repeat.
+5. Printing: every printed decimal is the exact value correctly rounded
+   (round half to even) into the format of :class:`DecimalFormat`
+   (``digits + 2`` significant digits, a fixed quantum above the scale
+   ``10**E`` of ``max|Q*|``). Each entry's enclosure is rounded at both ends;
+   where the two disagree the grid is refined and steps 3-4 repeat (Ziv's
+   strategy). Policy entries are enclosed in log space, so that tiny
+   probabilities get relative accuracy. Entries that are rational for
+   structural reasons (``V* = 0`` at an absorbing zero-reward goal under a
+   probability prior, one-action states, ...) are computed exactly
+   (:func:`softq_ref.certified.exact_policy.structural_exact`), since an exact
+   rounding boundary, zero above all, has no enclosure of positive width
+   that decides it. The printout is then a function of the input alone, and
+   ``error_bound`` is half a unit in the last place at the scale,
+   ``5 * 10**(E - digits - 2)``: a function of the printed format, never of
+   how tight this run's enclosures were (those widths are in
+   ``enclosure_width``).
 
 ``alpha = 0`` is solved exactly by policy iteration in rational arithmetic
 (:mod:`softq_ref.certified.exact_policy`); the result says ``exact = True`` and
@@ -55,41 +67,36 @@ from typing import Any
 import numpy as np
 from numpy.typing import NDArray
 
-from softq_ref.certified.arith import (
-    context_scope,
-    flint_available,
-    make_context,
-)
-from softq_ref.certified.decimal_out import fraction_text, round_up
+from softq_ref.certified.arith import context_scope, flint_available, make_context
+from softq_ref.certified.decimal_out import DecimalFormat, fraction_text
 from softq_ref.certified.grid import _ceil_div, _Problem, _to_grid
 from softq_ref.certified.newton import (
     _bits,
     _float_or_inf,
     _float_start,
-    _log2_ratio,
     _lse_bits,
     _newton,
 )
 from softq_ref.certified.printing import (
-    _Enclosure,
-    _max_abs_lower,
-    _mids_and_radii,
+    Enclosures,
+    GridBox,
+    Shortfall,
     _nested,
-    _over,
-    _print_all,
-    _print_grid,
-    _to_mpf,
+    correctly_rounded,
+    enclosure_width,
+    points,
 )
-from softq_ref.errors import InvalidMDPError
+from softq_ref.errors import InvalidMDPError, UndecidedRoundingError
 from softq_ref.exact import to_fraction
 from softq_ref.mdp import FiniteMDP
 
-__all__ = ["CertifiedSolution", "solve_certified"]
+__all__ = ["CertifiedSolution", "solve_certified", "DecimalFormat"]
 
 ObjArray = NDArray[Any]  # object arrays (ints, Fractions, mpf)
 
 _LOG2_10 = math.log2(10.0)
-_MAX_REFINEMENTS = 6
+_MAX_ROUNDS = 8  # Ziv refinements of the grid before giving up on a rounding
+_MAX_EXTRA_BITS = 1 << 17  # ... or once the grid has this many more bits than at first
 _EXACT_MAX_STATES = 60  # alpha = 0 without flint: exact rational solves up to this size
 
 
@@ -97,15 +104,25 @@ _EXACT_MAX_STATES = 60  # alpha = 0 without flint: exact rational solves up to t
 class CertifiedSolution:
     """A certified high-precision solution (see :func:`solve_certified`).
 
+    ``decimals`` holds the printed ``"Q"``, ``"V"`` and ``"policy"`` as nested
+    lists of decimal strings: each is the exact value correctly rounded (half
+    to even) into ``format`` (a :class:`DecimalFormat`: at least ``digits``
+    significant digits), so the printout depends on the input alone.
+    ``error_bound`` (a Fraction; ``error_bound_text`` as printed) is half a
+    unit in the last place at the scale of ``max|Q*|``, which bounds
+    ``|printed - exact|`` for every entry and is at most
+    ``10**-digits * max(1, max|Q*|)``; it is 0 when every printed decimal is
+    exactly the exact value.
+
     ``Q[s, a]``, ``V[s]``, ``policy[s, a]`` are NumPy object arrays of mpmath
-    ``mpf`` at the working precision (with a finite horizon each gains a
-    leading time axis ``t = 0..H-1``). ``error_bound`` (a Fraction, the
-    printed value, rounded up) is a proven upper bound on
-    ``|printed - exact|`` over every entry of the decimal strings in
-    ``decimals`` (``"Q"``, ``"V"``, ``"policy"``), which carry at least
-    ``digits`` significant digits. ``exact`` is True when ``Q*`` was computed
-    exactly in rational arithmetic; ``fractions`` then holds ``Q*``, ``V*``
-    and ``pi*`` as Fractions (object arrays), else None.
+    ``mpf`` at ``working_bits``: points of the certified enclosures, within
+    ``enclosure_width`` of the exact values (with a finite horizon each gains
+    a leading time axis ``t = 0..H-1``). ``exact`` is True when ``alpha = 0``
+    (the optimum is then rational); ``fractions`` holds ``Q*``, ``V*`` and
+    ``pi*`` as Fractions (object arrays) when the solver computed them in
+    rational arithmetic, else None. ``iterations`` is a function of the
+    digits and the horizon alone (see :func:`solve_certified`);
+    ``newton_steps`` is the work this run did.
     """
 
     Q: ObjArray
@@ -123,16 +140,19 @@ class CertifiedSolution:
     working_bits: int
     decimals: dict[str, Any] = field(repr=False)
     error_bound_text: str = field(repr=False, default="")
+    format: DecimalFormat | None = field(repr=False, default=None)
+    newton_steps: int = 0
+    enclosure_width: Fraction = Fraction(0)
 
     def to_spec_dict(self, *, fractions: bool = False) -> dict[str, Any]:
         """The JSON object of SPEC section 4 for ``--digits D``.
 
         ``"Q"``, ``"V"``, ``"policy"`` as nested lists of decimal strings,
-        ``"error_bound"`` (a decimal string, rounded up), ``"digits"``,
-        ``"alpha"``, ``"gamma"`` (exact texts), ``"iterations"`` and
-        ``"exact"``. With ``fractions=True`` and an exact result also
-        ``"Q_fractions"``, ``"V_fractions"``, ``"policy_fractions"`` as
-        ``"p/q"`` strings (omitted when the result is not exact).
+        ``"error_bound"`` (a decimal string), ``"digits"``, ``"alpha"``,
+        ``"gamma"`` (exact texts), ``"iterations"`` and ``"exact"``. With
+        ``fractions=True`` and fractions computed also ``"Q_fractions"``,
+        ``"V_fractions"``, ``"policy_fractions"`` as ``"p/q"`` strings.
+        Every value is a function of the input and ``digits`` alone.
         """
         out: dict[str, Any] = {
             "Q": self.decimals["Q"],
@@ -155,38 +175,69 @@ def _frac_str(x: Fraction) -> str:
     return f"{x.numerator}/{x.denominator}"
 
 
-def _finish(
-    mids: dict[str, tuple[ObjArray, ObjArray]],
-    digits: int,
-    q_abs_lower: Fraction,
-    **kw: Any,
-) -> tuple[CertifiedSolution | None, Fraction, Fraction]:
-    """Print; return the solution if the bound meets the target, plus bound and target."""
-    scale = max(Fraction(1), q_abs_lower)
-    target = scale / Fraction(10) ** digits
-    grid_bits = kw.pop("grid_bits", None)
-    if grid_bits is None:
-        texts, worst = _print_all(mids, digits, scale)
-        values = {key: mids[key][0] for key in mids}
-    else:
-        texts, worst = _print_grid(mids, grid_bits, digits, scale)
-        values = {key: _over(mids[key][0], grid_bits) for key in mids}
-    eb_text, eb = round_up(worst, 3)
-    if eb > target:
-        return None, eb, target
-    prec = kw.pop("working_bits")
-    sol = CertifiedSolution(
-        Q=_to_mpf(values["Q"], prec),
-        V=_to_mpf(values["V"], prec),
-        policy=_to_mpf(values["policy"], prec),
-        error_bound=eb,
+def _schedule_steps(digits: int) -> int:
+    """Newton steps from float64 (about 50 correct bits) to ``digits + 2`` digits,
+    doubling the correct bits each step: the reported ``iterations``."""
+    bits = math.ceil((digits + 2) * _LOG2_10)
+    return max(1, math.ceil(math.log2(bits / 50)))
+
+
+def _finish(enc: Enclosures, digits: int, prec: int, **kw: Any) -> CertifiedSolution | Shortfall:
+    """The solution printed from ``enc``, or the :class:`Shortfall` that keeps it open."""
+    out = correctly_rounded(enc, digits)
+    if isinstance(out, Shortfall):
+        return out
+    fmt = out.fmt
+    pts = points(enc, prec)
+    return CertifiedSolution(
+        Q=pts["Q"],
+        V=pts["V"],
+        policy=pts["policy"],
+        error_bound=Fraction(0) if out.exact else fmt.half_unit,
+        error_bound_text="0" if out.exact else fmt.text((False, 5, fmt.n - fmt.E)),
         digits=digits,
-        decimals=texts,
-        error_bound_text=eb_text,
+        decimals=out.texts,
+        format=fmt,
         working_bits=prec,
+        enclosure_width=enclosure_width(enc),
         **kw,
     )
-    return sol, eb, target
+
+
+def _with_exact(enc: Enclosures, parts: dict[str, dict[tuple[int, ...], Fraction]]) -> Enclosures:
+    """``enc`` with the structurally exact entries put in (each checked against its box)."""
+    arrays = {}
+    for key, arr in enc.items():
+        new = arr.copy()
+        for idx, x in parts[key].items():
+            box = new[idx]
+            if isinstance(box, GridBox) and not box.lo <= x * (1 << box.F) <= box.hi:
+                raise RuntimeError(f"internal: exact {key}{list(idx)} = {x} outside its enclosure")
+            new[idx] = x
+        arrays[key] = new
+    return Enclosures(arrays["Q"], arrays["V"], arrays["policy"])
+
+
+def _more_bits(short: Shortfall, F: int, rnd: int) -> int:
+    """Ziv's step: the estimated missing bits, at least ``16 * 2**rnd``; twice the grid's
+    bits while an enclosure holds zero (a tiny entry's size is unknown until it is
+    separated from zero)."""
+    more = max(short.bits, 16 << rnd)
+    return max(more, F) if short.zero else more
+
+
+def _undecided(digits: int, short: Shortfall) -> UndecidedRoundingError:
+    if not short.entries:
+        where = "max|Q*| (it lies at or next to a power of ten)"
+    else:
+        key, idx = short.entries[0]
+        where = f"{key}{list(idx)}"
+    return UndecidedRoundingError(
+        f"cannot decide the correctly rounded {digits}-digit printout of {where}: its "
+        "certified enclosure still holds a rounding boundary after the largest refinement; "
+        "the exact value may be that boundary (a decimal midpoint, or zero). "
+        "Ask for another number of digits."
+    )
 
 
 # --------------------------------------------------------------------------------------
@@ -215,7 +266,7 @@ def solve_certified(
     backend: str = "auto",
     start: Any = None,
 ) -> CertifiedSolution:
-    r"""``Q*``, ``V*``, ``pi*`` to ``digits`` significant digits with a proven ``error_bound``.
+    r"""``Q*``, ``V*``, ``pi*`` correctly rounded to ``digits + 2`` significant digits.
 
     Solves the soft Bellman equation ``Q = R + gamma P V_Q`` with
     ``V_Q(s) = alpha log sum_a mu[s, a] exp(Q[s, a] / alpha)`` (Haarnoja et al.
@@ -227,15 +278,27 @@ def solve_certified(
     Q-table (or a result with ``.Q``) to start Newton from; by default
     :func:`softq_ref.float64.solvers.solve`.
 
-    The method is in the module docstring. The returned ``error_bound``
-    bounds ``|printed - exact|`` for every entry of ``decimals`` and is
-    ``<= 10**(-digits) * max(1, max|Q*|)``; for ``alpha = 0`` the result is
-    exact (``exact = True``, ``fractions`` set).
+    The method is in the module docstring. Every printed decimal in
+    ``decimals`` is the exact value correctly rounded (half to even), so the
+    output depends on the input and ``digits`` alone: not on the back end,
+    the BLAS, the thread count or the start. ``error_bound =
+    5 * 10**(E - digits - 2)`` with ``E = floor(log10(max(1, max|Q*|)))``
+    bounds ``|printed - exact|`` and is ``<= 10**(-digits) * max(1, max|Q*|)``
+    (it is 0 when every printed decimal is the exact value).
+    ``iterations`` is reported as a function of ``digits`` (and the horizon)
+    alone: the number of Newton steps that take float64's ~50 correct bits to
+    the printed precision, doubling each step (the horizon ``H`` for
+    backward induction); ``newton_steps`` is what this run did. For
+    ``alpha = 0`` the optimum is rational (``exact = True``).
+
+    Raises :class:`~softq_ref.errors.UndecidedRoundingError` when an entry
+    stays on a rounding boundary after the largest refinement (an exact
+    decimal midpoint or zero that the solver cannot prove exact).
 
     >>> mdp = FiniteMDP([[[1.0]]], [[1.0]], "1/2")
     >>> sol = solve_certified(mdp, 0, digits=20)
-    >>> sol.exact, sol.decimals["Q"], sol.fractions["Q"][0, 0]
-    (True, [['2.000000000000000000000']], Fraction(2, 1))
+    >>> sol.exact, sol.decimals["Q"], sol.fractions["Q"][0, 0], sol.error_bound_text
+    (True, [['2.000000000000000000000']], Fraction(2, 1), '0')
     >>> sol = solve_certified(FiniteMDP([[[1.0], [1.0]]], [[0.0, 0.0]], 0), 1, digits=25)
     >>> sol.decimals["V"][0], sol.error_bound < Fraction(1, 10**25)
     ('0.693147180559945309417232121', True)
@@ -253,11 +316,14 @@ def solve_certified(
         "gamma": prob.g,
         "horizon": mdp.horizon,
         "backend": be,
+        "exact": a == 0,
+        "iterations": mdp.horizon if mdp.horizon is not None else _schedule_steps(digits),
     }
     if a == 0:
         if mdp.horizon is None and be == "mpmath" and prob.S > _EXACT_MAX_STATES:
             # rational solves with sympy get slow: certify the argmax instead, and go
-            # exact only when some state's maximiser cannot be told apart (ties)
+            # exact only when some state's maximiser cannot be told apart (ties) or an
+            # entry is a rounding boundary
             if prob.L >= 1:
                 raise InvalidMDPError(
                     f"gamma * (largest row sum of transitions) = {float(prob.L)!r} is not below 1"
@@ -289,7 +355,7 @@ def _solve_exact(
     mdp = prob.mdp
     if mdp.horizon is not None:
         Q, V, pi = exact_backward_induction(prob.P, prob.R, prob.g, prob.avail, mdp.horizon)
-        iterations = mdp.horizon
+        steps = mdp.horizon
     else:
         if prob.L >= 1:
             raise InvalidMDPError(
@@ -298,38 +364,36 @@ def _solve_exact(
         Qf = _float_start(mdp, prob.alpha, start)
         masked = np.where(prob.avail, Qf, -np.inf)
         first = [int(np.argmax(row)) for row in masked]
-        Q, iterations = exact_policy_iteration(
-            prob.P, prob.R, prob.g, prob.avail, first, prob.backend
-        )
+        Q, steps = exact_policy_iteration(prob.P, prob.R, prob.g, prob.avail, first, prob.backend)
         Vl, pi = argmax_policy(Q, prob.avail)
         V = np.empty(prob.S, dtype=object)
         V[:] = Vl
-    zeros = {k: np.full(v.shape, Fraction(0), dtype=object) for k, v in (("Q", Q), ("V", V))}
-    zeros["policy"] = np.full(pi.shape, Fraction(0), dtype=object)
-    mids = {"Q": (Q, zeros["Q"]), "V": (V, zeros["V"]), "policy": (pi, zeros["policy"])}
     qmax = max((abs(x) for x in Q.flat), default=Fraction(0))
     bits = max(64, math.ceil(digits * _LOG2_10) + 64 + _bits(float(qmax)))
-    sol, eb, target = _finish(
-        mids,
+    sol = _finish(
+        Enclosures(Q, V, pi),
         digits,
-        qmax,
-        working_bits=bits,
-        iterations=iterations,
-        exact=True,
+        bits,
+        newton_steps=steps,
         fractions={"Q": Q, "V": V, "policy": pi},
         **common,
     )
-    # Exact values rounded to digits + 2 significant digits always meet the target.
-    assert sol is not None, (eb, target)
+    assert isinstance(sol, CertifiedSolution)  # exact values always round
     return sol
 
 
 def _targets(prob: _Problem, digits: int, scale: float, extra_bits: int) -> int:
-    """Grid bits ``F`` so that the bounds come out well below ``10**-digits * scale``."""
-    budget_bits = digits * _LOG2_10 - math.log2(max(1.0, scale))
+    """Grid bits ``F`` so that the enclosures come out well inside one rounding quantum.
+
+    The quantum at the scale is ``10**(E - digits - 1)``; the enclosures aim at
+    ``2**-12`` of it, and ``log2`` of the number of entries more, so that
+    an entry rarely lands within reach of a rounding boundary.
+    """
+    budget_bits = (digits + 1) * _LOG2_10 - math.log2(max(1.0, scale))
     # the policy moves by up to ~4 |Q - Q*| / alpha: log2(4 / alpha) more bits
     pol = max(0.0, 2.0 - prob.alpha_log2) if prob.alpha > 0 else 0.0
-    return max(8, math.ceil(budget_bits + pol + extra_bits + 8))
+    entries = math.log2(3 * prob.S * prob.A * (prob.mdp.horizon or 1))
+    return max(8, math.ceil(budget_bits + pol + extra_bits + 12 + entries))
 
 
 def _solve_soft(
@@ -345,48 +409,46 @@ def _solve_soft(
     scale_bits = max(_bits(max(scale, float(np.abs(Vf).max()))), _lse_bits(prob)) + 2
     contraction_bits = math.ceil(-math.log2(float(1 - prob.L))) if prob.L > 0 else 0
     F_target = _targets(prob, digits, scale, contraction_bits + 4)
+    cap = F_target + _MAX_EXTRA_BITS
     # The float64 start has about 50 correct bits; Newton's first step can double them.
     F = max(0, min(F_target, 116 - _bits(scale)))
     V = np.array([_to_grid(float(x), F) for x in Vf], dtype=object)
     steps = [0]
-    for _ in range(_MAX_REFINEMENTS):
+    exact_parts = None
+    for rnd in range(_MAX_ROUNDS):
         V, F = _newton(prob, V, F, F_target, scale_bits, steps)
         enc = _certify_soft(prob, V, F, scale_bits)
-        mids = {
-            "Q": _mids_and_radii(*enc.Q, enc.F),
-            "V": _mids_and_radii(*enc.V, enc.F),
-            "policy": _mids_and_radii(*enc.pi, enc.F),
-        }
-        sol, eb, target = _finish(
-            mids,
-            digits,
-            _max_abs_lower(*enc.Q, enc.F),
-            grid_bits=enc.F + 1,
-            working_bits=prob.prec_for(F, scale_bits),
-            iterations=steps[0],
-            exact=False,
-            fractions=None,
-            **common,
-        )
-        if sol is not None:
-            return sol
-        # refine the grid by the missing bits (and a margin) and continue Newton
-        missing = math.ceil(_log2_ratio(eb, target)) + 8
-        F_target += missing
+        prec = prob.prec_for(F, scale_bits)
+        kw = {"newton_steps": steps[0], "fractions": None, **common}
+        res = _finish(enc, digits, prec, **kw)
+        if isinstance(res, Shortfall) and prob.alpha > 0:
+            if exact_parts is None:
+                from softq_ref.certified.exact_policy import structural_exact
+
+                exact_parts = structural_exact(
+                    prob.P, prob.R, prob.g, prob.mu, prob.avail, prob.backend
+                )
+            res = _finish(_with_exact(enc, exact_parts), digits, prec, **kw)
+        if isinstance(res, CertifiedSolution):
+            return res
+        if prob.alpha == 0:
+            raise _AmbiguousArgmax("a rounding boundary: solve in rationals")
+        F_target += _more_bits(res, F_target, rnd)
+        if F_target > cap:
+            break
         V = np.array([int(x) << (F_target - F) for x in V], dtype=object)
         F = F_target
-    raise RuntimeError(
-        f"could not certify {digits} digits (bound {float(eb):.3e} > target {float(target):.3e})"
-    )
+    assert isinstance(res, Shortfall)
+    raise _undecided(digits, res)
 
 
-def _certify_soft(prob: _Problem, V: ObjArray, F: int, scale_bits: int) -> _Enclosure:
+def _certify_soft(prob: _Problem, V: ObjArray, F: int, scale_bits: int) -> Enclosures:
     """Proven enclosures of ``Q*``, ``V*``, ``pi*`` around the candidate ``Q = R + gamma P V``."""
     Q = prob.q_point(V, F)  # the candidate: exact grid values
     ctx = make_context(prob.backend, prob.prec_for(F, scale_bits), rigorous=True)
+    S, A = prob.S, prob.A
     with context_scope(ctx):
-        V_lo, V_hi, pol = prob.lse(ctx, Q, F, want_pi=True)
-        assert pol is not None
+        V_lo, V_hi, _ = prob.lse(ctx, Q, F)
         TQ_lo, TQ_hi = prob.q_box(V_lo, V_hi, F)
         eps = 0
         for q, lo, hi in zip(Q.flat, TQ_lo.flat, TQ_hi.flat, strict=True):
@@ -394,50 +456,38 @@ def _certify_soft(prob: _Problem, V: ObjArray, F: int, scale_bits: int) -> _Encl
         # |Q - Q*| <= eps / (1 - L), rounded up to whole grid units
         Ln, Ld = prob.L.numerator, prob.L.denominator
         B = _ceil_div(eps * Ld, Ld - Ln)
-        Q_lo, Q_hi = Q - B, Q + B
-        Vs_lo, Vs_hi = V_lo - B, V_hi + B
+        Qe = np.empty((S, A), dtype=object)
+        Ve = np.empty(S, dtype=object)
+        pe = np.empty((S, A), dtype=object)
+        for s in range(S):
+            Ve[s] = GridBox(int(V_lo[s]) - B, int(V_hi[s]) + B, F)
+            for a in range(A):
+                Qe[s, a] = GridBox(int(Q[s, a]) - B, int(Q[s, a]) + B, F)
         if prob.alpha == 0:
-            pi_lo, pi_hi = _certified_argmax(prob, Q, B, F)
-            return _Enclosure(F, (Q_lo, Q_hi), (Vs_lo, Vs_hi), (pi_lo, pi_hi))
-        # pi*_a = pi_a(Q) * exp(((Q*_a - Q_a) - (V* - V_Q)) / alpha), and both differences
-        # lie in [-B, B] (the log-sum-exp is 1-Lipschitz in the sup norm): one factor
-        # exp([-2B, 2B] / alpha) for every entry.
-        an, ad = prob.alpha.numerator, prob.alpha.denominator
-        one = 1 << F
-        pi_lo = np.zeros(Q.shape, dtype=object)
-        pi_hi = np.zeros(Q.shape, dtype=object)
-        pi_hi[prob.avail] = one
-        if 2 * B * ad <= prob.threshold(ctx.prec) * (an << F):  # else: only 0 <= pi <= 1
-            factor = ctx.exp(ctx.span(-2 * B * ad, 2 * B * ad, an << F))
-            for idx, p in np.ndenumerate(pol[2]):
-                if p is not None:
-                    x = ctx.mul(p, factor)
-                    pi_lo[idx] = min(max(ctx.floor_scaled(x, F), 0), one)
-                    pi_hi[idx] = max(min(ctx.ceil_scaled(x, F), one), 0)
-        _tighten_by_sum(pi_lo, pi_hi, one)
-    return _Enclosure(F, (Q_lo, Q_hi), (Vs_lo, Vs_hi), (pi_lo, pi_hi))
-
-
-def _tighten_by_sum(lo: ObjArray, hi: ObjArray, one: int) -> None:
-    """Intersect each ``[lo, hi]`` with ``1 - sum_{b != a} [lo_b, hi_b]`` (in place).
-
-    ``pi*(. | s)`` sums to exactly 1 (``one`` on the grid), so a dominant
-    action's probability is enclosed as tightly as the small ones are.
-    """
-    for idx in np.ndindex(lo.shape[:-1]):
-        lo_row, hi_row = lo[idx], hi[idx]
-        tot_lo, tot_hi = sum(int(x) for x in lo_row), sum(int(x) for x in hi_row)
-        for a in range(lo.shape[-1]):
-            new_lo = max(int(lo_row[a]), one - (tot_hi - int(hi_row[a])))
-            new_hi = min(int(hi_row[a]), one - (tot_lo - int(lo_row[a])))
-            lo_row[a], hi_row[a] = new_lo, new_hi
+            pe[:] = _certified_argmax(prob, Q, B)
+            return Enclosures(Qe, Ve, pe)
+        # pi*_a = mu_a exp((Q*_a - V*) / alpha), and Q*_a - V* lies in
+        # [Q_a - V_hi - 2B, Q_a - V_lo + 2B]: |Q* - Q| <= B, and |V* - V_Q| <= B since the
+        # log-sum-exp is 1-Lipschitz in the sup norm.
+        for s in range(S):
+            n_avail = int(prob.avail[s].sum())
+            for a in range(A):
+                if not prob.avail[s, a]:
+                    pe[s, a] = Fraction(0)
+                elif n_avail == 1:
+                    pe[s, a] = Fraction(1)
+                else:
+                    z_lo = int(Q[s, a]) - int(V_hi[s]) - 2 * B
+                    z_hi = int(Q[s, a]) - int(V_lo[s]) + 2 * B
+                    pe[s, a] = prob.policy_log10(ctx, z_lo, z_hi, F, s, a)
+    return Enclosures(Qe, Ve, pe)
 
 
 class _AmbiguousArgmax(Exception):
-    """``alpha = 0``: two actions are within the certified bound of each other."""
+    """``alpha = 0``: the argmax or a rounding cannot be certified without rationals."""
 
 
-def _certified_argmax(prob: _Problem, Q: ObjArray, B: int, F: int) -> tuple[ObjArray, ObjArray]:
+def _certified_argmax(prob: _Problem, Q: ObjArray, B: int) -> ObjArray:
     """``alpha = 0``: the policy ``pi*`` exactly, when every state's maximiser is certain.
 
     With ``|Q - Q*| <= B`` (grid units), an action ``a`` with
@@ -447,20 +497,20 @@ def _certified_argmax(prob: _Problem, Q: ObjArray, B: int, F: int) -> tuple[ObjA
     raise :class:`_AmbiguousArgmax`.
     """
     S, A = prob.S, prob.A
-    one = 1 << F
-    pi = np.zeros((S, A), dtype=object)
+    pi = np.full((S, A), Fraction(0), dtype=object)
     for s in range(S):
         acts = [a for a in range(A) if prob.avail[s, a]]
         m = max(Q[s, a] for a in acts)
         cand = [a for a in acts if Q[s, a] >= m - 2 * B]
         if len(cand) != 1:
             raise _AmbiguousArgmax(f"state {s}: actions {cand} within 2 * bound")
-        pi[s, cand[0]] = one
-    return pi, pi.copy()
+        pi[s, cand[0]] = Fraction(1)
+    return pi
 
 
 def _solve_horizon(prob: _Problem, digits: int, common: dict[str, Any]) -> CertifiedSolution:
     """Backward induction ``Q_t = R + gamma P V_{t+1}``, ``V_H = 0``, in interval arithmetic."""
+    from softq_ref.certified.exact_policy import structural_exact_horizon
     from softq_ref.float64.solvers import solve
 
     mdp = prob.mdp
@@ -470,12 +520,15 @@ def _solve_horizon(prob: _Problem, digits: int, common: dict[str, Any]) -> Certi
     scale = max(1.0, float(np.abs(est.Q).max()))
     scale_bits = max(_bits(max(scale, float(np.abs(est.V).max()))), _lse_bits(prob)) + 2
     F = _targets(prob, digits, scale, _bits(4.0 * H) + 4)
+    cap = F + _MAX_EXTRA_BITS
     S, A = prob.S, prob.A
-    for _ in range(_MAX_REFINEMENTS):
-        ctx = make_context(prob.backend, prob.prec_for(F, scale_bits), rigorous=True)
-        Qb = [np.empty((H, S, A), dtype=object) for _ in range(2)]
-        Vb = [np.empty((H, S), dtype=object) for _ in range(2)]
-        pb = [np.empty((H, S, A), dtype=object) for _ in range(2)]
+    exact_parts = None
+    for rnd in range(_MAX_ROUNDS):
+        prec = prob.prec_for(F, scale_bits)
+        ctx = make_context(prob.backend, prec, rigorous=True)
+        Qe = np.empty((H, S, A), dtype=object)
+        Ve = np.empty((H, S), dtype=object)
+        pe = np.empty((H, S, A), dtype=object)
         with context_scope(ctx):
             V_lo = np.zeros(S, dtype=object)
             V_hi = V_lo
@@ -483,29 +536,32 @@ def _solve_horizon(prob: _Problem, digits: int, common: dict[str, Any]) -> Certi
                 Q_lo, Q_hi = prob.q_box(V_lo, V_hi, F)
                 V_lo = prob.lse(ctx, Q_lo, F)[0]
                 V_hi = prob.lse(ctx, Q_hi, F)[1]
-                p_lo, p_hi = prob.policy_box(ctx, Q_lo, Q_hi, V_lo, V_hi, F)
-                _tighten_by_sum(p_lo, p_hi, 1 << F)
-                Qb[0][t], Qb[1][t], Vb[0][t], Vb[1][t] = Q_lo, Q_hi, V_lo, V_hi
-                pb[0][t], pb[1][t] = p_lo, p_hi
-        mids = {
-            "Q": _mids_and_radii(Qb[0], Qb[1], F),
-            "V": _mids_and_radii(Vb[0], Vb[1], F),
-            "policy": _mids_and_radii(pb[0], pb[1], F),
-        }
-        sol, eb, target = _finish(
-            mids,
-            digits,
-            _max_abs_lower(Qb[0], Qb[1], F),
-            grid_bits=F + 1,
-            working_bits=prob.prec_for(F, scale_bits),
-            iterations=H,
-            exact=False,
-            fractions=None,
-            **common,
-        )
-        if sol is not None:
-            return sol
-        F += math.ceil(_log2_ratio(eb, target)) + 8
-    raise RuntimeError(
-        f"could not certify {digits} digits (bound {float(eb):.3e} > target {float(target):.3e})"
-    )
+                for s in range(S):
+                    Ve[t, s] = GridBox(int(V_lo[s]), int(V_hi[s]), F)
+                    n_avail = int(prob.avail[s].sum())
+                    for a in range(A):
+                        Qe[t, s, a] = GridBox(int(Q_lo[s, a]), int(Q_hi[s, a]), F)
+                        if not prob.avail[s, a]:
+                            pe[t, s, a] = Fraction(0)
+                        elif n_avail == 1:
+                            pe[t, s, a] = Fraction(1)
+                        else:
+                            z_lo = int(Q_lo[s, a]) - int(V_hi[s])
+                            z_hi = int(Q_hi[s, a]) - int(V_lo[s])
+                            pe[t, s, a] = prob.policy_log10(ctx, z_lo, z_hi, F, s, a)
+        enc = Enclosures(Qe, Ve, pe)
+        kw = {"newton_steps": H, "fractions": None, **common}
+        res = _finish(enc, digits, prec, **kw)
+        if isinstance(res, Shortfall):
+            if exact_parts is None:
+                exact_parts = structural_exact_horizon(
+                    prob.P, prob.R, prob.g, prob.mu, prob.avail, H
+                )
+            res = _finish(_with_exact(enc, exact_parts), digits, prec, **kw)
+        if isinstance(res, CertifiedSolution):
+            return res
+        F += _more_bits(res, F, rnd)
+        if F > cap:
+            break
+    assert isinstance(res, Shortfall)
+    raise _undecided(digits, res)

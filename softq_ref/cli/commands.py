@@ -24,7 +24,7 @@ from dataclasses import dataclass
 from fractions import Fraction
 from typing import TYPE_CHECKING, Any, NoReturn
 
-from softq_ref.errors import InvalidArgumentError, InvalidMDPError
+from softq_ref.errors import InvalidArgumentError, InvalidMDPError, UndecidedRoundingError
 
 if TYPE_CHECKING:
     from softq_ref.io.jsonio import MDPProblem
@@ -73,8 +73,13 @@ doubles the solver used, and error_bound is an upper bound on |Q - Q*| and
 |V - V*| over all entries, for the exact MDP of the file (the rounding of the
 inputs and of alpha to float64 included; the policy is not covered).
 With --digits D the certified solver runs: every number is a decimal string
-with at least D significant digits and error_bound is a certified bound on
-|printed - exact| over every printed entry of Q, V and policy."""
+with at least D significant digits, the exact value correctly rounded (half
+to even; D + 2 significant digits, a fixed number of decimals above the scale
+10**E of max|Q*|), and error_bound = 5E(E-D-2), half a unit in the last place
+at that scale (0 when every decimal is exact), which bounds |printed - exact|
+over every printed entry of Q, V and policy. This output depends on the input
+alone: the same bytes on every machine. The float64 bound is not: it is what
+this run proved, and varies with the BLAS and the thread count."""
 
 _SOLVE_EPILOG = """\
 the MDP file (docs/conventions.md section 3) is one JSON object:
@@ -387,6 +392,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     except (_UsageError, InvalidArgumentError) as exc:
         _error(str(exc))
         return 2
+    except UndecidedRoundingError as exc:  # a correct digit could not be decided
+        _error(str(exc))
+        return 1
     except SystemExit as exc:  # --help and --version exit through argparse
         return exc.code if isinstance(exc.code, int) else 0
     except BrokenPipeError:  # stdout closed early, e.g. 'softq-ref demo | head -3'
