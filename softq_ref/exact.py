@@ -18,7 +18,7 @@ import numpy as np
 
 from softq_ref.errors import InvalidArgumentError, InvalidMDPError
 
-__all__ = ["to_fraction", "is_exact_text"]
+__all__ = ["to_fraction", "is_exact_text", "ratio_text", "decimal_text", "fraction_text"]
 
 _NUMBER_TEXT = re.compile(
     r"""^\s*[+-]?(
@@ -88,3 +88,47 @@ def to_fraction(
             raise error(f"{where} is {value!r}; every number must be finite")
         return (-1) ** sign * Fraction(man) * Fraction(2) ** exp
     raise error(f"{where} is {value!r} of type {type(value).__name__}; expected a number")
+
+
+def ratio_text(x: Fraction) -> str:
+    """``x`` as ``"p/q"``, or ``"p"`` when it is an integer: an exact text that always exists.
+
+    >>> ratio_text(Fraction(1, 3)), ratio_text(Fraction(-4, 2))
+    ('1/3', '-2')
+    """
+    return str(x.numerator) if x.denominator == 1 else f"{x.numerator}/{x.denominator}"
+
+
+def decimal_text(x: Fraction) -> str | None:
+    """``x`` as a terminating decimal (``"0.1"``, ``"-1.25"``, ``"7"``), or None if it has none.
+
+    The shortest positional text: no exponent, no trailing zeros.
+
+    >>> decimal_text(Fraction(1, 10)), decimal_text(Fraction(-5, 4)), decimal_text(Fraction(1, 3))
+    ('0.1', '-1.25', None)
+    """
+    den, twos, fives = x.denominator, 0, 0
+    while den % 2 == 0:
+        den //= 2
+        twos += 1
+    while den % 5 == 0:
+        den //= 5
+        fives += 1
+    if den != 1:
+        return None
+    if x.denominator == 1:
+        return str(x.numerator)
+    k = max(twos, fives)  # the least k with x * 10**k an integer
+    m = x.numerator * 10**k // x.denominator
+    sign, digits = ("-" if m < 0 else ""), str(abs(m)).rjust(k + 1, "0")
+    return f"{sign}{digits[:-k]}.{digits[-k:]}"
+
+
+def fraction_text(x: Fraction) -> str:
+    """An exact text for ``x``: its terminating decimal when there is one, else ``"p/q"``.
+
+    >>> fraction_text(Fraction(1, 10)), fraction_text(Fraction(1, 3)), fraction_text(Fraction(2))
+    ('0.1', '1/3', '2')
+    """
+    text = decimal_text(x)
+    return ratio_text(x) if text is None else text

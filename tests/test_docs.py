@@ -2,8 +2,13 @@
 
 from __future__ import annotations
 
+import json
 import re
+import shlex
 from pathlib import Path
+
+import numpy as np
+import pytest
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -21,3 +26,68 @@ def test_readme_example_runs_and_its_error_bound_is_what_it_says() -> None:
     bound = namespace["res"].error_bound  # type: ignore[attr-defined]
     # the float64 bound depends on the run (BLAS, threads): the README gives its order
     assert stated / 3 <= bound <= stated * 3, bound
+
+
+def _console_runs(text: str) -> list[tuple[list[str], str]]:
+    """``(argv, output)`` of every ``$ softq-ref ...`` line of the console blocks with output."""
+    runs = []
+    for block in re.findall(r"```console\n(.*?)```", text, re.S):
+        lines = block.splitlines()
+        for i, line in enumerate(lines):
+            nxt = lines[i + 1] if i + 1 < len(lines) else ""
+            if line.startswith("$ softq-ref ") and nxt and not nxt.startswith("$"):
+                runs.append((shlex.split(line[2:].split("#")[0])[1:], nxt))
+    return runs
+
+
+def _example_files(tmp: Path, example: str) -> None:
+    """The files the console examples of docs/cli.md read: the example and three bad ones."""
+    (tmp / "spec.json").write_text(example)
+    bad = json.loads(example)
+    bad["transitions"][1][0] = [0.9, 0]
+    (tmp / "bad.json").write_text(json.dumps(bad))
+    (tmp / "typo.json").write_text(example.replace('"gamma"', '"gama"'))
+    (tmp / "nan.json").write_text(example.replace('"1/2"]]', "NaN]]"))
+
+
+def test_cli_md_console_examples_print_what_the_code_prints(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    from softq_ref.cli import main
+
+    text = (ROOT / "docs" / "cli.md").read_text()
+    example = re.search(r"## The JSON MDP format.*?```json\n(.*?)```", text, re.S).group(1)  # type: ignore[union-attr]
+    _example_files(tmp_path, example)
+    monkeypatch.chdir(tmp_path)
+    runs = _console_runs(text)
+    assert len(runs) >= 5
+    for argv, shown in runs:
+        status = main(argv)
+        out, err = capsys.readouterr()
+        if shown.startswith("softq-ref: error:"):
+            assert status == 2 and err.strip() == shown, argv
+            continue
+        assert status == 0, (argv, err)
+        got, doc = json.loads(out), json.loads(shown)
+        if got["digits"] is None:
+            # float64: the bound, the values' last bits and the number of refinement steps
+            # depend on the run (BLAS, threads); docs/cli.md says so
+            assert doc["error_bound"] / 3 <= got.pop("error_bound") <= doc.pop("error_bound") * 3
+            assert got.pop("iterations") >= 1 and doc.pop("iterations") >= 1
+            for key in ("Q", "V", "policy"):
+                np.testing.assert_allclose(got.pop(key), doc.pop(key), rtol=1e-14, atol=1e-15)
+        assert got == doc, argv
+
+
+def test_every_citation_points_into_the_repository() -> None:
+    """Code, ``--help`` and docs cite docs/conventions.md, never a file the repository lacks."""
+    spec = "SP" + "EC"  # spelled apart so that this file does not match itself
+    files = [ROOT / "README.md", *ROOT.glob("docs/*.md"), *ROOT.glob("proofs/**/*.*")]
+    files += [*ROOT.glob("softq_ref/**/*.py"), *ROOT.glob("tests/**/*.py")]
+    files += [*ROOT.glob("benchmarks/*.py")]
+    for path in files:
+        if path.suffix in {".py", ".md", ".ipynb"}:
+            assert not re.search(rf"\b{spec}\b", path.read_text()), path
+    assert (ROOT / "docs" / "conventions.md").is_file()
+    for n in range(1, 6):
+        assert f"\n## {n}. " in (ROOT / "docs" / "conventions.md").read_text()

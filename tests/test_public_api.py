@@ -97,6 +97,7 @@ FACES = {
         "dumps_mdp",
         "save_mdp",
         "exact_text",
+        "CatalogCase",
         "CASES",
         "cases",
         "write_catalog",

@@ -1,8 +1,9 @@
-"""Exact decimal printing for the certified solver (SPEC sections 2 and 4).
+"""Exact decimal printing for the certified solver (docs/conventions.md sections 2 and 4).
 
 :class:`DecimalFormat` is the printed format of high-precision output and
-rounds exact rationals into it, half to even; :func:`fraction_text` writes
-an exact input (``alpha``, ``gamma``) back as an exact text.
+rounds exact rationals into it, half to even: the one decimal printer of the
+certified solver. (Exact inputs such as ``alpha`` and ``gamma`` are written
+back by :func:`softq_ref.exact.fraction_text`.)
 """
 
 from __future__ import annotations
@@ -12,18 +13,7 @@ import functools
 import math
 from fractions import Fraction
 
-__all__ = ["DecimalFormat", "fraction_text"]
-
-
-def _context(prec: int, rounding: str) -> decimal.Context:
-    return decimal.Context(
-        prec=prec, rounding=rounding, Emax=decimal.MAX_EMAX, Emin=decimal.MIN_EMIN
-    )
-
-
-def _divide(x: Fraction, prec: int, rounding: str) -> decimal.Decimal:
-    ctx = _context(prec, rounding)
-    return ctx.divide(decimal.Decimal(x.numerator), decimal.Decimal(x.denominator))
+__all__ = ["DecimalFormat"]
 
 
 @functools.lru_cache(maxsize=4096)
@@ -45,31 +35,6 @@ def _exponent_nd(n: int, d: int) -> int:
     return e
 
 
-def fraction_text(x: Fraction) -> str:
-    """An exact text for ``x``: a terminating decimal when there is one, else ``"p/q"``.
-
-    >>> fraction_text(Fraction(1, 10)), fraction_text(Fraction(1, 3)), fraction_text(Fraction(2))
-    ('0.1', '1/3', '2')
-    """
-    q = x.denominator
-    twos = fives = 0
-    while q % 2 == 0:
-        q //= 2
-        twos += 1
-    while q % 5 == 0:
-        q //= 5
-        fives += 1
-    if q != 1:
-        return f"{x.numerator}/{x.denominator}"
-    if x.denominator == 1:
-        return str(x.numerator)
-    digits = len(str(abs(x.numerator))) + max(twos, fives) + 2
-    d = _divide(x, digits, decimal.ROUND_HALF_EVEN)
-    assert Fraction(d) == x
-    text = format(d, "f")
-    return text.rstrip("0").rstrip(".") if "." in text else text
-
-
 # --------------------------------------------------------------------------------------
 # The high-precision output format and correct rounding into it
 # --------------------------------------------------------------------------------------
@@ -83,9 +48,9 @@ class DecimalFormat:
     as a multiple of ``10**-k`` with ``k = n - 1 - min(e, E)``: ``n``
     significant digits below ``10**E``, a fixed quantum ``10**(E - n + 1)`` at
     and above it. Every printed value is the exact value rounded to the
-    nearest such decimal, ties to the even last digit (SPEC section 2), so
+    nearest such decimal, ties to the even last digit (docs/conventions.md section 2), so
     ``|printed - exact| <= half_unit = 5 * 10**(E - n)``, which is at most
-    ``10**-digits * max(1, max|Q*|)`` (SPEC section 4).
+    ``10**-digits * max(1, max|Q*|)`` (docs/conventions.md section 4).
 
     >>> fmt = DecimalFormat(digits=3, scale_exponent=3)
     >>> fmt.round(Fraction(2, 3)), fmt.round(Fraction(-12345, 10)), fmt.round(Fraction(10**5, 3))

@@ -1,6 +1,6 @@
 """The hard problem (``alpha = 0``) solved exactly in rational arithmetic.
 
-With ``alpha = 0`` every input is rational (SPEC section 2), and so is the
+With ``alpha = 0`` every input is rational (docs/conventions.md section 2), and so is the
 optimum: ``Q* = R + gamma P V*`` with ``V* = (I - gamma P_pi)^{-1} R_pi`` for
 an optimal deterministic policy ``pi`` (Puterman, "Markov Decision
 Processes", 1994, Theorem 6.4.6 for the finite convergence of policy

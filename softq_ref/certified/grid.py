@@ -200,7 +200,7 @@ class _Problem:
         available ``Q`` first (so that every exponent is ``<= 0``), terms
         whose exponent is below ``-T`` are enclosed by ``[0, mu exp(-T)]``
         without evaluating them (Blanchard, Higham & Higham 2021, for the
-        shift; SPEC section 1 for the convention). ``pi`` (point contexts,
+        shift; docs/conventions.md section 1 for the convention). ``pi`` (point contexts,
         ``want_pi``) is the soft-greedy policy ``mu exp((Q - V) / alpha)``: in
         float64, on the grid ``2**-F`` (point contexts, for the Jacobian), and
         as enclosures (None where ``mu = 0``).

@@ -12,12 +12,9 @@ from typing import Any
 import numpy as np
 from numpy.typing import NDArray
 
-from softq_ref.certified.arith import (
-    context_scope,
-    make_context,
-)
+from softq_ref.certified.arith import _round_shift, context_scope, make_context
 from softq_ref.certified.grid import _grid_to_float, _Problem, _round_div, _to_grid
-from softq_ref.errors import InvalidMDPError
+from softq_ref.errors import InvalidArgumentError
 from softq_ref.mdp import FiniteMDP
 
 ObjArray = NDArray[Any]  # object arrays (ints, Fractions, mpf)
@@ -43,7 +40,7 @@ def _float_start(mdp: FiniteMDP, alpha: Fraction, start: Any) -> NDArray[np.floa
     Q = getattr(start, "Q", start)
     Q = np.asarray(Q, dtype=np.float64)
     if Q.shape[-2:] != (mdp.num_states, mdp.num_actions) or not np.isfinite(Q).all():
-        raise InvalidMDPError(
+        raise InvalidArgumentError(
             f"start must be a finite Q-table of shape {(mdp.num_states, mdp.num_actions)}, "
             f"got shape {Q.shape}"
         )
@@ -163,17 +160,10 @@ def _direct_solve_flint(
         out = []
         for i in range(S):
             man, exp = x[i, 0].mid().man_exp()
-            out.append(_round_shift_int(int(man), int(exp)))
+            out.append(_round_shift(int(man), int(exp)))
     finally:
         flint.ctx.prec = saved
     return out
-
-
-def _round_shift_int(man: int, shift: int) -> int:
-    """``man * 2**shift`` rounded to an integer."""
-    if shift >= 0:
-        return man << shift
-    return (man + (1 << (-shift - 1))) >> -shift
 
 
 def _newton(

@@ -1,14 +1,14 @@
 r"""Certified high-precision solutions: any number of digits, each with a proven bound.
 
 :func:`solve_certified` returns ``Q*``, ``V*`` and ``pi*`` of a finite MDP
-(SPEC section 1) to ``digits`` significant decimals, with an ``error_bound``
+(docs/conventions.md section 1) to ``digits`` significant decimals, with an ``error_bound``
 that is *proven* to hold for every printed entry, the rounding of the
 printout included, and that satisfies
-``error_bound <= 10**(-digits) * max(1, max|Q*|)`` (SPEC section 4).
+``error_bound <= 10**(-digits) * max(1, max|Q*|)`` (docs/conventions.md section 4).
 
 How (``alpha > 0``, infinite horizon):
 
-1. Inputs are exact rationals (SPEC section 2; :attr:`FiniteMDP.exact`), so
+1. Inputs are exact rationals (docs/conventions.md section 2; :attr:`FiniteMDP.exact`), so
    the answer depends on the input only, never on a working precision.
 2. Values live on a fixed-point grid ``X * 2**-F``, with integers ``X``; the
    products ``sum_s' P[s, a, s'] V[s']`` are exact integer dot products.
@@ -67,8 +67,9 @@ from typing import Any
 import numpy as np
 from numpy.typing import NDArray
 
+from softq_ref._validate import positive_int, read_alpha
 from softq_ref.certified.arith import context_scope, flint_available, make_context
-from softq_ref.certified.decimal_out import DecimalFormat, fraction_text
+from softq_ref.certified.decimal_out import DecimalFormat
 from softq_ref.certified.grid import _ceil_div, _Problem, _to_grid
 from softq_ref.certified.newton import (
     _bits,
@@ -86,8 +87,8 @@ from softq_ref.certified.printing import (
     enclosure_width,
     points,
 )
-from softq_ref.errors import InvalidMDPError, UndecidedRoundingError
-from softq_ref.exact import to_fraction
+from softq_ref.errors import InvalidArgumentError, InvalidMDPError, UndecidedRoundingError
+from softq_ref.exact import fraction_text, ratio_text
 from softq_ref.mdp import FiniteMDP
 
 __all__ = ["CertifiedSolution", "solve_certified", "DecimalFormat"]
@@ -145,7 +146,7 @@ class CertifiedSolution:
     enclosure_width: Fraction = Fraction(0)
 
     def to_spec_dict(self, *, fractions: bool = False) -> dict[str, Any]:
-        """The JSON object of SPEC section 4 for ``--digits D``.
+        """The JSON object of docs/conventions.md section 4 for ``--digits D``.
 
         ``"Q"``, ``"V"``, ``"policy"`` as nested lists of decimal strings,
         ``"error_bound"`` (a decimal string), ``"digits"``, ``"alpha"``,
@@ -167,12 +168,8 @@ class CertifiedSolution:
         }
         if fractions and self.fractions is not None:
             for key in ("Q", "V", "policy"):
-                out[f"{key}_fractions"] = _nested(self.fractions[key], _frac_str)
+                out[f"{key}_fractions"] = _nested(self.fractions[key], ratio_text)
         return out
-
-
-def _frac_str(x: Fraction) -> str:
-    return f"{x.numerator}/{x.denominator}"
 
 
 def _schedule_steps(digits: int) -> int:
@@ -255,7 +252,7 @@ def _pick_backend(backend: str) -> str:
         return "flint"
     if backend == "mpmath":
         return "mpmath"
-    raise ValueError(f'backend must be "auto", "mpmath" or "flint", got {backend!r}')
+    raise InvalidArgumentError(f'backend must be "auto", "mpmath" or "flint", got {backend!r}')
 
 
 def solve_certified(
@@ -268,33 +265,68 @@ def solve_certified(
 ) -> CertifiedSolution:
     r"""``Q*``, ``V*``, ``pi*`` correctly rounded to ``digits + 2`` significant digits.
 
+    Parameters
+    ----------
+    mdp : FiniteMDP
+        The MDP; its exact rational inputs are solved (docs/conventions.md section 2).
+    alpha : float, int, str or Fraction
+        Temperature ``alpha >= 0``: a float is its exact binary value, a string
+        (``"0.1"``, ``"1/10"``) or a Fraction is exact.
+    digits : int
+        The number of digits asked for, ``>= 1``.
+    backend : {"auto", "mpmath", "flint"}, optional
+        The interval arithmetic: mpmath, python-flint (the ``fast`` extra), or
+        flint when installed. The output does not depend on it.
+    start : array_like or result, optional
+        A float64 Q-table (or a result with ``.Q``) to start Newton from; by
+        default :func:`softq_ref.float64.solvers.solve`.
+
+    Returns
+    -------
+    CertifiedSolution
+        ``decimals`` (the printed texts of ``Q``, ``V``, ``policy``),
+        ``error_bound`` and its text, ``iterations``, ``exact`` and, for an exact
+        solution, ``fractions``; :meth:`CertifiedSolution.to_spec_dict` is the
+        object that ``softq-ref solve --digits D`` prints.
+
+    Raises
+    ------
+    InvalidArgumentError
+        For a bad ``alpha``, ``digits``, ``backend`` or ``start``.
+    InvalidMDPError
+        When ``gamma`` times the largest row sum of ``P`` is not below 1.
+    UndecidedRoundingError
+        When an entry stays on a rounding boundary after the largest refinement
+        (an exact decimal midpoint or zero that the solver cannot prove exact).
+    ImportError
+        For ``backend="flint"`` without python-flint.
+
+    Notes
+    -----
     Solves the soft Bellman equation ``Q = R + gamma P V_Q`` with
     ``V_Q(s) = alpha log sum_a mu[s, a] exp(Q[s, a] / alpha)`` (Haarnoja et al.
-    2017, Theorems 1-2; SPEC section 1) for the exact rational inputs of
-    ``mdp`` (SPEC section 2). ``alpha`` may be a float (its exact binary
-    value), an int, a string (``"0.1"``, ``"1/10"``) or a Fraction.
-    ``backend``: ``"mpmath"``, ``"flint"`` (python-flint, the ``fast`` extra)
-    or ``"auto"`` (flint when installed). ``start``: an optional float64
-    Q-table (or a result with ``.Q``) to start Newton from; by default
-    :func:`softq_ref.float64.solvers.solve`.
-
-    The method is in the module docstring. Every printed decimal in
-    ``decimals`` is the exact value correctly rounded (half to even), so the
-    output depends on the input and ``digits`` alone: not on the back end,
-    the BLAS, the thread count or the start. ``error_bound =
-    5 * 10**(E - digits - 2)`` with ``E = floor(log10(max(1, max|Q*|)))``
-    bounds ``|printed - exact|`` and is ``<= 10**(-digits) * max(1, max|Q*|)``
-    (it is 0 when every printed decimal is the exact value).
-    ``iterations`` is reported as a function of ``digits`` (and the horizon)
-    alone: the number of Newton steps that take float64's ~50 correct bits to
-    the printed precision, doubling each step (the horizon ``H`` for
-    backward induction); ``newton_steps`` is what this run did. For
+    2017, Theorems 1-2; docs/conventions.md section 1). The method is in the
+    module docstring. Every printed decimal in ``decimals`` is the exact value
+    correctly rounded (half to even), so the output depends on the input and
+    ``digits`` alone: not on the back end, the BLAS, the thread count or the
+    start. ``error_bound = 5 * 10**(E - digits - 2)`` with
+    ``E = floor(log10(max(1, max|Q*|)))`` bounds ``|printed - exact|`` and is
+    ``<= 10**(-digits) * max(1, max|Q*|)`` (it is 0 when every printed decimal
+    is the exact value). ``iterations`` is reported as a function of ``digits``
+    (and the horizon) alone: the number of Newton steps that take float64's ~50
+    correct bits to the printed precision, doubling each step (the horizon ``H``
+    for backward induction); ``newton_steps`` is what this run did. For
     ``alpha = 0`` the optimum is rational (``exact = True``).
 
-    Raises :class:`~softq_ref.errors.UndecidedRoundingError` when an entry
-    stays on a rounding boundary after the largest refinement (an exact
-    decimal midpoint or zero that the solver cannot prove exact).
+    References
+    ----------
+    T. Haarnoja, H. Tang, P. Abbeel, S. Levine, "Reinforcement Learning with Deep
+    Energy-Based Policies", ICML 2017.
+    A. Ziv, "Fast evaluation of elementary mathematical functions with correctly
+    rounded last bit", ACM TOMS 17 (1991): refine until the rounding is decided.
 
+    Examples
+    --------
     >>> mdp = FiniteMDP([[[1.0]]], [[1.0]], "1/2")
     >>> sol = solve_certified(mdp, 0, digits=20)
     >>> sol.exact, sol.decimals["Q"], sol.fractions["Q"][0, 0], sol.error_bound_text
@@ -303,12 +335,8 @@ def solve_certified(
     >>> sol.decimals["V"][0], sol.error_bound < Fraction(1, 10**25)
     ('0.693147180559945309417232121', True)
     """
-    if isinstance(digits, bool) or not isinstance(digits, int | np.integer) or digits < 1:
-        raise InvalidMDPError(f"digits must be an integer >= 1, got {digits!r}")
-    digits = int(digits)
-    a = to_fraction(alpha, "alpha")
-    if a < 0:
-        raise InvalidMDPError(f"alpha is {fraction_text(a)}; it must be >= 0")
+    digits = positive_int(digits, "digits")
+    a = read_alpha(alpha)
     be = _pick_backend(backend)
     prob = _Problem(mdp, a, be)
     common = {

@@ -11,7 +11,7 @@
 
 from __future__ import annotations
 
-from softq_ref.io.catalog import CASES, Case, cases
+from softq_ref.io.catalog import CASES, CatalogCase, cases
 from softq_ref.io.envs import (
     cliff_walking,
     from_gymnasium,
@@ -43,7 +43,7 @@ __all__ = [
     "dumps_mdp",
     "save_mdp",
     "exact_text",
-    "Case",
+    "CatalogCase",
     "CASES",
     "cases",
     "write_catalog",

@@ -16,7 +16,7 @@ from numpy.typing import NDArray
 
 from softq_ref.mdp import FiniteMDP
 
-__all__ = ["Case", "CASES", "cases"]
+__all__ = ["CatalogCase", "CASES", "cases"]
 
 
 def _arr(x: Any) -> NDArray[np.object_]:
@@ -25,7 +25,7 @@ def _arr(x: Any) -> NDArray[np.object_]:
 
 
 @dataclass(frozen=True)
-class Case:
+class CatalogCase:
     """One catalog entry: a name, a one-line description, a builder and its alphas."""
 
     name: str
@@ -118,21 +118,29 @@ def _random(states: int, actions: int, seed: int) -> Callable[[], FiniteMDP]:
     return build
 
 
-CASES: tuple[Case, ...] = (
-    Case("bandit", "one state, three actions with rewards 1, 1/2, 0 (a bandit)", _bandit),
-    Case("chain", "two-state chain: stay or move, reward 1 for staying in state 1", _chain),
-    Case("ties", "exact ties: both actions equal in every state", _ties),
-    Case("prior-zeros", "prior with a zero: an action unavailable in state 0", _prior_zeros),
-    Case("termination", "rows summing below 1: the missing mass ends the episode", _termination),
-    Case("gridworld", "4x4 gridworld with two walls, goal absorbing and terminal", _gridworld),
-    Case("cliff", "4x6 cliff walk: stepping into the cliff costs 100 and restarts", _cliff),
-    Case("extreme-rewards", "rewards of 1e300, -1e300 and 1e-300", _extreme, ("0", "1")),
-    Case("random-3", "seeded random MDP, S=3, A=2 (numpy default_rng(3))", _random(3, 2, 3)),
-    Case("random-10", "seeded random MDP, S=10, A=3 (numpy default_rng(10))", _random(10, 3, 10)),
-    Case("random-30", "seeded random MDP, S=30, A=4 (numpy default_rng(30))", _random(30, 4, 30)),
+CASES: tuple[CatalogCase, ...] = (
+    CatalogCase("bandit", "one state, three actions with rewards 1, 1/2, 0 (a bandit)", _bandit),
+    CatalogCase("chain", "two-state chain: stay or move, reward 1 for staying in state 1", _chain),
+    CatalogCase("ties", "exact ties: both actions equal in every state", _ties),
+    CatalogCase("prior-zeros", "prior with a zero: an action unavailable in state 0", _prior_zeros),
+    CatalogCase(
+        "termination", "rows summing below 1: the missing mass ends the episode", _termination
+    ),
+    CatalogCase(
+        "gridworld", "4x4 gridworld with two walls, goal absorbing and terminal", _gridworld
+    ),
+    CatalogCase("cliff", "4x6 cliff walk: stepping into the cliff costs 100 and restarts", _cliff),
+    CatalogCase("extreme-rewards", "rewards of 1e300, -1e300 and 1e-300", _extreme, ("0", "1")),
+    CatalogCase("random-3", "seeded random MDP, S=3, A=2 (numpy default_rng(3))", _random(3, 2, 3)),
+    CatalogCase(
+        "random-10", "seeded random MDP, S=10, A=3 (numpy default_rng(10))", _random(10, 3, 10)
+    ),
+    CatalogCase(
+        "random-30", "seeded random MDP, S=30, A=4 (numpy default_rng(30))", _random(30, 4, 30)
+    ),
 )
 
 
-def cases() -> tuple[Case, ...]:
+def cases() -> tuple[CatalogCase, ...]:
     """All catalog cases, in catalog order."""
     return CASES

@@ -1,8 +1,8 @@
-"""The golden catalog writer: ``softq-ref golden OUTDIR [--digits D]`` (SPEC section 4).
+"""The golden catalog writer: ``softq-ref golden OUTDIR [--digits D]`` (docs/conventions.md section 4).
 
 Layout (version 1): ``OUTDIR/index.json`` lists each case with its sizes, gamma,
-alphas, its MDP file (SPEC section 3) and one certified solution file per alpha
-(SPEC section 4's object for ``--digits D``). Output is deterministic: sorted
+alphas, its MDP file (docs/conventions.md section 3) and one certified solution file per alpha
+(docs/conventions.md section 4's object for ``--digits D``). Output is deterministic: sorted
 keys, fixed formatting, so regenerating gives identical bytes.
 """
 
@@ -15,7 +15,8 @@ from fractions import Fraction
 from pathlib import Path
 from typing import Any
 
-from softq_ref.io.catalog import CASES, Case
+from softq_ref.exact import ratio_text
+from softq_ref.io.catalog import CASES, CatalogCase
 from softq_ref.mdp import FiniteMDP
 
 __all__ = ["write_catalog", "load_catalog", "add_arguments", "run", "FORMAT", "VERSION"]
@@ -24,22 +25,18 @@ FORMAT = "softq-ref golden catalog"
 VERSION = 1
 
 
-def _frac_str(x: Fraction) -> str:
-    return str(x.numerator) if x.denominator == 1 else f"{x.numerator}/{x.denominator}"
-
-
 def _mdp_dict(mdp: FiniteMDP) -> dict[str, Any]:
-    # Private SPEC section 3 writer (jsonio.dumps_mdp has not landed on main):
-    # exact rationals as strings, so the file denotes exactly the catalog MDP.
+    # Every number an exact rational string ("p/q"), not jsonio.dumps_mdp's doubles as
+    # JSON numbers: the catalog files stay byte-identical to those shipped.
     ex = mdp.exact
     out: dict[str, Any] = {
-        "transitions": [[[_frac_str(x) for x in row] for row in sa] for sa in ex.transitions],
-        "rewards": [[_frac_str(x) for x in row] for row in ex.rewards],
-        "gamma": _frac_str(ex.gamma),
+        "transitions": [[[ratio_text(x) for x in row] for row in sa] for sa in ex.transitions],
+        "rewards": [[ratio_text(x) for x in row] for row in ex.rewards],
+        "gamma": ratio_text(ex.gamma),
         "termination": bool(mdp.termination),
     }
     if ex.prior is not None:
-        out["prior"] = [[_frac_str(x) for x in row] for row in ex.prior]
+        out["prior"] = [[ratio_text(x) for x in row] for row in ex.prior]
     if mdp.name is not None:
         out["name"] = mdp.name
     if mdp.description is not None:
@@ -56,9 +53,47 @@ def _alpha_key(alpha: str) -> str:
 
 
 def write_catalog(
-    outdir: str | Path, *, digits: int = 30, cases: Sequence[Case] | None = None
+    outdir: str | Path, *, digits: int = 30, cases: Sequence[CatalogCase] | None = None
 ) -> Path:
-    """Write the catalog into ``outdir`` and return the path of its ``index.json``."""
+    """Write the catalog into ``outdir`` and return the path of its ``index.json``.
+
+    Parameters
+    ----------
+    outdir : str or Path
+        The directory to write (created if needed).
+    digits : int, optional
+        The certified digits of every solution.
+    cases : sequence of CatalogCase, optional
+        The cases (default :data:`softq_ref.io.catalog.CASES`).
+
+    Returns
+    -------
+    Path
+        The path of the written ``index.json``.
+
+    Raises
+    ------
+    OSError
+        If the directory or a file cannot be written.
+
+    Notes
+    -----
+    Each case's MDP is written as ``name.mdp.json`` (every number an exact
+    rational string) beside one certified solution per alpha,
+    ``name.alpha-A.json`` (the object of ``softq-ref solve --digits D``), and
+    ``index.json`` lists them (docs/golden.md). The bytes are a function of
+    ``digits`` and the cases alone: sorted keys, fixed indentation, correctly
+    rounded decimals.
+
+    Examples
+    --------
+    >>> import tempfile
+    >>> from softq_ref.io.catalog import CASES
+    >>> with tempfile.TemporaryDirectory() as tmp:
+    ...     index = write_catalog(tmp, digits=10, cases=CASES[:1])
+    ...     sorted(p.name for p in index.parent.iterdir())
+    ['bandit.alpha-0.json', 'bandit.alpha-1.json', 'bandit.alpha-1_10.json', 'bandit.mdp.json', 'index.json']
+    """
     from softq_ref.certified import solve_certified
 
     out = Path(outdir)
@@ -80,7 +115,7 @@ def write_catalog(
                 "description": case.description,
                 "states": mdp.num_states,
                 "actions": mdp.num_actions,
-                "gamma": _frac_str(mdp.exact.gamma),
+                "gamma": ratio_text(mdp.exact.gamma),
                 "alphas": list(case.alphas),
                 "mdp": mdp_file,
                 "solutions": solutions,
@@ -92,7 +127,19 @@ def write_catalog(
 
 
 def load_catalog() -> dict[str, Any]:
-    """Read the shipped catalog index (``softq_ref/data/golden/index.json``)."""
+    """Read the shipped catalog index (``softq_ref/data/golden/index.json``).
+
+    Returns
+    -------
+    dict
+        The shipped ``index.json`` (format, version, digits and the cases).
+
+    Examples
+    --------
+    >>> index = load_catalog()
+    >>> index["format"], index["digits"]
+    ('softq-ref golden catalog', 30)
+    """
     from importlib.resources import files
 
     text = files("softq_ref").joinpath("data/golden/index.json").read_text(encoding="utf-8")

@@ -47,7 +47,7 @@ from numpy.typing import NDArray
 
 from softq_ref._validate import read_alpha
 from softq_ref.errors import InvalidArgumentError, InvalidMDPError
-from softq_ref.exact import to_fraction
+from softq_ref.exact import decimal_text, ratio_text, to_fraction
 from softq_ref.mdp import FiniteMDP
 
 __all__ = [
@@ -464,25 +464,15 @@ def exact_text(x: Fraction) -> str:
     >>> exact_text(Fraction(7)), exact_text(Fraction(1, 2**70))
     ('7', '1/1180591620717411303424')
     """
-    ratio = str(x.numerator) if x.denominator == 1 else f"{x.numerator}/{x.denominator}"
-    den, twos, fives = x.denominator, 0, 0
-    while den % 2 == 0:
-        den //= 2
-        twos += 1
-    while den % 5 == 0:
-        den //= 5
-        fives += 1
-    if den != 1 or x.denominator == 1:
+    ratio, positional = ratio_text(x), decimal_text(x)
+    if positional is None or x.denominator == 1:
         return ratio
-    # A terminating decimal: x = m / 10**k with the least such k.
-    k = max(twos, fives)
-    m = x.numerator * 10**k // x.denominator
-    sign, digits = ("-" if m < 0 else ""), str(abs(m)).rjust(k + 1, "0")
-    positional = f"{sign}{digits[:-k]}.{digits[-k:]}"
     if len(positional) <= len(ratio) + 4:  # prefer the readable form when not much longer
         return positional
-    scientific = f"{sign}{digits.lstrip('0')}e-{k}"
-    return min(ratio, scientific, key=len)
+    # as m * 10**-k, m the decimal's digits without the point
+    k = len(positional) - positional.index(".") - 1
+    sign, digits = ("-" if x < 0 else ""), positional.lstrip("-").replace(".", "").lstrip("0")
+    return min(ratio, f"{sign}{digits}e-{k}", key=len)
 
 
 def _is_double(x: Fraction) -> bool:

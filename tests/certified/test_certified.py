@@ -1,7 +1,7 @@
 """The certified high-precision solver: its bounds hold, its digits are right.
 
 Every assertion compares exact rationals: printed decimals are read back
-exactly (SPEC section 2) and compared with other certified answers, with
+exactly (docs/conventions.md section 2) and compared with other certified answers, with
 closed forms evaluated by sympy, or with the float64 solver's own bound. The
 only tolerances are the certified bounds themselves.
 """
@@ -19,7 +19,7 @@ import sympy
 from hypothesis import example, given, settings
 from hypothesis import strategies as st
 
-from softq_ref import FiniteMDP, InvalidMDPError
+from softq_ref import FiniteMDP, InvalidArgumentError
 from softq_ref.certified import CertifiedSolution, solve_certified
 from softq_ref.certified.arith import flint_available
 from softq_ref.strategies import mdps, temperatures
@@ -198,7 +198,7 @@ def test_mpmath_and_flint_backends_agree_within_their_bounds(
 @pytest.mark.parametrize("alpha", ["1e-400", "1e400", 1e-300, 1e300])
 @pytest.mark.parametrize("backend", BACKENDS)
 def test_temperatures_at_and_beyond_the_float_range_are_certified(alpha: Any, backend: str) -> None:
-    """alpha is exact (SPEC section 2): "1e-400" is not 0 and "1e400" is not infinity."""
+    """alpha is exact (docs/conventions.md section 2): "1e-400" is not 0 and "1e400" is not infinity."""
     sol = solve_certified(SCALES, alpha, digits=25, backend=backend)
     ref = solve_certified(SCALES, alpha, digits=55, backend=backend)
     assert_agree(sol, ref)
@@ -486,8 +486,10 @@ def test_flint_backend_without_flint_names_the_extra(monkeypatch: pytest.MonkeyP
         ({"alpha": -1, "digits": 10}, "alpha"),
         ({"alpha": "x", "digits": 10}, "alpha"),
         ({"alpha": 1, "digits": 0}, "digits"),
+        ({"alpha": 1, "digits": 10, "backend": "gmp"}, "backend"),
     ],
 )
-def test_bad_arguments_raise_invalid_mdp_error(kwargs: dict[str, Any], match: str) -> None:
-    with pytest.raises(InvalidMDPError, match=match):
+def test_bad_arguments_raise_invalid_argument_error(kwargs: dict[str, Any], match: str) -> None:
+    with pytest.raises(InvalidArgumentError, match=match) as err:
         solve_certified(TIES, **kwargs)
+    assert type(err.value) is InvalidArgumentError  # not MDP data

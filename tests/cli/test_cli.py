@@ -11,7 +11,6 @@ import json
 import os
 import subprocess
 import sys
-import types
 from fractions import Fraction
 from pathlib import Path
 from typing import Any
@@ -26,7 +25,7 @@ from softq_ref.io.jsonio import loads_problem
 ROOT = Path(__file__).resolve().parents[2]
 
 # docs/conventions.md section 3's example, verbatim.
-SPEC_EXAMPLE = """{
+CONVENTIONS_EXAMPLE = """{
   "transitions": [[[0.5, 0.5], [1, 0]], [[0, 1], [0, 1]]],
   "rewards": [["1", "0"], ["0", "1/2"]],
   "gamma": "9/10",
@@ -35,7 +34,7 @@ SPEC_EXAMPLE = """{
   "alpha": "0.1"
 }"""
 
-SPEC_KEYS = ["Q", "V", "policy", "error_bound", "digits", "alpha", "gamma", "iterations"]
+OUTPUT_KEYS = ["Q", "V", "policy", "error_bound", "digits", "alpha", "gamma", "iterations"]
 
 
 def run_cli(*args: str, stdin: str | None = None) -> subprocess.CompletedProcess[str]:
@@ -64,7 +63,7 @@ def strict_json(text: str) -> Any:
 @pytest.fixture
 def spec_file(tmp_path: Path) -> Path:
     path = tmp_path / "spec.json"
-    path.write_text(SPEC_EXAMPLE)
+    path.write_text(CONVENTIONS_EXAMPLE)
     return path
 
 
@@ -79,9 +78,9 @@ def test_solve_on_the_spec_example_prints_spec_format_equal_to_the_float64_solve
     assert proc.stderr == ""
     assert proc.stdout.count("\n") == 1  # one JSON object on one line
     out = strict_json(proc.stdout)
-    assert list(out) == SPEC_KEYS
+    assert list(out) == OUTPUT_KEYS
     # The file's alpha "0.1" is one tenth; the solver gets it exactly.
-    expected = solve(loads_problem(SPEC_EXAMPLE).mdp, Fraction(1, 10))
+    expected = solve(loads_problem(CONVENTIONS_EXAMPLE).mdp, Fraction(1, 10))
     # repr round-trips, so the printed numbers are the solver's doubles exactly.
     assert out["Q"] == expected.Q.tolist()
     assert out["V"] == expected.V.tolist()
@@ -93,10 +92,10 @@ def test_solve_on_the_spec_example_prints_spec_format_equal_to_the_float64_solve
 
 
 def test_solve_reads_stdin_and_command_line_alpha_wins_over_the_files() -> None:
-    proc = run_cli("solve", "-", "--alpha", "1/3", stdin=SPEC_EXAMPLE)
+    proc = run_cli("solve", "-", "--alpha", "1/3", stdin=CONVENTIONS_EXAMPLE)
     assert proc.returncode == 0, proc.stderr
     out = strict_json(proc.stdout)
-    expected = solve(loads_problem(SPEC_EXAMPLE).mdp, Fraction(1, 3))
+    expected = solve(loads_problem(CONVENTIONS_EXAMPLE).mdp, Fraction(1, 3))
     assert out["alpha"] == float(Fraction(1, 3))
     assert out["V"] == expected.V.tolist()
 
@@ -117,7 +116,7 @@ def test_solve_in_process_matches_alpha_zero_hard_optimum(
 def test_solve_with_a_finite_horizon_prints_a_leading_time_axis(
     tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
-    text = json.dumps({**json.loads(SPEC_EXAMPLE), "horizon": 3, "gamma": 1})
+    text = json.dumps({**json.loads(CONVENTIONS_EXAMPLE), "horizon": 3, "gamma": 1})
     path = tmp_path / "h.json"
     path.write_text(text)
     assert main(["solve", str(path)]) == 0
@@ -128,7 +127,7 @@ def test_solve_with_a_finite_horizon_prints_a_leading_time_axis(
 
 # ------------------------------------------------------- bad input: exit 2
 
-_BASE = json.loads(SPEC_EXAMPLE)
+_BASE = json.loads(CONVENTIONS_EXAMPLE)
 
 
 def _variant(**changes: Any) -> str:
@@ -163,19 +162,19 @@ BAD_INPUTS = {
     ),
     "gamma out of range": (_variant(gamma="1.5"), [], "gamma is 3/2; it must lie in [0, 1)"),
     "negative alpha in the file": (_variant(alpha=-1), [], "alpha is -1; the temperature"),
-    "negative --alpha": (SPEC_EXAMPLE, ["--alpha=-0.5"], "--alpha is -0.5; the temperature"),
+    "negative --alpha": (CONVENTIONS_EXAMPLE, ["--alpha=-0.5"], "--alpha is -0.5; the temperature"),
     "NaN": (
-        SPEC_EXAMPLE.replace('"1/2"', "NaN"),
+        CONVENTIONS_EXAMPLE.replace('"1/2"', "NaN"),
         [],
         "rewards[1, 1] is NaN, which is not a finite number",
     ),
     "Infinity": (
-        SPEC_EXAMPLE.replace("[0.5, 0.5]", "[0.5, -Infinity]"),
+        CONVENTIONS_EXAMPLE.replace("[0.5, 0.5]", "[0.5, -Infinity]"),
         [],
         "transitions[0, 0, 1] is -Infinity, which is not a finite number",
     ),
     "overflowing literal": (
-        SPEC_EXAMPLE.replace('"9/10"', "1e400"),
+        CONVENTIONS_EXAMPLE.replace('"9/10"', "1e400"),
         [],
         "gamma is 1e400, which overflows a double",
     ),
@@ -185,7 +184,7 @@ BAD_INPUTS = {
         "prior[1, :] has no positive weight",
     ),
     "unknown key": (
-        SPEC_EXAMPLE.replace('"termination"', '"terminal"'),
+        CONVENTIONS_EXAMPLE.replace('"termination"', '"terminal"'),
         [],
         "unknown key 'terminal' (did you mean 'termination'?)",
     ),
@@ -194,8 +193,16 @@ BAD_INPUTS = {
         [],
         'no temperature: give --alpha A or an "alpha" key',
     ),
-    "bad --digits": (SPEC_EXAMPLE, ["--digits", "0"], "argument --digits: must be an integer >= 1"),
-    "--fractions without --digits": (SPEC_EXAMPLE, ["--fractions"], "--fractions needs --digits"),
+    "bad --digits": (
+        CONVENTIONS_EXAMPLE,
+        ["--digits", "0"],
+        "argument --digits: must be an integer >= 1",
+    ),
+    "--fractions without --digits": (
+        CONVENTIONS_EXAMPLE,
+        ["--fractions"],
+        "--fractions needs --digits",
+    ),
 }
 
 
@@ -265,61 +272,52 @@ def test_help_explains_the_conventions_the_commands_and_the_format(
 # ------------------------------------------------- certified path and demo
 
 
-class _StandInSolution:
-    """Records how the CLI calls the certified solver (until softq_ref.certified lands)."""
+class _Call:
+    """One call of the certified solver by the CLI: its arguments and the real solution."""
 
-    def __init__(self, mdp: Any, alpha: Any, digits: int) -> None:
-        self.mdp, self.alpha, self.digits = mdp, alpha, digits
+    def __init__(self, alpha: Any, digits: int, solution: Any) -> None:
+        self.alpha, self.digits, self.solution = alpha, digits, solution
         self.fractions: bool | None = None
 
     def to_spec_dict(self, *, fractions: bool = False) -> dict[str, Any]:
         self.fractions = fractions
-        r = solve(self.mdp, self.alpha)
-        fmt = f"{{:.{self.digits}e}}"
-        return {
-            "Q": [[fmt.format(x) for x in row] for row in r.Q.tolist()],
-            "V": [fmt.format(x) for x in r.V.tolist()],
-            "policy": [[fmt.format(x) for x in row] for row in r.policy.tolist()],
-            "error_bound": "1e-13",
-            "digits": self.digits,
-            "alpha": str(self.alpha),
-            "gamma": str(self.mdp.exact.gamma),
-            "iterations": r.iterations,
-            "exact": False,
-        }
+        result: dict[str, Any] = self.solution.to_spec_dict(fractions=fractions)
+        return result
 
 
 @pytest.fixture
-def certified_stand_in(monkeypatch: pytest.MonkeyPatch) -> list[_StandInSolution]:
-    calls: list[_StandInSolution] = []
+def certified_calls(monkeypatch: pytest.MonkeyPatch) -> list[_Call]:
+    """Records how the CLI calls :func:`softq_ref.solve_certified`, which still does the work."""
+    import softq_ref.certified as certified
 
-    def solve_certified(mdp: Any, alpha: Any, *, digits: int) -> _StandInSolution:
-        calls.append(_StandInSolution(mdp, alpha, digits))
+    real = certified.solve_certified
+    calls: list[_Call] = []
+
+    def spy(mdp: Any, alpha: Any, *, digits: int) -> _Call:
+        calls.append(_Call(alpha, digits, real(mdp, alpha, digits=digits)))
         return calls[-1]
 
-    module = types.ModuleType("softq_ref.certified")
-    module.solve_certified = solve_certified  # type: ignore[attr-defined]
-    monkeypatch.setitem(sys.modules, "softq_ref.certified", module)
+    monkeypatch.setattr(certified, "solve_certified", spy)
     return calls
 
 
 def test_digits_calls_the_certified_solver_with_the_exact_alpha_and_prints_its_dict(
     spec_file: Path,
-    certified_stand_in: list[_StandInSolution],
+    certified_calls: list[_Call],
     capsys: pytest.CaptureFixture[str],
 ) -> None:
     assert main(["solve", str(spec_file), "--digits", "25", "--fractions"]) == 0
-    (call,) = certified_stand_in
+    (call,) = certified_calls
     assert call.alpha == Fraction(1, 10) and isinstance(call.alpha, Fraction)
     assert call.digits == 25 and call.fractions is True
     out = strict_json(capsys.readouterr().out)
     assert out == call.to_spec_dict(fractions=True)
-    assert list(out)[: len(SPEC_KEYS)] == SPEC_KEYS
+    assert list(out)[: len(OUTPUT_KEYS)] == OUTPUT_KEYS
 
 
 def test_demo_prints_tables_and_its_example_round_trips_through_solve(
     tmp_path: Path,
-    certified_stand_in: list[_StandInSolution],
+    certified_calls: list[_Call],
     capsys: pytest.CaptureFixture[str],
 ) -> None:
     path = tmp_path / "river.json"
@@ -328,7 +326,7 @@ def test_demo_prints_tables_and_its_example_round_trips_through_solve(
     for phrase in ["V*(s)", "pi*(swim|s)", "Certified", "alpha falls", "within"]:
         assert phrase in text
     assert "NO" not in text.split()  # every row of the approach table is within its bound
-    (call,) = certified_stand_in
+    (call,) = certified_calls
     assert call.alpha == Fraction(1, 10) and call.digits == 30
     assert main(["solve", str(path)]) == 0
     out = strict_json(capsys.readouterr().out)
@@ -339,7 +337,7 @@ def test_demo_prints_tables_and_its_example_round_trips_through_solve(
 
 def test_demo_reports_an_unwritable_example_path_in_one_line(
     tmp_path: Path,
-    certified_stand_in: list[_StandInSolution],
+    certified_calls: list[_Call],
     capsys: pytest.CaptureFixture[str],
 ) -> None:
     bad = tmp_path / "no-such-dir" / "river.json"

@@ -1,9 +1,7 @@
-"""The command line with the certified solver (``softq_ref.certified``, branch highprec).
+"""The command line with the certified solver (``softq_ref.certified``): what it prints.
 
-PENDING: rename to ``test_cli_certified.py`` once ``softq_ref.certified`` is on
-main (until then ``pytest`` does not collect this file). These tests were run
-against the highprec branch's module and pass; ``test_cli.py`` checks the same
-wiring with a stand-in meanwhile.
+``test_cli.py`` checks how the command line calls the solver; these tests
+check the printed numbers against independent answers.
 """
 
 from __future__ import annotations
@@ -14,7 +12,7 @@ from typing import Any
 
 import numpy as np
 import pytest
-from test_cli import SPEC_EXAMPLE, SPEC_KEYS, run_cli, strict_json
+from test_cli import CONVENTIONS_EXAMPLE, OUTPUT_KEYS, run_cli, strict_json
 
 from softq_ref.cli import main
 from softq_ref.float64.solvers import solve
@@ -24,7 +22,7 @@ from softq_ref.io.jsonio import loads_problem
 @pytest.fixture
 def spec_file(tmp_path: Path) -> Path:
     path = tmp_path / "spec.json"
-    path.write_text(SPEC_EXAMPLE)
+    path.write_text(CONVENTIONS_EXAMPLE)
     return path
 
 
@@ -45,7 +43,7 @@ def test_solve_with_digits_prints_certified_strings_that_agree_with_the_float64_
     assert proc.returncode == 0, proc.stderr
     assert proc.stderr == ""
     out = strict_json(proc.stdout)
-    assert list(out)[: len(SPEC_KEYS)] == SPEC_KEYS
+    assert list(out)[: len(OUTPUT_KEYS)] == OUTPUT_KEYS
     assert out["digits"] == 30
     assert Fraction(out["alpha"]) == Fraction(1, 10)  # the file's "0.1", exactly
     assert Fraction(out["gamma"]) == Fraction(9, 10)
@@ -53,7 +51,7 @@ def test_solve_with_digits_prints_certified_strings_that_agree_with_the_float64_
     for values in printed.values():
         for text in values:
             assert isinstance(text, str)
-            # SPEC section 4: at least D significant digits (an exact zero may be "0")
+            # docs/conventions.md section 4: at least D significant digits (an exact zero may be "0")
             assert _significant_digits(text) >= 30 or Fraction(text) == 0, text
     bound = Fraction(out["error_bound"])
     q_max = max(abs(Fraction(x)) for x in printed["Q"])
@@ -61,7 +59,7 @@ def test_solve_with_digits_prints_certified_strings_that_agree_with_the_float64_
     # Two independent answers: |printed - exact| <= bound (certified) and
     # |float64 - exact| <= error_bound (float64 solver) for Q and V, so they
     # differ by at most the sum (exact rational arithmetic, no rounding here).
-    fast = solve(loads_problem(SPEC_EXAMPLE).mdp, Fraction(1, 10))
+    fast = solve(loads_problem(CONVENTIONS_EXAMPLE).mdp, Fraction(1, 10))
     allowed = bound + Fraction(fast.error_bound)
     for key, arr in (("Q", fast.Q), ("V", fast.V)):
         for text, x in zip(printed[key], arr.flat, strict=True):
@@ -74,7 +72,7 @@ def test_fractions_gives_the_exact_hard_optimum(
     assert main(["solve", str(spec_file), "--alpha", "0", "--digits", "20", "--fractions"]) == 0
     out = strict_json(capsys.readouterr().out)
     assert out["exact"] is True
-    # alpha = 0 on SPEC's example, solved by hand: state 1 can only take action 0 (prior 0 on
+    # alpha = 0 on the example of docs/conventions.md, solved by hand: state 1 can only take action 0 (prior 0 on
     # action 1), a reward-0 self-loop, so V*(1) = 0 and Q*(1, 1) = 1/2; in state 0,
     # Q*(0, 0) = 1 + 0.9 (V*(0) + V*(1)) / 2 and Q*(0, 1) = 0 + 0.9 V*(0), so with
     # V*(0) = Q*(0, 0): V*(0) = 1 / (1 - 0.45) = 20/11 and Q*(0, 1) = 18/11.
@@ -91,7 +89,7 @@ def test_demo_runs_and_prints_its_tables() -> None:
     assert proc.stderr == ""
     for phrase in ["V*(s)", "pi*(swim|s)", "Certified", "alpha falls", "within bound"]:
         assert phrase in proc.stdout
-    # every row of the approach table is within the bound of SPEC section 1
+    # every row of the approach table is within the bound of docs/conventions.md section 1
     assert "NO" not in proc.stdout.split()
 
 

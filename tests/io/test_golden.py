@@ -1,11 +1,9 @@
-"""The golden catalog: structure, determinism, and (once the certified solver lands) accuracy."""
+"""The golden catalog: structure, determinism, and accuracy of the shipped files."""
 
 from __future__ import annotations
 
 import json
 import sys
-import types
-from dataclasses import dataclass
 from fractions import Fraction
 from pathlib import Path
 from typing import Any
@@ -13,7 +11,6 @@ from typing import Any
 import numpy as np
 import pytest
 
-from softq_ref import solve
 from softq_ref.io.catalog import CASES
 from softq_ref.io.golden import FORMAT, VERSION, write_catalog
 from softq_ref.mdp import FiniteMDP
@@ -21,35 +18,7 @@ from softq_ref.mdp import FiniteMDP
 import decimals
 
 
-@dataclass(frozen=True)
-class _StandIn:
-    # Float64 stand-in for softq_ref.certified.CertifiedSolution (branch highprec has
-    # not landed on main); it only exercises the catalog's structure and determinism.
-    res: Any
-    alpha: Fraction
-
-    def to_spec_dict(self, fractions: bool = False) -> dict[str, Any]:
-        return {
-            "Q": [[repr(float(x)) for x in row] for row in self.res.Q],
-            "V": [repr(float(x)) for x in self.res.V],
-            "policy": [[repr(float(x)) for x in row] for row in self.res.policy],
-            "error_bound": repr(float(self.res.error_bound)),
-            "alpha": str(self.alpha),
-        }
-
-
-@pytest.fixture
-def stand_in(monkeypatch: pytest.MonkeyPatch) -> None:
-    mod = types.ModuleType("softq_ref.certified")
-
-    def solve_certified(mdp: FiniteMDP, alpha: Fraction, *, digits: int) -> _StandIn:
-        return _StandIn(solve(mdp, float(alpha)), alpha)
-
-    mod.solve_certified = solve_certified  # type: ignore[attr-defined]
-    monkeypatch.setitem(sys.modules, "softq_ref.certified", mod)
-
-
-def test_catalog_index_lists_every_case_with_its_files(stand_in: None, tmp_path: Path) -> None:
+def test_catalog_index_lists_every_case_with_its_files(tmp_path: Path) -> None:
     index = json.loads(write_catalog(tmp_path, digits=20).read_text())
     assert index["format"] == FORMAT and index["version"] == VERSION and index["digits"] == 20
     assert [c["name"] for c in index["cases"]] == [c.name for c in CASES]
@@ -67,7 +36,7 @@ def test_catalog_index_lists_every_case_with_its_files(stand_in: None, tmp_path:
             assert len(sol["V"]) == entry["states"]
 
 
-def test_catalog_mdp_files_denote_the_catalog_mdps_exactly(stand_in: None, tmp_path: Path) -> None:
+def test_catalog_mdp_files_denote_the_catalog_mdps_exactly(tmp_path: Path) -> None:
     write_catalog(tmp_path, digits=20)
     for case in CASES:
         data = json.loads((tmp_path / f"{case.name}.mdp.json").read_text())
@@ -85,17 +54,14 @@ def test_catalog_mdp_files_denote_the_catalog_mdps_exactly(stand_in: None, tmp_p
         assert rebuilt.exact.gamma == original.gamma
 
 
-def test_catalog_regenerates_identical_bytes(stand_in: None, tmp_path: Path) -> None:
+def test_catalog_regenerates_identical_bytes(tmp_path: Path) -> None:
     write_catalog(tmp_path / "a", digits=20)
     write_catalog(tmp_path / "b", digits=20)
     for f in sorted((tmp_path / "a").iterdir()):
         assert f.read_bytes() == (tmp_path / "b" / f.name).read_bytes(), f.name
 
 
-def _shipped_or_skip() -> dict[str, Any]:
-    # The shipped data needs softq_ref.certified (branch highprec); until it lands on main
-    # there is nothing shipped to check, and these two tests say so by skipping.
-    pytest.importorskip("softq_ref.certified")
+def _shipped() -> dict[str, Any]:
     from softq_ref.io.golden import load_catalog
 
     return load_catalog()
@@ -104,7 +70,7 @@ def _shipped_or_skip() -> dict[str, Any]:
 def test_shipped_catalog_is_up_to_date(tmp_path: Path) -> None:
     from importlib.resources import files
 
-    index = _shipped_or_skip()
+    index = _shipped()
     write_catalog(tmp_path, digits=index["digits"])
     shipped = files("softq_ref").joinpath("data/golden")
     for f in sorted(tmp_path.iterdir()):
@@ -117,7 +83,7 @@ def test_shipped_values_are_a_solve_at_30_more_digits_correctly_rounded() -> Non
     of a boundary, within both bounds of it)."""
     from softq_ref.certified import solve_certified
 
-    index = _shipped_or_skip()
+    index = _shipped()
     shipped = files_golden()
     cases = {c.name: c for c in CASES}
     digits = index["digits"]
@@ -173,7 +139,7 @@ def test_catalog_bytes_do_not_depend_on_blas_threads_or_backend(
     import os
     import subprocess
 
-    index = _shipped_or_skip()
+    index = _shipped()
     env = {**os.environ, "OPENBLAS_NUM_THREADS": threads, "OMP_NUM_THREADS": threads}
     subprocess.run(
         [sys.executable, "-c", _REGENERATE, str(tmp_path), flint, str(index["digits"])],
