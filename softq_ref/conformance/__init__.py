@@ -415,124 +415,49 @@ def _raise_if_failed(report: ConformanceReport) -> ConformanceReport:
     return report
 
 
-def check_operator(fn: Callable[..., Any], **options: Any) -> ConformanceReport:
-    """Check ``fn(P, R, gamma, alpha, Q) -> T Q``; raise AssertionError with the report if it fails.
+_CHECKER_DOC = """Check ``{call}``; raise AssertionError with the report if it fails.
 
-    Parameters
-    ----------
-    fn : callable
-        The implementation under test (docs/conventions.md section 4).
-    **options
-        The keyword options of :func:`check`.
+Parameters
+----------
+fn : callable
+    The implementation under test (docs/conventions.md section 4).
+**options
+    The keyword options of :func:`check`.
 
-    Returns
-    -------
-    ConformanceReport
-        The report, when ``fn`` conforms.
+Returns
+-------
+ConformanceReport
+    The report, when ``fn`` conforms.
 
-    Raises
-    ------
-    AssertionError
-        If ``fn`` does not conform; the message is the whole report.
+Raises
+------
+AssertionError
+    If ``fn`` does not conform; the message is the whole report.
 
-    Examples
-    --------
-    For a pytest suite::
+Examples
+--------
+For a pytest suite::
 
-        def test_my_operator_conforms():
-            check_operator(my_operator, seed=0)
-    """
-    return _raise_if_failed(check(fn, "operator", **options))
+    def test_my_{kind}_conforms():
+        check_{kind}(my_{kind}, seed=0)
+"""
 
 
-def check_solver(fn: Callable[..., Any], **options: Any) -> ConformanceReport:
-    """Check ``fn(P, R, gamma, alpha) -> Q*``; raise AssertionError with the report if it fails.
+def _checker(kind: str, call: str) -> Callable[..., ConformanceReport]:
+    """The pytest entry point ``check_<kind>``: :func:`check`, raising if ``fn`` fails."""
 
-    Parameters
-    ----------
-    fn : callable
-        The implementation under test (docs/conventions.md section 4).
-    **options
-        The keyword options of :func:`check`.
+    def checker(fn: Callable[..., Any], **options: Any) -> ConformanceReport:
+        return _raise_if_failed(check(fn, kind, **options))
 
-    Returns
-    -------
-    ConformanceReport
-        The report, when ``fn`` conforms.
-
-    Raises
-    ------
-    AssertionError
-        If ``fn`` does not conform; the message is the whole report.
-
-    Examples
-    --------
-    For a pytest suite::
-
-        def test_my_solver_conforms():
-            check_solver(my_solver, seed=0)
-    """
-    return _raise_if_failed(check(fn, "solver", **options))
+    checker.__name__ = checker.__qualname__ = f"check_{kind}"
+    checker.__doc__ = _CHECKER_DOC.format(call=call, kind=kind)
+    return checker
 
 
-def check_value(fn: Callable[..., Any], **options: Any) -> ConformanceReport:
-    """Check ``fn(Q, alpha) -> V``; raise AssertionError with the report if it fails.
-
-    Parameters
-    ----------
-    fn : callable
-        The implementation under test (docs/conventions.md section 4).
-    **options
-        The keyword options of :func:`check`.
-
-    Returns
-    -------
-    ConformanceReport
-        The report, when ``fn`` conforms.
-
-    Raises
-    ------
-    AssertionError
-        If ``fn`` does not conform; the message is the whole report.
-
-    Examples
-    --------
-    For a pytest suite::
-
-        def test_my_value_conforms():
-            check_value(my_value, seed=0)
-    """
-    return _raise_if_failed(check(fn, "value", **options))
-
-
-def check_policy(fn: Callable[..., Any], **options: Any) -> ConformanceReport:
-    """Check ``fn(Q, alpha) -> pi``; raise AssertionError with the report if it fails.
-
-    Parameters
-    ----------
-    fn : callable
-        The implementation under test (docs/conventions.md section 4).
-    **options
-        The keyword options of :func:`check`.
-
-    Returns
-    -------
-    ConformanceReport
-        The report, when ``fn`` conforms.
-
-    Raises
-    ------
-    AssertionError
-        If ``fn`` does not conform; the message is the whole report.
-
-    Examples
-    --------
-    For a pytest suite::
-
-        def test_my_policy_conforms():
-            check_policy(my_policy, seed=0)
-    """
-    return _raise_if_failed(check(fn, "policy", **options))
+check_operator = _checker("operator", "fn(P, R, gamma, alpha, Q) -> T Q")
+check_solver = _checker("solver", "fn(P, R, gamma, alpha) -> Q*")
+check_value = _checker("value", "fn(Q, alpha) -> V")
+check_policy = _checker("policy", "fn(Q, alpha) -> pi")
 
 
 # --- command line ------------------------------------------------------------

@@ -37,6 +37,12 @@ def _gymnasium() -> Any:
     return gymnasium
 
 
+def _registered(*ids: str) -> str:
+    """The first of ``ids`` (newest first) that gymnasium registers, else the oldest."""
+    registry = _gymnasium().envs.registry
+    return next((env_id for env_id in ids if env_id in registry), ids[-1])
+
+
 def from_gymnasium(env_or_id: Any, *, gamma: Any, **make_kwargs: Any) -> FiniteMDP:
     """Convert a toy-text environment (or its id) with a ``P`` table to a FiniteMDP.
 
@@ -136,9 +142,7 @@ def cliff_walking(*, gamma: Any) -> FiniteMDP:
     >>> cliff_walking(gamma=0.9).num_states
     48
     """
-    gym = _gymnasium()
-    env_id = "CliffWalking-v1" if "CliffWalking-v1" in gym.envs.registry else "CliffWalking-v0"
-    return from_gymnasium(env_id, gamma=gamma)
+    return from_gymnasium(_registered("CliffWalking-v1", "CliffWalking-v0"), gamma=gamma)
 
 
 def taxi(*, gamma: Any) -> FiniteMDP:
@@ -159,9 +163,7 @@ def taxi(*, gamma: Any) -> FiniteMDP:
     >>> taxi(gamma=0.9).num_actions
     6
     """
-    gym = _gymnasium()
-    env_id = "Taxi-v4" if "Taxi-v4" in gym.envs.registry else "Taxi-v3"
-    return from_gymnasium(env_id, gamma=gamma)
+    return from_gymnasium(_registered("Taxi-v4", "Taxi-v3"), gamma=gamma)
 
 
 def from_pymdptoolbox(P_ass: ArrayLike, R: ArrayLike, gamma: Any) -> FiniteMDP:
