@@ -9,12 +9,21 @@ scaled by S**3) exceeds ``--max-lu-seconds`` is not run but extrapolated, and
 marked so.
 
 Run: ``PYTHONPATH=. python benchmarks/bench_certified.py`` (about 10 minutes).
+
+``--baseline DIR`` also times the certified solve of another checkout of the
+package (a directory holding ``softq_ref/``, e.g. a ``git worktree`` of an
+older commit) on the same MDPs, in the same run: each cell runs the baseline
+and this tree in fresh interpreters, alternately, and prints the best time of
+each and their ratio (``new / base``). Issue 10 used it to measure the cost of
+correct rounding.
 """
 
 from __future__ import annotations
 
 import argparse
 import os
+import subprocess
+import sys
 import time
 
 # One BLAS thread: the float64 solves are small (S <= 200), and on a shared machine
@@ -54,7 +63,39 @@ def time_lu_solve(S: int, D: int, seed: int = 0) -> float:
 def time_certified(mdp: FiniteMDP, D: int, backend: str) -> tuple[float, int]:
     t = time.perf_counter()
     sol = solve_certified(mdp, 1.0, digits=D, backend=backend)
-    return time.perf_counter() - t, sol.iterations
+    return time.perf_counter() - t, getattr(sol, "newton_steps", sol.iterations)
+
+
+def time_in_child(tree: str, S: int, D: int, backend: str) -> float:
+    """Seconds of one certified solve (after a warm-up) with the package found in ``tree``."""
+    env = {**os.environ, "PYTHONPATH": tree}
+    out = subprocess.run(
+        [sys.executable, __file__, "--child", str(S), str(D), backend],
+        env=env,
+        capture_output=True,
+        text=True,
+        check=True,
+    ).stdout
+    return float(out.split()[-1])
+
+
+def compare(baseline: str, cells: list[tuple[int, int]], backends: list[str], repeats: int) -> None:
+    """The certified solve of ``baseline`` against this tree's, alternately, best of ``repeats``."""
+    here = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+    head = f"{'S':>4} {'D':>5} |"
+    for be in backends:
+        head += f" {be + ' base s':>14} {'new s':>8} {'new/base':>8} |"
+    print(head)
+    print("-" * len(head))
+    for S, D in cells:
+        row = f"{S:>4} {D:>5} |"
+        for be in backends:
+            base, new = [], []
+            for _ in range(repeats):
+                base.append(time_in_child(baseline, S, D, be))
+                new.append(time_in_child(here, S, D, be))
+            row += f" {min(base):>14.3f} {min(new):>8.3f} {min(new) / min(base):>8.2f} |"
+        print(row, flush=True)
 
 
 def main() -> None:
@@ -63,9 +104,21 @@ def main() -> None:
     ap.add_argument("--digits", type=int, nargs="+", default=[30, 100, 1000])
     ap.add_argument("--max-lu-seconds", type=float, default=120.0)
     ap.add_argument("--backends", nargs="+", default=None)
+    ap.add_argument("--baseline", metavar="DIR", help="compare with the package in DIR")
+    ap.add_argument("--repeats", type=int, default=3, help="runs per cell with --baseline")
+    ap.add_argument("--child", nargs=3, help=argparse.SUPPRESS)
     args = ap.parse_args()
     backends = args.backends or (["flint", "mpmath"] if flint_available() else ["mpmath"])
     A = 5
+    if args.child:
+        S, D, be = int(args.child[0]), int(args.child[1]), args.child[2]
+        solve_certified(random_mdp(3, 2), 1.0, digits=20, backend=be)  # warm-up
+        print(time_certified(random_mdp(S, A), D, be)[0])
+        return
+    if args.baseline:
+        cells = [(S, D) for S in args.sizes for D in args.digits] + [(50, 50)]
+        compare(args.baseline, cells, backends, args.repeats)
+        return
     # warm up imports (flint, sympy, the float64 solver) outside the timings
     solve_certified(random_mdp(3, 2), 1.0, digits=20, backend=backends[0])
 

@@ -150,7 +150,7 @@ def _round_grid(x: GridBox, fmt: DecimalFormat) -> tuple[tuple[bool, int, int] |
     if x.lo == x.hi:
         return lo, 0
     hi = fmt.round(Fraction(x.hi, den))
-    if lo == hi and x.lo * x.hi > 0:
+    if lo == hi:  # (a box holding 0 never gets here: its ends round to opposite signs)
         return lo, 0
     # bits to shrink the width (x.hi - x.lo) 2**-F to 2**-margin of the smaller quantum
     k = max(lo[2], hi[2])

@@ -202,6 +202,10 @@ def test_an_undecidable_symmetric_tie_raises_a_clear_error() -> None:
     digits=st.integers(1, 40),
     E=st.integers(0, 12),
 )
+@example(x=Fraction(999996, 100000), digits=2, E=0)  # 9.99996 -> 10.000: fixed quantum kept
+@example(x=Fraction(99996, 1000000), digits=2, E=0)  # 0.099996 -> 0.1000: carries a decade
+@example(x=Fraction(-99995, 10000), digits=2, E=1)  # a tie that carries: -10.00
+@example(x=Fraction(12345, 10**30), digits=1, E=3)  # tiny: relative digits
 def test_the_format_rounds_half_to_even_canonically(x: Fraction, digits: int, E: int) -> None:
     fmt = DecimalFormat(digits, E)
     got = fmt.round(x)
