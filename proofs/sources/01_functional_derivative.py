@@ -33,7 +33,7 @@ section 1](../docs/conventions.md#1-the-mathematics): the reference measure $\mu
 is a sum), the entropy counted in $V^\pi(s)$ is that of the current step, and $\alpha = 0$ is the
 hard maximum. With a prior $\mu$ the entropy becomes $-\mathrm{KL}(q\,\|\,\mu)$ and the same
 steps give $q^* \propto \mu\,e^{f/\lambda}$ (checked at the end). The code lives in
-`softq_ref.symbolic.gibbs`; `tests/test_symbolic_gibbs.py` runs the same derivations."""
+`softq_ref.symbolic.gibbs`; `tests/symbolic/test_symbolic_gibbs.py` runs the same derivations."""
     ),
     SETUP,
     code(

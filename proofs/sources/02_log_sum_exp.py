@@ -27,7 +27,7 @@ package, that
 Conventions as in [conventions, section 1](../docs/conventions.md#1-the-mathematics): counting measure (no prior), last axis = actions,
 $\alpha = 0$ is the hard maximum. Notebook 01 derived $V$ as the value of the
 entropy-regularised maximisation; here it is studied as a function of $Q$. The code is in
-`softq_ref.symbolic.lse`; `tests/test_symbolic_lse.py` runs the same derivations."""
+`softq_ref.symbolic.lse`; `tests/symbolic/test_symbolic_lse.py` runs the same derivations."""
     ),
     SETUP,
     code(

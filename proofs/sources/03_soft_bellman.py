@@ -19,7 +19,7 @@ Then it solves the soft Bellman equation in closed form with sympy for three sma
 (one state; a two-state cycle; a two-state chain in which the action picks the next state)
 and checks every closed form against the package's solvers, `softq_ref.solve` (float64,
 with a certified `error_bound`) and `softq_ref.solve_certified` (50 digits, certified). The
-symbolic steps live in `softq_ref.symbolic.bellman`; `tests/test_symbolic_bellman.py` runs
+symbolic steps live in `softq_ref.symbolic.bellman`; `tests/symbolic/test_symbolic_bellman.py` runs
 them too.
 
 **Conventions** ([conventions, section 1](../docs/conventions.md#1-the-mathematics)). Discrete actions, temperature $\alpha > 0$, a reference

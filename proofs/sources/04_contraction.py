@@ -24,7 +24,7 @@ notebook proves the reason, a contraction, and what follows from it for an imple
 A "Checks" part then tests each claim numerically against `softq_ref.bellman_operator`,
 `softq_ref.soft_q_iteration`, `softq_ref.float64.bounds.certify`, `softq_ref.solve` and the certified
 high-precision solver `softq_ref.solve_certified`. The symbolic steps are in
-`softq_ref.symbolic.contraction` (tested by `tests/test_symbolic_contraction.py`).
+`softq_ref.symbolic.contraction` (tested by `tests/symbolic/test_symbolic_contraction.py`).
 
 **Conventions** ([conventions, section 1](../docs/conventions.md#1-the-mathematics)): temperature $\alpha > 0$ (for $\alpha = 0$ the hard max is
 1-Lipschitz too, and everything below holds with $\max$ in place of the log-sum-exp), prior

@@ -296,7 +296,7 @@ Image(buf.getvalue())"""
   difference to $10^{-30}$ and `evaluate_policy` to $10^{-13}$.
 
 The symbolic steps are in `softq_ref.symbolic.max_limit`, tested in
-`tests/test_symbolic_max_limit.py`; the sandwich and the monotonicity are also asserted on
+`tests/symbolic/test_symbolic_max_limit.py`; the sandwich and the monotonicity are also asserted on
 random MDPs in `tests/test_theorems.py`."""
     ),
 ]

@@ -119,7 +119,7 @@ print("counting measure: Jacobian, normalisation and Newton = evaluation verifie
     ),
     md(
         r"""The same holds with a general prior $\mu$ (symbols $\mu_{sa} > 0$, the KL-regularised case
-when $\mu$ is a probability vector); `tests/test_symbolic_newton.py` also runs the check with
+when $\mu$ is a probability vector); `tests/symbolic/test_symbolic_newton.py` also runs the check with
 one state and three actions:"""
     ),
     code(
@@ -249,6 +249,6 @@ print("orders:", [round(o, 3) for o in orders])"""
   arithmetic the observed errors square until they reach $10^{-112}$.
 
 The symbolic steps are in `softq_ref.symbolic.newton` and tested in
-`tests/test_symbolic_newton.py`; the float64 solver is `softq_ref.float64.solvers._newton`."""
+`tests/symbolic/test_symbolic_newton.py`; the float64 solver is `softq_ref.float64.solvers._newton`."""
     ),
 ]

@@ -199,7 +199,7 @@ with mpmath.workdps(30):
 * All checked against `softq_ref.continuous`: closed forms to 28 digits, quadrature within
   its error estimate.
 
-The symbolic steps are in `softq_ref.symbolic.gaussian` (`tests/test_symbolic_gaussian.py`);
+The symbolic steps are in `softq_ref.symbolic.gaussian` (`tests/symbolic/test_symbolic_gaussian.py`);
 the $d$-dimensional lemma and maximum-entropy LQR are in notebook 08."""
     ),
 ]

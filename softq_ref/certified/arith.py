@@ -71,16 +71,20 @@ def _floor_shift(man: int, shift: int) -> int:
     return man << shift if shift >= 0 else man >> -shift
 
 
-class _MpPoint:
-    """Round-to-nearest mpf arithmetic at ``prec`` bits (Newton steps only)."""
-
-    rigorous = False
+class _Mp:
+    """mpmath's raw ``mpf`` arithmetic (``mpmath.libmp``) at ``prec`` bits."""
 
     def __init__(self, prec: int) -> None:
         from mpmath import libmp
 
         self.prec = prec
         self.L = libmp
+
+
+class _MpPoint(_Mp):
+    """Round-to-nearest mpf arithmetic at ``prec`` bits (Newton steps only)."""
+
+    rigorous = False
 
     def ratio(self, n: int, d: int) -> Any:
         return self.L.from_rational(n, d, self.prec, "n")
@@ -119,16 +123,10 @@ class _MpPoint:
         return float(self.L.to_float(x))
 
 
-class _MpInterval:
+class _MpInterval(_Mp):
     """Outward-rounded intervals ``(lo, hi)`` of raw mpf values (``mpmath.libmp.mpi_*``)."""
 
     rigorous = True
-
-    def __init__(self, prec: int) -> None:
-        from mpmath import libmp
-
-        self.prec = prec
-        self.L = libmp
 
     def ratio(self, n: int, d: int) -> Any:
         L, p = self.L, self.prec

@@ -17,7 +17,7 @@ computes exactly what such an implementation should compute:
   Q-table with :func:`softq_ref.soft_value`;
 * :func:`soft_q_loss`: ``J_Q = mean 1/2 (target - Q)^2``.
 
-Statistics of the estimate (asserted in ``tests/test_learning.py``), with
+Statistics of the estimate (asserted in ``tests/continuous/test_learning.py``), with
 ``Z = int mu exp(Q/alpha)`` and ``w = mu exp(Q/alpha) / q``:
 
 * the inner average ``Z_hat = (1/n) sum w_i`` is unbiased, ``E[Z_hat] = Z``;

@@ -3,7 +3,7 @@
 Exact statements are checked by exact enumeration (discrete actions) or hold
 sample by sample (q = pi*); the rate statements (bias ~ 1/n) by seeded Monte
 Carlo with tolerances from the Monte-Carlo standard error. Run this file as a
-script (``PYTHONPATH=. python tests/test_learning.py``) to print the measured
+script (``PYTHONPATH=. python tests/continuous/test_learning.py``) to print the measured
 bias table and the fitted slope.
 """
 

@@ -97,7 +97,7 @@ def test_derived_interval_value_matches_box_quadratic_soft_value(k, m, c, alpha,
     high = low + width
     # Keep m within 6 standard deviations of the interval: farther out the erf difference
     # cancels to below exp(-18) and the test would measure sympy's evalf, not the formula
-    # (the package's far-tail accuracy is tested in tests/test_continuous.py).
+    # (the package's far-tail accuracy is tested in tests/continuous/test_actions.py).
     sd = (alpha / k) ** 0.5
     assume(low - 6 * sd <= m <= high + 6 * sd)
     with mpmath.workdps(40):
