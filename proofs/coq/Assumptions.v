@@ -1,0 +1,13 @@
+(** The axioms each main theorem depends on. [make] checks that they are only the
+    axioms of Coq's real numbers (allowed_axioms.txt). *)
+
+From SoftQ Require Import Finite LogSumExp Gibbs.
+
+Print Assumptions lse_monotone.
+Print Assumptions lse_shift.
+Print Assumptions lse_lipschitz.
+Print Assumptions lse_lipschitz_sup.
+Print Assumptions lse_lower.
+Print Assumptions lse_upper.
+Print Assumptions lse_hardmax_limit.
+Print Assumptions gibbs_variational.
