@@ -1,7 +1,7 @@
 (** The axioms each main theorem depends on. [make] checks that they are only the
     axioms of Coq's real numbers (allowed_axioms.txt). *)
 
-From SoftQ Require Import Finite LogSumExp Gibbs.
+From SoftQ Require Import Finite LogSumExp Gibbs Bellman.
 
 Print Assumptions lse_monotone.
 Print Assumptions lse_shift.
@@ -11,3 +11,7 @@ Print Assumptions lse_lower.
 Print Assumptions lse_upper.
 Print Assumptions lse_hardmax_limit.
 Print Assumptions gibbs_variational.
+Print Assumptions soft_contraction.
+Print Assumptions soft_fixed_point.
+Print Assumptions soft_error_bound.
+Print Assumptions soft_error_bound_gamma.
