@@ -1,8 +1,10 @@
 (** The axioms each main theorem depends on. [make] checks that they are only the
-    axioms of Coq's real numbers (allowed_axioms.txt). *)
+    axioms of Coq's real numbers (allowed_axioms.txt); tests/test_coq.py checks that
+    every [Theorem] and [Corollary] of the development is listed here. *)
 
 From SoftQ Require Import Finite LogSumExp Gibbs Bellman Improvement.
 
+(** Theorems 1 and 2 (LogSumExp.v) *)
 Print Assumptions lse_monotone.
 Print Assumptions lse_shift.
 Print Assumptions lse_lipschitz.
@@ -10,10 +12,24 @@ Print Assumptions lse_lipschitz_sup.
 Print Assumptions lse_lower.
 Print Assumptions lse_upper.
 Print Assumptions lse_hardmax_limit.
+
+(** Theorem 3 (Gibbs.v) *)
+Print Assumptions gibbs_distribution.
+Print Assumptions gibbs_upper.
+Print Assumptions gibbs_attains.
 Print Assumptions gibbs_variational.
+
+(** Theorem 4 (Bellman.v) *)
+Print Assumptions contraction.
+Print Assumptions error_bound.
+Print Assumptions fixed_point_unique.
+Print Assumptions fixed_point_exists.
+Print Assumptions below_fixed_point.
 Print Assumptions soft_contraction.
 Print Assumptions soft_fixed_point.
 Print Assumptions soft_error_bound.
 Print Assumptions soft_error_bound_gamma.
+
+(** Theorem 5 (Improvement.v) *)
 Print Assumptions policy_q_exists.
 Print Assumptions soft_policy_improvement.
