@@ -12,6 +12,10 @@ Print Assumptions lse_lipschitz_sup.
 Print Assumptions lse_lower.
 Print Assumptions lse_upper.
 Print Assumptions lse_hardmax_limit.
+Print Assumptions hardmax_spec.
+Print Assumptions lse_to_hardmax.
+Print Assumptions value_monotone.
+Print Assumptions value_shift.
 
 (** Theorem 3 (Gibbs.v) *)
 Print Assumptions gibbs_distribution.

@@ -14,9 +14,11 @@
     one ([fixed_point_unique]), and every [Q] satisfies the a-posteriori bound
     [|Q - Q*| <= |T Q - Q| / (1 - L)] ([error_bound]).
 
-    The soft Bellman operator is the case [G s = lse alpha (mu s)] (Theorem 1);
-    [soft_contraction], [soft_fixed_point] and [soft_error_bound] state the
-    result for it, with [L = gamma * max row sum]. *)
+    The soft Bellman operator is the case [G s = lse alpha (mu s)] (Theorem 1),
+    or the hard maximum for [alpha = 0] (LogSumExp.value); [soft_contraction],
+    [soft_fixed_point] and [soft_error_bound] state the result for it, with
+    [L = gamma * max row sum], and [soft_error_bound_gamma] with [L = gamma]
+    when no row sums above 1. *)
 
 From Coq Require Import Reals Lra Lia.
 From Coquelicot Require Import Rcomplements Rbar Lim_seq.
@@ -350,8 +352,10 @@ Section Soft.
 Variables (nS nA : nat) (P : nat -> nat -> nat -> R) (r : nat -> nat -> R).
 Variables (gamma alpha : R) (mu : nat -> nat -> R).
 
-(** The soft value [V_Q s = lse alpha (mu s) (Q s)] as a state-value map. *)
-Definition soft_value (s : nat) (x : nat -> R) : R := lse nA alpha (mu s) x.
+(** The soft value [V_Q s = value alpha (mu s) (Q s)] as a state-value map: the
+    log-sum-exp for [alpha > 0], the hard maximum over the charged actions for
+    [alpha = 0] (LogSumExp.value). *)
+Definition soft_value (s : nat) (x : nat -> R) : R := value nA alpha (mu s) x.
 
 (** The soft Bellman operator [T Q s a = r s a + gamma sum_s' P s a s' V_Q s']. *)
 Definition soft_bellman (Q : nat -> nat -> R) : nat -> nat -> R :=
@@ -360,7 +364,7 @@ Definition soft_bellman (Q : nat -> nat -> R) : nat -> nat -> R :=
 (** The largest row sum of [P]; [L = gamma * rowmax] is the contraction factor. *)
 Definition rowmax : R := fsup nS (fun s => fsup nA (fun a => fsum nS (P s a))).
 
-Hypothesis alpha_pos : 0 < alpha.
+Hypothesis alpha_nonneg : 0 <= alpha.
 Hypothesis mu_measure : forall s, (s < nS)%nat -> measure nA (mu s).
 Hypothesis P_nonneg : forall s a s', (s < nS)%nat -> (a < nA)%nat -> (s' < nS)%nat ->
   0 <= P s a s'.
@@ -380,11 +384,11 @@ Proof. apply Rmult_le_pos; [exact gamma_nonneg|apply fsup_nonneg]. Qed.
 
 Let mono : forall s x y, (s < nS)%nat -> (forall a, (a < nA)%nat -> x a <= y a) ->
   soft_value s x <= soft_value s y.
-Proof. intros s x y Hs. apply lse_monotone; auto. Qed.
+Proof. intros s x y Hs. apply value_monotone; auto. Qed.
 
 Let shift : forall s x c, (s < nS)%nat ->
   soft_value s (fun a => x a + c) = soft_value s x + c.
-Proof. intros s x c Hs. apply lse_shift; auto. Qed.
+Proof. intros s x c Hs. apply value_shift; auto. Qed.
 
 (** Theorem 4: the soft Bellman operator is a [gamma * rowmax]-contraction in the
     sup norm (a [gamma]-contraction when the rows of [P] sum to at most 1), ... *)
@@ -418,7 +422,7 @@ End Soft.
     termination) and [gamma < 1], [L = gamma]:
     [|Q - Q*| <= |T Q - Q| / (1 - gamma)]. *)
 Corollary soft_error_bound_gamma nS nA P r gamma alpha mu Q Qs :
-  0 < alpha -> (forall s, (s < nS)%nat -> measure nA (mu s)) ->
+  0 <= alpha -> (forall s, (s < nS)%nat -> measure nA (mu s)) ->
   (forall s a s', (s < nS)%nat -> (a < nA)%nat -> (s' < nS)%nat -> 0 <= P s a s') ->
   (forall s a, (s < nS)%nat -> (a < nA)%nat -> fsum nS (P s a) <= 1) ->
   0 <= gamma < 1 ->

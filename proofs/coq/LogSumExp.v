@@ -10,8 +10,11 @@
     ([lse_lipschitz], [lse_lipschitz_sup]).
     Theorem 2: [max_{mu a > 0} (x a + alpha ln mu a) <= lse <= max x + alpha ln
     (sum mu)] ([lse_lower], [lse_upper]), and as [alpha -> 0+] it tends to the
-    hard maximum over the actions with [mu a > 0] ([lse_hardmax_limit],
-    in Coquelicot's terms [lse_hardmax_filterlim]). *)
+    hard maximum over the actions with [mu a > 0] ([lse_hardmax_limit]; the
+    hard maximum exists: [hardmax_spec]).
+    [value alpha] is [lse alpha] for [alpha > 0] and the hard maximum for
+    [alpha = 0]; Theorem 1 holds for it for every [alpha >= 0]
+    ([value_monotone], [value_shift]). *)
 
 From Coq Require Import Reals Lra Lia.
 From SoftQ Require Import Finite.
@@ -179,5 +182,106 @@ Proof.
     unfold Rdiv in Hd. rewrite Rmult_assoc, Rinv_l in Hd; [|lra]. nra. }
   lra.
 Qed.
+
+(** ** The hard maximum ([alpha = 0])
+
+    [hardmax mu x] is the maximum of [x] over the actions with [mu a > 0]:
+    the maximum over all [a < n] of [x a] if [mu a > 0] and else [x a0], for a
+    charged action [a0] ([hardmax_spec]). [value alpha] is [lse alpha] for
+    [alpha > 0] and [hardmax] for [alpha = 0]; it is monotone and
+    shift-equivariant for every [alpha >= 0] ([value_monotone], [value_shift]). *)
+
+(** The last charged action below [n] (0 if there is none). *)
+Fixpoint charged (n : nat) (mu : nat -> R) : nat :=
+  match n with
+  | O => O
+  | S k => if Rlt_dec 0 (mu k) then k else charged k mu
+  end.
+
+(** [max (acc, f 0, ..., f (k-1))]. *)
+Fixpoint max_from (acc : R) (k : nat) (f : nat -> R) : R :=
+  match k with O => acc | S j => Rmax (max_from acc j f) (f j) end.
+
+Definition hardmax (mu x : nat -> R) : R :=
+  let a0 := charged n mu in
+  max_from (x a0) n (fun a => if Rlt_dec 0 (mu a) then x a else x a0).
+
+Definition value (alpha : R) (mu x : nat -> R) : R :=
+  if Rlt_dec 0 alpha then lse alpha mu x else hardmax mu x.
+
+(** [charged] finds a charged action when there is one. *)
+Lemma charged_spec k mu :
+  (exists a, (a < k)%nat /\ 0 < mu a) -> (charged k mu < k)%nat /\ 0 < mu (charged k mu).
+Proof.
+  induction k as [|k IH]; intros [a [Ha Hpos]]; [lia|]. simpl.
+  destruct (Rlt_dec 0 (mu k)) as [H|H]; [split; [lia|exact H]|].
+  destruct (Nat.eq_dec a k) as [->|Hne]; [contradiction|].
+  destruct IH as [H1 H2]; [exists a; split; [lia|exact Hpos]|]. split; [lia|exact H2].
+Qed.
+
+(** [max_from] bounds [acc] and every [f j], and equals one of them. *)
+Lemma max_from_ge acc k f : acc <= max_from acc k f /\
+  forall j, (j < k)%nat -> f j <= max_from acc k f.
+Proof.
+  induction k as [|k [IH1 IH2]]; simpl; [split; [lra|intros; lia]|].
+  split; [eapply Rle_trans; [exact IH1|apply Rmax_l]|].
+  intros j Hj. destruct (Nat.eq_dec j k) as [->|Hne]; [apply Rmax_r|].
+  eapply Rle_trans; [apply IH2; lia|apply Rmax_l].
+Qed.
+
+Lemma max_from_attained acc k f :
+  max_from acc k f = acc \/ exists j, (j < k)%nat /\ max_from acc k f = f j.
+Proof.
+  induction k as [|k IH]; simpl; [now left|].
+  unfold Rmax. destruct (Rle_dec (max_from acc k f) (f k)).
+  - right. exists k. split; [lia|reflexivity].
+  - destruct IH as [H|[j [Hj H]]]; [now left|right; exists j; split; [lia|exact H]].
+Qed.
+
+(** [hardmax mu x] is the hard maximum of [x] over the charged actions. *)
+Theorem hardmax_spec mu x : measure mu -> is_hardmax mu x (hardmax mu x).
+Proof.
+  intros [_ Hex]. destruct (charged_spec n mu Hex) as [Ha0 Hpos0].
+  unfold hardmax. set (a0 := charged n mu) in *.
+  set (f := fun a => if Rlt_dec 0 (mu a) then x a else x a0).
+  destruct (max_from_ge (x a0) n f) as [_ Hge].
+  split.
+  - destruct (max_from_attained (x a0) n f) as [H|[j [Hj H]]].
+    + exists a0. auto.
+    + unfold f in H. destruct (Rlt_dec 0 (mu j)); [exists j|exists a0]; auto.
+  - intros a Ha Hpos. specialize (Hge a Ha). unfold f in Hge.
+    destruct (Rlt_dec 0 (mu a)); [exact Hge|contradiction].
+Qed.
+
+(** Monotone for every [alpha >= 0]. *)
+Theorem value_monotone alpha mu x y :
+  0 <= alpha -> measure mu ->
+  (forall a, (a < n)%nat -> x a <= y a) -> value alpha mu x <= value alpha mu y.
+Proof.
+  intros Ha Hmu H. unfold value. destruct (Rlt_dec 0 alpha); [now apply lse_monotone|].
+  destruct (hardmax_spec mu x Hmu) as [[a [Hlt [Hpos <-]]] _].
+  destruct (hardmax_spec mu y Hmu) as [_ Hy].
+  eapply Rle_trans; [apply H; exact Hlt|]. now apply Hy.
+Qed.
+
+(** Shift-equivariant for every [alpha >= 0]. *)
+Theorem value_shift alpha mu x c :
+  0 <= alpha -> measure mu ->
+  value alpha mu (fun a => x a + c) = value alpha mu x + c.
+Proof.
+  intros Ha Hmu. unfold value. destruct (Rlt_dec 0 alpha); [now apply lse_shift|].
+  destruct (hardmax_spec mu (fun a => x a + c) Hmu) as [[a [Ha' [Hpa Heq]]] Hle].
+  destruct (hardmax_spec mu x Hmu) as [[b [Hb [Hpb Heqb]]] Hleb].
+  pose proof (Hle b Hb Hpb). pose proof (Hleb a Ha' Hpa). cbv beta in *. lra.
+Qed.
+
+(** Theorem 2's limit in terms of [hardmax]: [lse alpha mu x -> hardmax mu x]
+    as [alpha -> 0+], that is [value alpha -> value 0]. *)
+Corollary lse_to_hardmax mu x :
+  measure mu ->
+  forall eps, 0 < eps ->
+  exists delta, 0 < delta /\
+  forall alpha, 0 < alpha < delta -> Rabs (lse alpha mu x - hardmax mu x) < eps.
+Proof. intros Hmu. apply lse_hardmax_limit; [exact Hmu|now apply hardmax_spec]. Qed.
 
 End LogSumExp.
