@@ -4,7 +4,7 @@
 
 From SoftQ Require Import Finite LogSumExp Gibbs Bellman Improvement.
 
-(** Theorems 1 and 2 (LogSumExp.v) *)
+(** Log-sum-exp: monotone, shifts, 1-Lipschitz; sandwich; alpha -> 0+ (LogSumExp.v) *)
 Print Assumptions lse_monotone.
 Print Assumptions lse_shift.
 Print Assumptions lse_lipschitz.
@@ -17,13 +17,13 @@ Print Assumptions lse_to_hardmax.
 Print Assumptions value_monotone.
 Print Assumptions value_shift.
 
-(** Theorem 3 (Gibbs.v) *)
+(** The Gibbs variational identity (Gibbs.v) *)
 Print Assumptions gibbs_distribution.
 Print Assumptions gibbs_upper.
 Print Assumptions gibbs_attains.
 Print Assumptions gibbs_variational.
 
-(** Theorem 4 (Bellman.v) *)
+(** The soft Bellman operator: contraction, fixed point, error bound (Bellman.v) *)
 Print Assumptions contraction.
 Print Assumptions error_bound.
 Print Assumptions fixed_point_unique.
@@ -34,6 +34,6 @@ Print Assumptions soft_fixed_point.
 Print Assumptions soft_error_bound.
 Print Assumptions soft_error_bound_gamma.
 
-(** Theorem 5 (Improvement.v) *)
+(** Soft policy improvement (Improvement.v) *)
 Print Assumptions policy_q_exists.
 Print Assumptions soft_policy_improvement.

@@ -1,4 +1,4 @@
-(** * The soft Bellman operator is a contraction (Theorem 4)
+(** * The soft Bellman operator is a contraction
 
     A finite MDP: states [s < nS], actions [a < nA], transitions [P s a s' >= 0]
     whose rows may sum to less than 1 (termination: the missing mass ends the
@@ -14,7 +14,7 @@
     one ([fixed_point_unique]), and every [Q] satisfies the a-posteriori bound
     [|Q - Q*| <= |T Q - Q| / (1 - L)] ([error_bound]).
 
-    The soft Bellman operator is the case [G s = lse alpha (mu s)] (Theorem 1),
+    The soft Bellman operator is the case [G s = lse alpha (mu s)] (LogSumExp.v),
     or the hard maximum for [alpha = 0] (LogSumExp.value); [soft_contraction],
     [soft_fixed_point] and [soft_error_bound] state the result for it, with
     [L = gamma * max row sum], and [soft_error_bound_gamma] with [L = gamma]
@@ -390,7 +390,7 @@ Let shift : forall s x c, (s < nS)%nat ->
   soft_value s (fun a => x a + c) = soft_value s x + c.
 Proof. intros s x c Hs. apply value_shift; auto. Qed.
 
-(** Theorem 4: the soft Bellman operator is a [gamma * rowmax]-contraction in the
+(** The soft Bellman operator is a [gamma * rowmax]-contraction in the
     sup norm (a [gamma]-contraction when the rows of [P] sum to at most 1), ... *)
 Theorem soft_contraction Q Q' :
   dist nS nA (soft_bellman Q) (soft_bellman Q') <= gamma * rowmax * dist nS nA Q Q'.

@@ -1,4 +1,4 @@
-(** * The Gibbs variational identity (Theorem 3)
+(** * The Gibbs variational identity
 
     For [alpha > 0] and a reference measure [mu],
 
@@ -145,7 +145,7 @@ Proof.
   rewrite fsum_scal, Hgsum. ring.
 Qed.
 
-(** Theorem 3 in one statement: [lse] is the maximum of the objective over the
+(** The identity in one statement: [lse] is the maximum of the objective over the
     distributions [pi << mu], attained at the soft-greedy policy. *)
 Corollary gibbs_variational alpha mu x :
   0 < alpha -> measure n mu ->

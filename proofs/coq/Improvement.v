@@ -1,4 +1,4 @@
-(** * Soft policy improvement (Theorem 5; Haarnoja et al. 2017, Theorem 1)
+(** * Soft policy improvement (Haarnoja et al. 2017, Theorem 1)
 
     A policy [pi] gives in each state a distribution over the actions, absolutely
     continuous w.r.t. the reference measure. Its soft values (docs/conventions.md)
@@ -93,7 +93,7 @@ Proof.
     apply (fixed_point_exists nS nA P r gamma (gamma * rowmax nS nA P)); auto.
 Qed.
 
-(** Theorem 5 (soft policy improvement). In each state,
+(** Soft policy improvement (Haarnoja et al. 2017, Theorem 1). In each state,
     [V^pi = objective (pi) <= lse (Q^pi) = objective (greedy Q^pi)] by the Gibbs
     variational identity, so [Q^pi = T_pi Q^pi <= T_greedy Q^pi]; a sub-solution
     of [T_greedy] lies below its fixed point (Bellman.below_fixed_point). *)

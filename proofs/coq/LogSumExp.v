@@ -1,19 +1,19 @@
-(** * Log-sum-exp with a reference measure (Theorems 1 and 2)
+(** * Log-sum-exp with a reference measure
 
     For [n] actions, a temperature [alpha > 0] and a reference measure [mu >= 0]
     with positive mass (docs/conventions.md),
 
       [lse alpha mu x = alpha * ln (sum_a mu a * exp (x a / alpha))].
 
-    Theorem 1: it is monotone ([lse_monotone]), commutes with adding a
+    It is monotone ([lse_monotone]), commutes with adding a
     constant ([lse_shift]), hence is 1-Lipschitz in the sup norm
     ([lse_lipschitz], [lse_lipschitz_sup]).
-    Theorem 2: [max_{mu a > 0} (x a + alpha ln mu a) <= lse <= max x + alpha ln
+    Sandwich: [max_{mu a > 0} (x a + alpha ln mu a) <= lse <= max x + alpha ln
     (sum mu)] ([lse_lower], [lse_upper]), and as [alpha -> 0+] it tends to the
     hard maximum over the actions with [mu a > 0] ([lse_hardmax_limit]; the
     hard maximum exists: [hardmax_spec]).
     [value alpha] is [lse alpha] for [alpha > 0] and the hard maximum for
-    [alpha = 0]; Theorem 1 holds for it for every [alpha >= 0]
+    [alpha = 0]; it is monotone and shift-equivariant for every [alpha >= 0]
     ([value_monotone], [value_shift]). *)
 
 From Coq Require Import Reals Lra Lia.
@@ -66,7 +66,7 @@ Proof.
   - exists a. split; [exact Ha|]. apply Rmult_lt_0_compat; [exact Hpos|apply exp_pos].
 Qed.
 
-(** ** Theorem 1 *)
+(** ** Monotone, shift-equivariant, 1-Lipschitz *)
 
 (** Monotone: [x <= y] entrywise gives [lse x <= lse y]. *)
 Theorem lse_monotone alpha mu x y :
@@ -112,7 +112,7 @@ Proof.
   intros a Ha'. now apply (fsup_ge n (fun a => Rabs (x a - y a))).
 Qed.
 
-(** ** Theorem 2 *)
+(** ** The sandwich and the limit [alpha -> 0+] *)
 
 (** Lower sandwich: every charged action gives [x a + alpha ln (mu a) <= lse]. *)
 Theorem lse_lower alpha mu x a :
@@ -275,7 +275,7 @@ Proof.
   pose proof (Hle b Hb Hpb). pose proof (Hleb a Ha' Hpa). cbv beta in *. lra.
 Qed.
 
-(** Theorem 2's limit in terms of [hardmax]: [lse alpha mu x -> hardmax mu x]
+(** The limit in terms of [hardmax]: [lse alpha mu x -> hardmax mu x]
     as [alpha -> 0+], that is [value alpha -> value 0]. *)
 Corollary lse_to_hardmax mu x :
   measure mu ->
