@@ -102,3 +102,22 @@ def test_every_theorem_has_its_assumptions_printed() -> None:
         stated = re.findall(r"^(?:Theorem|Corollary) (\w+)", source.read_text(), re.MULTILINE)
         missing = set(stated) - printed
         assert not missing, f"{source.name}: add Print Assumptions for {sorted(missing)}"
+
+
+def _normalised(text: str) -> str:
+    return " ".join(re.sub(r"\(\*.*?\*\)", " ", text, flags=re.DOTALL).split())
+
+
+def test_coq_statements_quoted_in_the_docs_are_those_of_the_files() -> None:
+    """Every ```coq block of proofs/README.md and of the notebook sources is copied from
+    ``proofs/coq/`` (each paragraph of it verbatim, up to whitespace and comments)."""
+    coq_text = _normalised("\n".join(p.read_text() for p in SOURCES))
+    docs = [COQ.parent / "README.md", *sorted((COQ.parent / "sources").glob("*.py"))]
+    quoted = 0
+    for doc in docs:
+        for block in re.findall(r"```coq\n(.*?)```", doc.read_text(), flags=re.DOTALL):
+            for paragraph in re.split(r"\n\s*\n", block):
+                if _normalised(paragraph):
+                    quoted += 1
+                    assert _normalised(paragraph) in coq_text, f"{doc.name}: {paragraph}"
+    assert quoted > 0

@@ -16,6 +16,7 @@ Print Assumptions hardmax_spec.
 Print Assumptions lse_to_hardmax.
 Print Assumptions value_monotone.
 Print Assumptions value_shift.
+Print Assumptions value_lipschitz.
 
 (** The Gibbs variational identity (Gibbs.v) *)
 Print Assumptions gibbs_distribution.

@@ -14,7 +14,7 @@
     hard maximum exists: [hardmax_spec]).
     [value alpha] is [lse alpha] for [alpha > 0] and the hard maximum for
     [alpha = 0]; it is monotone and shift-equivariant for every [alpha >= 0]
-    ([value_monotone], [value_shift]). *)
+    ([value_monotone], [value_shift], [value_lipschitz]). *)
 
 From Coq Require Import Reals Lra Lia.
 From SoftQ Require Import Finite.
@@ -273,6 +273,17 @@ Proof.
   destruct (hardmax_spec mu (fun a => x a + c) Hmu) as [[a [Ha' [Hpa Heq]]] Hle].
   destruct (hardmax_spec mu x Hmu) as [[b [Hb [Hpb Heqb]]] Hleb].
   pose proof (Hle b Hb Hpb). pose proof (Hleb a Ha' Hpa). cbv beta in *. lra.
+Qed.
+
+(** Hence 1-Lipschitz for every [alpha >= 0], the hard maximum included. *)
+Corollary value_lipschitz alpha mu x y d :
+  0 <= alpha -> measure mu ->
+  (forall a, (a < n)%nat -> Rabs (x a - y a) <= d) ->
+  Rabs (value alpha mu x - value alpha mu y) <= d.
+Proof.
+  intros Ha Hmu. apply (mono_shift_lipschitz n (value alpha mu)).
+  - intros u v. now apply value_monotone.
+  - intros u c. now apply value_shift.
 Qed.
 
 (** The limit in terms of [hardmax]: [lse alpha mu x -> hardmax mu x]
