@@ -231,6 +231,9 @@ def solve_certified(
     bounds ``|printed - exact|`` for every entry of ``decimals`` and is
     ``<= 10**(-digits) * max(1, max|Q*|)``; for ``alpha = 0`` the result is
     exact (``exact = True``, ``fractions`` set).
+    Its bound ``|Q - Q*| <= |T Q - Q| / (1 - L)`` is machine-checked in Coq
+    (``soft_error_bound``, ``proofs/coq/Bellman.v``), its ``V*`` enclosure too
+    (``lse_monotone``, ``lse_shift``, ``proofs/coq/LogSumExp.v``).
 
     >>> mdp = FiniteMDP([[[1.0]]], [[1.0]], "1/2")
     >>> sol = solve_certified(mdp, 0, digits=20)
