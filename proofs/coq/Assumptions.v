@@ -22,6 +22,7 @@ Print Assumptions value_lipschitz.
 Print Assumptions gibbs_distribution.
 Print Assumptions gibbs_upper.
 Print Assumptions gibbs_attains.
+Print Assumptions gibbs_unique.
 Print Assumptions gibbs_variational.
 
 (** The soft Bellman operator: contraction, fixed point, error bound (Bellman.v) *)

@@ -139,8 +139,9 @@ maximum. The same derivation and its checks for $n = 2, \dots, 5$:"""
 place of the counting measure (so $-\lambda\sum_i q_i\log q_i$ becomes $-\lambda\,\mathrm{KL}(q\,\|\,\mu)$),
 is proven for every $n$ and every distribution $q \ll \mu$ (the others have
 $\mathrm{KL} = +\infty$), without derivatives: `proofs/coq/Gibbs.v`, theorem `gibbs_variational`
-(from `gibbs_upper`, `gibbs_distribution` and `gibbs_attains`). The maximum is
-$\lambda\log\sum_i\mu_i e^{f_i/\lambda}$ (`lse`), attained at the Gibbs density (`gibbs`):
+(from `gibbs_upper`, `gibbs_distribution`, `gibbs_attains` and `gibbs_unique`). The maximum is
+$\lambda\log\sum_i\mu_i e^{f_i/\lambda}$ (`lse`), attained at the Gibbs density (`gibbs`) and
+only there:
 
 ```coq
 Definition objective (alpha : R) (mu x pi : nat -> R) : R :=
@@ -154,7 +155,10 @@ Corollary gibbs_variational alpha mu x :
   (forall pi, distribution pi -> abs_cont pi mu ->
      objective alpha mu x pi <= lse n alpha mu x) /\
   distribution (gibbs alpha mu x) /\ abs_cont (gibbs alpha mu x) mu /\
-  objective alpha mu x (gibbs alpha mu x) = lse n alpha mu x.
+  objective alpha mu x (gibbs alpha mu x) = lse n alpha mu x /\
+  (forall pi, distribution pi -> abs_cont pi mu ->
+     objective alpha mu x pi = lse n alpha mu x ->
+     forall a, (a < n)%nat -> pi a = gibbs alpha mu x a).
 ```
 
 See `proofs/README.md` for the list of machine-checked theorems and how to check them."""
