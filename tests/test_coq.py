@@ -32,12 +32,19 @@ ALLOWED_AXIOMS = {
 SOURCES = sorted(COQ.glob("*.v"))
 
 
+def _coq_installed() -> bool:
+    if not all(shutil.which(tool) for tool in ("coqc", "coq_makefile", "make")):
+        return False
+    where = subprocess.run(["coqc", "-where"], capture_output=True, text=True).stdout.strip()
+    return all((Path(where) / "user-contrib" / lib).is_dir() for lib in ("Coquelicot", "Flocq"))
+
+
 def _require_coqc() -> None:
-    if all(shutil.which(tool) for tool in ("coqc", "coq_makefile", "make")):
+    if _coq_installed():
         return
     message = (
-        "coqc not found: install Coq 8.16 and Coquelicot 3.2 "
-        "(apt-get install coq libcoq-coquelicot) to check proofs/coq"
+        "coqc, Coquelicot or Flocq not found: install Coq 8.16, Coquelicot 3.2 and Flocq 4.1 "
+        "(apt-get install coq libcoq-coquelicot libcoq-flocq) to check proofs/coq"
     )
     if os.environ.get("CI"):
         pytest.fail(message)

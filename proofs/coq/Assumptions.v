@@ -2,7 +2,7 @@
     axioms of Coq's real numbers (allowed_axioms.txt); tests/test_coq.py checks that
     every [Theorem] and [Corollary] of the development is listed here. *)
 
-From SoftQ Require Import Finite LogSumExp Gibbs Bellman Improvement.
+From SoftQ Require Import Finite LogSumExp Gibbs Bellman Improvement Rounding.
 
 (** Log-sum-exp: monotone, shifts, 1-Lipschitz; sandwich; alpha -> 0+ (LogSumExp.v) *)
 Print Assumptions lse_monotone.
@@ -39,3 +39,7 @@ Print Assumptions soft_error_bound_gamma.
 (** Soft policy improvement (Improvement.v) *)
 Print Assumptions policy_q_exists.
 Print Assumptions soft_policy_improvement.
+
+(** The float64 rounding of a dot product (Rounding.v, with Flocq) *)
+Print Assumptions dot_error.
+Print Assumptions dot_error_binary64.
