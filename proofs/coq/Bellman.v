@@ -44,6 +44,7 @@ Hypothesis G_mono : forall s x y, (s < nS)%nat ->
 Hypothesis G_shift : forall s x c, (s < nS)%nat ->
   G s (fun a => x a + c) = G s x + c.
 
+(** The Bellman operator of [G]. *)
 Definition T (Q : nat -> nat -> R) (s a : nat) : R :=
   r s a + gamma * fsum nS (fun s' => P s a s' * G s' (Q s')).
 
@@ -51,6 +52,7 @@ Definition T (Q : nat -> nat -> R) (s a : nat) : R :=
 Definition dist (Q Q' : nat -> nat -> R) : R :=
   fsup nS (fun s => fsup nA (fun a => Rabs (Q s a - Q' s a))).
 
+(** [T Q = Q] on the [nS x nA] table. *)
 Definition is_fixed_point (Q : nat -> nat -> R) : Prop :=
   forall s a, (s < nS)%nat -> (a < nA)%nat -> T Q s a = Q s a.
 
@@ -78,11 +80,13 @@ Qed.
 Lemma dist_nonneg Q Q' : 0 <= dist Q Q'.
 Proof. apply fsup_nonneg. Qed.
 
+(** Symmetry. *)
 Lemma dist_sym Q Q' : dist Q Q' = dist Q' Q.
 Proof.
   apply fsup_ext. intros s _. apply fsup_ext. intros a _. apply Rabs_minus_sym.
 Qed.
 
+(** The triangle inequality. *)
 Lemma dist_triangle Q1 Q2 Q3 : dist Q1 Q3 <= dist Q1 Q2 + dist Q2 Q3.
 Proof.
   apply dist_le.
@@ -176,6 +180,7 @@ Qed.
 
 (** ** Existence: the iterates [T^k Q0] are Cauchy *)
 
+(** [iter k Q = T^k Q]. *)
 Fixpoint iter (k : nat) (Q : nat -> nat -> R) : nat -> nat -> R :=
   match k with O => Q | S k => T (iter k Q) end.
 
@@ -222,9 +227,11 @@ Qed.
 (** The fixed point, as the limit of the iterates from [0] (Coquelicot's [Lim_seq]). *)
 Definition Qstar (s a : nat) : R := real (Lim_seq (fun k => iter k (fun _ _ => 0) s a)).
 
+(** The iteration starts at [Q0 = 0]; [C L^k] bounds the distance of [T^k Q0] to the limit. *)
 Let Q0 : nat -> nat -> R := fun _ _ => 0.
 Let C : R := 2 * dist (T Q0) Q0 / (1 - L).
 
+(** [C >= 0]. *)
 Lemma C_nonneg : 0 <= C.
 Proof.
   unfold C. pose proof (dist_nonneg (T Q0) Q0).
@@ -371,6 +378,7 @@ Hypothesis P_nonneg : forall s a s', (s < nS)%nat -> (a < nA)%nat -> (s' < nS)%n
 Hypothesis gamma_nonneg : 0 <= gamma.
 Hypothesis L_lt_1 : gamma * rowmax < 1.
 
+(** The hypotheses of section [Generic] for [G = soft_value] and [L = gamma * rowmax]. *)
 Let rows : forall s a, (s < nS)%nat -> (a < nA)%nat ->
   gamma * fsum nS (P s a) <= gamma * rowmax.
 Proof.

@@ -27,6 +27,7 @@ Definition plogpq (p q : R) : R := if Rlt_dec 0 p then p * ln (p / q) else 0.
 (** The relative entropy [KL (pi || mu)] (for [pi << mu]). *)
 Definition KL (pi mu : nat -> R) : R := fsum n (fun a => plogpq (pi a) (mu a)).
 
+(** A probability vector on the [n] actions. *)
 Definition distribution (pi : nat -> R) : Prop :=
   (forall a, (a < n)%nat -> 0 <= pi a) /\ fsum n pi = 1.
 

@@ -43,6 +43,7 @@ Definition is_policy_q (pi Q : nat -> nat -> R) : Prop :=
 (** The soft-greedy policy of a table [Q]. *)
 Definition greedy (Q : nat -> nat -> R) (s a : nat) : R := gibbs nA alpha (mu s) (Q s) a.
 
+(** Every row satisfies [gamma * sum_s' P s a s' <= L = gamma * rowmax], and [L >= 0]. *)
 Let rows : forall s a, (s < nS)%nat -> (a < nA)%nat ->
   gamma * fsum nS (P s a) <= gamma * rowmax nS nA P.
 Proof.

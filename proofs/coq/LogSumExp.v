@@ -28,6 +28,7 @@ Variable n : nat.  (** the number of actions *)
 Definition measure (mu : nat -> R) : Prop :=
   (forall a, (a < n)%nat -> 0 <= mu a) /\ (exists a, (a < n)%nat /\ 0 < mu a).
 
+(** [Z = sum_a mu a * exp (x a / alpha)] and [lse = alpha * ln Z]. *)
 Definition partition (alpha : R) (mu x : nat -> R) : R :=
   fsum n (fun a => mu a * exp (x a / alpha)).
 
@@ -202,10 +203,12 @@ Fixpoint charged (n : nat) (mu : nat -> R) : nat :=
 Fixpoint max_from (acc : R) (k : nat) (f : nat -> R) : R :=
   match k with O => acc | S j => Rmax (max_from acc j f) (f j) end.
 
+(** The maximum of [x] over the charged actions (see [hardmax_spec]). *)
 Definition hardmax (mu x : nat -> R) : R :=
   let a0 := charged n mu in
   max_from (x a0) n (fun a => if Rlt_dec 0 (mu a) then x a else x a0).
 
+(** The soft value of one state for [alpha >= 0] (docs/conventions.md). *)
 Definition value (alpha : R) (mu x : nat -> R) : R :=
   if Rlt_dec 0 alpha then lse alpha mu x else hardmax mu x.
 

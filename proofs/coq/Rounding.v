@@ -39,6 +39,7 @@ Definition gamma (k : nat) : R := INR k * u / (1 - INR k * u).
 Fixpoint dot (p v : nat -> R) (k : nat) : R :=
   match k with O => 0 | S j => fl (dot p v j + fl (p j * v j)) end.
 
+(** [gamma_k >= 0] while [k u < 1]. *)
 Lemma gamma_nonneg k : INR k * u < 1 -> 0 <= gamma k.
 Proof.
   intros H. pose proof u_nonneg.
@@ -150,6 +151,7 @@ End Model.
 Definition round64 (choice : Z -> bool) (x : R) : R :=
   round radix2 (FLT_exp (-1074) 53) (Znearest choice) x.
 
+(** [2^e / 2 = 2^(e-1)]. *)
 Lemma half_bpow (e : Z) : / 2 * bpow radix2 e = bpow radix2 (e - 1).
 Proof.
   replace (e - 1)%Z with (-1 + e)%Z by lia. rewrite bpow_plus.
