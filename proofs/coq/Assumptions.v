@@ -30,9 +30,11 @@ Print Assumptions contraction.
 Print Assumptions error_bound.
 Print Assumptions fixed_point_unique.
 Print Assumptions fixed_point_exists.
+Print Assumptions iter_converges.
 Print Assumptions below_fixed_point.
 Print Assumptions soft_contraction.
 Print Assumptions soft_fixed_point.
+Print Assumptions soft_q_iteration.
 Print Assumptions soft_error_bound.
 Print Assumptions soft_error_bound_gamma.
 

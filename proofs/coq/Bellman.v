@@ -11,12 +11,14 @@
     state (section [Generic]): with [L >= gamma * sum_s' P s a s'] for every row
     and [L < 1], [T] is an [L]-contraction in the sup norm ([contraction]), has
     a fixed point ([fixed_point_exists]: the iterates [T^k Q] are Cauchy), only
-    one ([fixed_point_unique]), and every [Q] satisfies the a-posteriori bound
+    one ([fixed_point_unique]), the iteration [Q <- T Q] converges to it at
+    rate [L] ([iter_converges]), and every [Q] satisfies the a-posteriori bound
     [|Q - Q*| <= |T Q - Q| / (1 - L)] ([error_bound]).
 
     The soft Bellman operator is the case [G s = lse alpha (mu s)] (LogSumExp.v),
     or the hard maximum for [alpha = 0] (LogSumExp.value); [soft_contraction],
-    [soft_fixed_point] and [soft_error_bound] state the result for it, with
+    [soft_fixed_point], [soft_q_iteration] and [soft_error_bound] state the
+    result for it, with
     [L = gamma * max row sum], and [soft_error_bound_gamma] with [L = gamma]
     when no row sums above 1. *)
 
@@ -213,6 +215,18 @@ Proof.
   unfold Rdiv. rewrite (Rmult_comm 2), Rmult_assoc, (Rmult_comm (/ (1 - L))).
   rewrite <- Rmult_assoc. apply Rmult_le_compat_r; [left; apply Rinv_0_lt_compat; lra|].
   nra.
+Qed.
+
+(** Fixed-point iteration converges geometrically to a fixed point [Qs]:
+    [|T^k Q - Qs| <= L^k |Q - Qs|] (Haarnoja et al. 2017, Theorem 3, for soft
+    Q-iteration). *)
+Theorem iter_converges Q Qs k :
+  is_fixed_point Qs -> dist (iter k Q) Qs <= L ^ k * dist Q Qs.
+Proof.
+  intros H. induction k as [|k IH]; simpl; [lra|].
+  rewrite dist_sym, <- (dist_fixed (T (iter k Q)) Qs H), dist_sym.
+  eapply Rle_trans; [apply contraction|].
+  rewrite Rmult_assoc. apply Rmult_le_compat_l; [exact L_nonneg|exact IH].
 Qed.
 
 (** [L^k] becomes small. *)
@@ -416,6 +430,12 @@ Proof.
   split; [exact H|]. intros Q HQ.
   apply (fixed_point_unique nS nA P r gamma (gamma * rowmax) soft_value); auto.
 Qed.
+
+(** ... soft Q-iteration [Q <- T Q] converges to it at rate [gamma * rowmax], ... *)
+Theorem soft_q_iteration Q Qs k :
+  is_fixed_point nS nA P r gamma soft_value Qs ->
+  dist nS nA (iter nS P r gamma soft_value k Q) Qs <= (gamma * rowmax) ^ k * dist nS nA Q Qs.
+Proof. intros H. eapply iter_converges; eauto. Qed.
 
 (** ... and every table [Q] is within [|T Q - Q| / (1 - gamma * rowmax)] of it:
     the bound that [certify] and the certified solver apply. *)

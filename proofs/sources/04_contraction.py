@@ -131,8 +131,9 @@ $Q_{k+1} = TQ_k$ converges to it from any start: this is Theorem 3.
 
 **Machine-checked in Coq** (`proofs/coq/Bellman.v`, section `Soft`, for every $\alpha \ge 0$ and
 rows of $P$ that may sum to less than one, or above one by rounding): `soft_contraction` with
-$L = \gamma\max_{s,a}\sum_{s'}P(s'\mid s,a)$ (`gamma * rowmax`), and `soft_fixed_point`, the
-existence (the iterates are Cauchy) and uniqueness of $Q^*$:
+$L = \gamma\max_{s,a}\sum_{s'}P(s'\mid s,a)$ (`gamma * rowmax`), `soft_fixed_point`, the
+existence (the iterates are Cauchy) and uniqueness of $Q^*$, and `soft_q_iteration`,
+$\|T^kQ - Q^*\| \le L^k\|Q - Q^*\|$:
 
 ```coq
 Theorem soft_contraction Q Q' :
