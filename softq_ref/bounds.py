@@ -244,6 +244,9 @@ def certify(
 ) -> Certificate:
     """Certify a float64 Q-table of an infinite-horizon MDP (see the module docstring).
 
+    The bound applied, ``|Q - Q*| <= |T Q - Q| / (1 - L)``, is machine-checked in Coq:
+    ``soft_error_bound`` in ``proofs/coq/Bellman.v`` (its rounding allowance is not).
+
     ``near`` (optional) is an :class:`AccuratePV` at a ``V`` within a few ulps
     of the soft value of ``Q`` (the solver's last iterate): its ``P V`` then
     stands for ``P V_Q``, with the error widened by ``rowsum * max|V_Q - V|``,

@@ -295,6 +295,10 @@ def solve_certified(
     stays on a rounding boundary after the largest refinement (an exact
     decimal midpoint or zero that the solver cannot prove exact).
 
+    The certificate ``|Q - Q*| <= |T Q - Q| / (1 - L)`` is machine-checked in
+    Coq (``soft_error_bound``, ``proofs/coq/Bellman.v``), and so is the ``V*``
+    enclosure (``lse_monotone``, ``lse_shift``, ``proofs/coq/LogSumExp.v``).
+
     >>> mdp = FiniteMDP([[[1.0]]], [[1.0]], "1/2")
     >>> sol = solve_certified(mdp, 0, digits=20)
     >>> sol.exact, sol.decimals["Q"], sol.fractions["Q"][0, 0], sol.error_bound_text
