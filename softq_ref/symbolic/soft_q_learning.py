@@ -497,7 +497,8 @@ class SVGDDirection:
     derivative ``-(1/n) sum_j [g_j phi(x_j) + phi'(x_j)]``, and ``inner_test =
     <phi_c, phi*>_H = sum_m c_m phi*(y_m)`` (reproducing property); ``rate_direction
     = D(phi*)`` and ``norm2 = ||phi*||_H^2 = (1/n^2) sum_{i,j} [g_i g_j k + g_i d_2 k +
-    g_j d_1 k + d_1 d_2 k](x_i, x_j)`` (the Stein kernel).
+    g_j d_1 k + d_1 d_2 k](x_i, x_j)``; ``stein_kernel(u, v)`` is that bracket (the Stein
+    kernel) with the real symbols ``g_u``, ``g_v`` standing for the scores at ``u`` and ``v``.
     """
 
     h: sp.Symbol
@@ -505,6 +506,7 @@ class SVGDDirection:
     particles: tuple[sp.Symbol, ...]
     scores: tuple[sp.Symbol, ...]
     kernel: sp.Lambda
+    term: sp.Lambda
     direction: sp.Expr
     package_form: sp.Expr
     rate_test: sp.Expr
@@ -528,8 +530,9 @@ def derive_svgd_direction(particles: int = 2, centres: int = 2) -> SVGDDirection
     ys = sp.symbols(f"y_1:{centres + 1}", real=True)
     cs = sp.symbols(f"c_1:{centres + 1}", real=True)
     kernel = sp.Lambda((u, v), sp.exp(-((u - v) ** 2) / h))
-    dk_first = sp.Lambda((u, v), sp.diff(kernel(u, v), u))  # d/du k(u, v)
-    direction = sum(kernel(x, z) * g + dk_first(x, z) for x, g in zip(xs, gs, strict=True)) / n
+    g_u, g_v = sp.symbols("g_u g_v", real=True)
+    term = sp.Lambda((u, g_u, v), kernel(u, v) * g_u + sp.diff(kernel(u, v), u))
+    direction = sum(term(x, g, z) for x, g in zip(xs, gs, strict=True)) / n
     package_form = (
         sum(kernel(x, z) * g - 2 * (x - z) / h * kernel(x, z) for x, g in zip(xs, gs, strict=True))
         / n
@@ -546,12 +549,8 @@ def derive_svgd_direction(particles: int = 2, centres: int = 2) -> SVGDDirection
     k_uv = kernel(u, v)
     stein = sp.Lambda(
         (u, v),
-        sp.Symbol("g_u") * sp.Symbol("g_v") * k_uv
-        + sp.Symbol("g_u") * sp.diff(k_uv, v)
-        + sp.Symbol("g_v") * sp.diff(k_uv, u)
-        + sp.diff(k_uv, u, v),
+        g_u * g_v * k_uv + g_u * sp.diff(k_uv, v) + g_v * sp.diff(k_uv, u) + sp.diff(k_uv, u, v),
     )
-    g_u, g_v = sp.Symbol("g_u"), sp.Symbol("g_v")
     norm2 = (
         sum(
             stein(xs[i], xs[j]).subs({g_u: gs[i], g_v: gs[j]}, simultaneous=True)
@@ -561,7 +560,7 @@ def derive_svgd_direction(particles: int = 2, centres: int = 2) -> SVGDDirection
         / n**2
     )
     return SVGDDirection(
-        h, z, xs, gs, kernel, direction, package_form, rate(test), inner, rate(direction), norm2,
+        h, z, xs, gs, kernel, term, direction, package_form, rate(test), inner, rate(direction), norm2,
         stein,
     )  # fmt: skip
 
