@@ -9,8 +9,10 @@ by the modules that use them.
 from __future__ import annotations
 
 from softq_ref.certified import CertifiedSolution, solve_certified
+from softq_ref.continuous import continuous_soft_value
 from softq_ref.errors import InvalidMDPError
 from softq_ref.jsonio import MDPProblem, dumps_mdp, load_mdp, load_problem, save_mdp
+from softq_ref.learning import importance_sampled_soft_value, soft_q_loss, soft_q_target
 from softq_ref.logsumexp import (
     policy_entropy,
     policy_kl,
@@ -26,6 +28,7 @@ from softq_ref.operators import (
     policy_operator,
 )
 from softq_ref.solvers import SolveResult, soft_policy_iteration, soft_q_iteration, solve
+from softq_ref.svgd import svgd
 
 __version__ = "0.1.0"
 
@@ -53,4 +56,9 @@ __all__ = [
     "soft_policy",
     "soft_value",
     "soft_value_and_policy",
+    "continuous_soft_value",
+    "importance_sampled_soft_value",
+    "soft_q_target",
+    "soft_q_loss",
+    "svgd",
 ]
