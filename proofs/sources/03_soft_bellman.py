@@ -322,10 +322,11 @@ for d, m in cases:
         assert cert_gap <= cert_bound + eval_err"""
     ),
     md(
-        r"""The 50-digit gaps sit just below the certified bounds. That is expected: the printed
-decimals carry 52 significant digits, so the gap is dominated by their rounding, which
-`solve_certified` computes exactly and includes in `error_bound`; the enclosure of the exact
-solution adds only a little on top."""
+        r"""The 50-digit gaps are below the certified bound, and not far below. That is expected:
+the printed decimals are the exact values correctly rounded to 52 significant digits, so each
+gap is that entry's rounding error, at most half a unit in its last place, and `error_bound`
+is exactly that half unit, $5\cdot10^{-52}$ at this scale ($\max|Q^*| < 10$). With a dozen
+entries, the largest of their rounding errors lands in the upper half of $[0, 5\cdot10^{-52}]$."""
     ),
     md(
         r"""## Summary
