@@ -9,6 +9,13 @@ by the modules that use them.
 from __future__ import annotations
 
 from softq_ref.certified import CertifiedSolution, solve_certified
+from softq_ref.continuous import (
+    continuous_soft_value,
+    importance_sampled_soft_value,
+    soft_q_loss,
+    soft_q_target,
+    svgd,
+)
 from softq_ref.errors import InvalidArgumentError, InvalidMDPError
 from softq_ref.float64 import SolveResult, soft_policy_iteration, soft_q_iteration, solve
 from softq_ref.io import MDPProblem, dumps_mdp, load_mdp, load_problem, save_mdp
@@ -54,4 +61,9 @@ __all__ = [
     "soft_policy",
     "soft_value",
     "soft_value_and_policy",
+    "continuous_soft_value",
+    "importance_sampled_soft_value",
+    "soft_q_target",
+    "soft_q_loss",
+    "svgd",
 ]

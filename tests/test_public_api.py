@@ -43,6 +43,12 @@ TOP_LEVEL = [
     "soft_policy",
     "soft_value",
     "soft_value_and_policy",
+    # exported by issue 17 (notebook 09)
+    "continuous_soft_value",
+    "importance_sampled_soft_value",
+    "soft_q_target",
+    "soft_q_loss",
+    "svgd",
 ]
 
 FACES = {
@@ -123,6 +129,11 @@ FACES = {
 }
 
 SIGNATURES = {
+    "softq_ref.continuous_soft_value": "(Q: 'Callable[[Any], Any]', alpha: 'float', low: 'float', high: 'float', *, prior: 'Callable[[Any], Any] | None' = None, digits: 'int' = 20)",
+    "softq_ref.importance_sampled_soft_value": "(q_values: 'ArrayLike', log_proposal: 'ArrayLike', alpha: 'float', *, prior: 'ArrayLike | None' = None)",
+    "softq_ref.soft_q_target": "(rewards: 'ArrayLike', next_values: 'ArrayLike', gamma: 'float', *, probabilities: 'ArrayLike | None' = None, terminals: 'ArrayLike | None' = None)",
+    "softq_ref.soft_q_loss": "(targets: 'ArrayLike', q_values: 'ArrayLike')",
+    "softq_ref.svgd": "(particles: 'ArrayLike', grad_log_p: 'Callable[[FloatArray], ArrayLike]', step_size: 'float', iterations: 'int')",
     "softq_ref.ExactMDP": "(transitions: 'NDArray[np.object_]', rewards: 'NDArray[np.object_]', prior: 'NDArray[np.object_] | None', gamma: 'Fraction')",
     "softq_ref.FiniteMDP": "(transitions: 'ArrayLike', rewards: 'ArrayLike', gamma: 'Any', *, prior: 'ArrayLike | None' = None, termination: 'bool' = False, horizon: 'int | None' = None, name: 'str | None' = None, description: 'str | None' = None)",
     "softq_ref.PolicyEvaluation": "(Q: 'FloatArray', V: 'FloatArray')",

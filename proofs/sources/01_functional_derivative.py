@@ -135,6 +135,35 @@ maximum. The same derivation and its checks for $n = 2, \dots, 5$:"""
     print(f"n = {n}: gradient, multiplier, maximiser, maximum lambda log Z, Hessian < 0: checked")"""
     ),
     md(
+        r"""**Machine-checked in Coq.** The discrete maximum, with a reference measure $\mu \ge 0$ in
+place of the counting measure (so $-\lambda\sum_i q_i\log q_i$ becomes $-\lambda\,\mathrm{KL}(q\,\|\,\mu)$),
+is proven for every $n$ and every distribution $q \ll \mu$ (the others have
+$\mathrm{KL} = +\infty$), without derivatives: `proofs/coq/Gibbs.v`, theorem `gibbs_variational`
+(from `gibbs_upper`, `gibbs_distribution`, `gibbs_attains` and `gibbs_unique`). The maximum is
+$\lambda\log\sum_i\mu_i e^{f_i/\lambda}$ (`lse`), attained at the Gibbs density (`gibbs`) and
+only there:
+
+```coq
+Definition objective (alpha : R) (mu x pi : nat -> R) : R :=
+  fsum n (fun a => pi a * x a) - alpha * KL pi mu.
+
+Definition gibbs (alpha : R) (mu x : nat -> R) (a : nat) : R :=
+  mu a * exp ((x a - lse n alpha mu x) / alpha).
+
+Corollary gibbs_variational alpha mu x :
+  0 < alpha -> measure n mu ->
+  (forall pi, distribution pi -> abs_cont pi mu ->
+     objective alpha mu x pi <= lse n alpha mu x) /\
+  distribution (gibbs alpha mu x) /\ abs_cont (gibbs alpha mu x) mu /\
+  objective alpha mu x (gibbs alpha mu x) = lse n alpha mu x /\
+  (forall pi, distribution pi -> abs_cont pi mu ->
+     objective alpha mu x pi = lse n alpha mu x ->
+     forall a, (a < n)%nat -> pi a = gibbs alpha mu x a).
+```
+
+See `proofs/README.md` for the list of machine-checked theorems and how to check them."""
+    ),
+    md(
         r"""## 4. A symbolic number of outcomes
 
 Sympy can also keep $n$ symbolic, with indexed symbols $q_i$, $f_i$ under a `Sum`.

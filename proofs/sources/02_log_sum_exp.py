@@ -103,6 +103,23 @@ on_simplex = (value_at - phi).subs(p[2], 1 - p[0] - p[1])
 assert sp.simplify(on_simplex) == 0"""
     ),
     md(
+        r"""**Machine-checked in Coq** (`proofs/coq/Gibbs.v`), for every $n$ and any reference measure
+$\mu \ge 0$ with positive mass ($\mu = 1$ is the case above; `objective` is
+$p\cdot Q - \alpha\,\mathrm{KL}(p\,\|\,\mu)$, `lse` is $\alpha\log\sum_i\mu_i e^{Q_i/\alpha}$): every
+distribution $p \ll \mu$ is below $V$ (`gibbs_upper`, by $\log y \le y - 1$ term by term), and
+the soft-greedy policy attains it (`gibbs_attains`):
+
+```coq
+Theorem gibbs_upper alpha mu x pi :
+  0 < alpha -> measure n mu -> distribution pi -> abs_cont pi mu ->
+  objective alpha mu x pi <= lse n alpha mu x.
+
+Theorem gibbs_attains alpha mu x :
+  0 < alpha -> measure n mu ->
+  objective alpha mu x (gibbs alpha mu x) = lse n alpha mu x.
+```"""
+    ),
+    md(
         r"""## 2. Gradient and Hessian
 
 Differentiating $V$ once gives the softmax; twice, the matrix $(\mathrm{diag}(\pi) - \pi\pi^\top)/\alpha$.
@@ -150,6 +167,23 @@ display(sp.Eq(sp.Symbol("V - Q_1"), lim.excess))
 lim.upper_bound_excess"""
     ),
     md(
+        r"""**Machine-checked in Coq** (`proofs/coq/LogSumExp.v`, `lse_lower` and `lse_upper`), with a
+reference measure: $Q_a + \alpha\log\mu_a \le V$ for every action with $\mu_a > 0$, and
+$V \le m + \alpha\log\sum_a\mu_a$ for any $m$ above $Q$ on those actions. With $\mu = 1$ these are
+the two bounds above.
+
+```coq
+Theorem lse_lower alpha mu x a :
+  0 < alpha -> measure mu -> (a < n)%nat -> 0 < mu a ->
+  x a + alpha * ln (mu a) <= lse alpha mu x.
+
+Theorem lse_upper alpha mu x m :
+  0 < alpha -> measure mu ->
+  (forall a, (a < n)%nat -> 0 < mu a -> x a <= m) ->
+  lse alpha mu x <= m + alpha * ln (fsum n mu).
+```"""
+    ),
+    md(
         r"""## 4. The limits
 
 **$\alpha \to 0^+$.** Sympy's `limit` of the whole excess $\alpha\log(1 + \sum_i e^{-d_i/\alpha})$
@@ -165,6 +199,19 @@ ties ($d_i = 0$)."""
 display(sp.Eq(sp.Symbol(r"\\lim_{\\alpha \\to 0^+} (1 + \\sum_i e^{-d_i/\\alpha})"), lim.argument_limit_zero))
 display(sp.Eq(sp.Limit(lim.excess, lim.alpha, 0, "+"), lim.limit_zero))
 sp.Eq(sp.Limit(lim.upper_bound_excess, lim.alpha, 0, "+"), lim.squeeze_limit_zero)"""
+    ),
+    md(
+        r"""**Machine-checked in Coq** (`proofs/coq/LogSumExp.v`, `lse_hardmax_limit`): the squeeze, for
+any reference measure, with ties: if $m$ is the hard maximum of $Q$ over the actions with
+$\mu_a > 0$ (`is_hardmax`), then $|V_\alpha - m| \le \alpha K$ and $V_\alpha \to m$ as $\alpha \to 0^+$.
+
+```coq
+Theorem lse_hardmax_limit mu x m :
+  measure mu -> is_hardmax mu x m ->
+  forall eps, 0 < eps ->
+  exists delta, 0 < delta /\
+  forall alpha, 0 < alpha < delta -> Rabs (lse alpha mu x - m) < eps.
+```"""
     ),
     md(
         r"""**$\alpha\to\infty$.** Put $t = 1/\alpha$. Then $V - \alpha\log n = \log M(t)/t$ with

@@ -138,6 +138,23 @@ $$Q^*(s,a) = R(s,a) + \gamma\sum_{s'}P(s'\mid s,a)\,\alpha\log\sum_{a'}\mu(s',a'
 Notebook 04 shows that this equation has exactly one solution (the operator on the right is
 a $\gamma$-contraction).
 
+**Machine-checked in Coq.** Section 1's inequality and equality are `gibbs_upper` and
+`gibbs_attains` (`proofs/coq/Gibbs.v`, notebook 02). Soft policy improvement is
+`soft_policy_improvement` (`proofs/coq/Improvement.v`), for any reference measure and rows of
+$P$ that may sum to less than one: `is_policy_q pi Q` says that $Q$ solves the equations of
+$Q^\pi$ and $V^\pi$, and `greedy Q` is the soft-greedy policy. Instead of expanding again and
+again, the proof compares once: $Q^\pi \le T_{\tilde\pi}Q^\pi$, and a sub-solution of
+$T_{\tilde\pi}$ lies below its fixed point (`below_fixed_point`, `proofs/coq/Bellman.v`).
+
+```coq
+Theorem soft_policy_improvement pi Qpi Qnew :
+  policy pi -> is_policy_q pi Qpi -> is_policy_q (greedy Qpi) Qnew ->
+  forall s a, (s < nS)%nat -> (a < nA)%nat -> Qpi s a <= Qnew s a.
+```
+
+The existence and uniqueness of the solution of the soft Bellman equation is
+`soft_fixed_point` (`proofs/coq/Bellman.v`, notebook 04).
+
 ## 3. Closed-form soft optima
 
 The soft Bellman equation is nonlinear, but one property makes small cases solvable: the
@@ -305,10 +322,11 @@ for d, m in cases:
         assert cert_gap <= cert_bound + eval_err"""
     ),
     md(
-        r"""The 50-digit gaps sit just below the certified bounds. That is expected: the printed
-decimals carry 52 significant digits, so the gap is dominated by their rounding, which
-`solve_certified` computes exactly and includes in `error_bound`; the enclosure of the exact
-solution adds only a little on top."""
+        r"""The 50-digit gaps are below the certified bound, and not far below. That is expected:
+the printed decimals are the exact values correctly rounded to 52 significant digits, so each
+gap is that entry's rounding error, at most half a unit in its last place, and `error_bound`
+is exactly that half unit, $5\cdot10^{-52}$ at this scale ($\max|Q^*| < 10$). With a dozen
+entries, the largest of their rounding errors lands in the upper half of $[0, 5\cdot10^{-52}]$."""
     ),
     md(
         r"""## Summary

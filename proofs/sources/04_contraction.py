@@ -97,6 +97,25 @@ constant shifts, $f(q + c) = f(q) + c$ (checked by `check_lipschitz`). With
 $c = \max_a|q_a - q'_a|$ we have $q \le q' + c$, so $f(q) \le f(q') + c$, and symmetrically.
 This version also covers $\alpha = 0$, where $f = \max$.
 
+**Machine-checked in Coq** (`proofs/coq/LogSumExp.v`): this second proof, for every number of
+actions and any reference measure, is `lse_monotone`, `lse_shift` and `lse_lipschitz` (and
+`value_lipschitz` for every $\alpha \ge 0$, the hard maximum included):
+
+```coq
+Theorem lse_monotone alpha mu x y :
+  0 < alpha -> measure mu ->
+  (forall a, (a < n)%nat -> x a <= y a) -> lse alpha mu x <= lse alpha mu y.
+
+Theorem lse_shift alpha mu x c :
+  0 < alpha -> measure mu ->
+  lse alpha mu (fun a => x a + c) = lse alpha mu x + c.
+
+Theorem lse_lipschitz alpha mu x y d :
+  0 < alpha -> measure mu ->
+  (forall a, (a < n)%nat -> Rabs (x a - y a) <= d) ->
+  Rabs (lse alpha mu x - lse alpha mu y) <= d.
+```
+
 ## 2. $T$ is a $\gamma$-contraction
 
 For two Q-tables $Q, Q'$ and every $(s,a)$,
@@ -109,6 +128,22 @@ termination, when a row of $P$ sums to less than one, the factor is $L = \gamma\
 \sum_{s'}P(s'\mid s,a)$, which is what `softq_ref.float64.bounds.certify` uses.) By Banach's fixed-point
 theorem $T$ has exactly one fixed point $Q^*$, the solution of the soft Bellman equation, and
 $Q_{k+1} = TQ_k$ converges to it from any start: this is Theorem 3.
+
+**Machine-checked in Coq** (`proofs/coq/Bellman.v`, section `Soft`, for every $\alpha \ge 0$ and
+rows of $P$ that may sum to less than one, or above one by rounding): `soft_contraction` with
+$L = \gamma\max_{s,a}\sum_{s'}P(s'\mid s,a)$ (`gamma * rowmax`), `soft_fixed_point`, the
+existence (the iterates are Cauchy) and uniqueness of $Q^*$, and `soft_q_iteration`,
+$\|T^kQ - Q^*\| \le L^k\|Q - Q^*\|$:
+
+```coq
+Theorem soft_contraction Q Q' :
+  dist nS nA (soft_bellman Q) (soft_bellman Q') <= gamma * rowmax * dist nS nA Q Q'.
+
+Theorem soft_fixed_point :
+  exists Qs, is_fixed_point nS nA P r gamma soft_value Qs /\
+  forall Q, is_fixed_point nS nA P r gamma soft_value Q ->
+  forall s a, (s < nS)%nat -> (a < nA)%nat -> Q s a = Qs s a.
+```
 
 **The rate is exactly $\gamma$ near the optimum.** Sympy computes the Jacobian of $T$ for a
 symbolic MDP with two states and two actions (counting measure). It is
@@ -153,6 +188,17 @@ for b in (eb.a_posteriori, eb.successive):
     code("""sp.Eq(sp.Symbol("k"), eb.iterations_needed)"""),
     md(
         r"""iterations, about $\log(1/\mathrm{tol})/(1-\gamma)$ for $\gamma$ near one.
+
+**Machine-checked in Coq** (`proofs/coq/Bellman.v`): the a-posteriori bound, with $L$ in place
+of $\gamma$, is `soft_error_bound` (section `Soft`: $\alpha \ge 0$, a reference measure in every
+state, $P \ge 0$, $\gamma \ge 0$, $\gamma \cdot$ `rowmax` $< 1$), and with $L = \gamma$ when no row
+sums above one, `soft_error_bound_gamma`:
+
+```coq
+Theorem soft_error_bound Q Qs :
+  is_fixed_point nS nA P r gamma soft_value Qs ->
+  dist nS nA Q Qs <= dist nS nA (soft_bellman Q) Q / (1 - gamma * rowmax).
+```
 
 ## 4. Checks
 

@@ -94,6 +94,19 @@ For $Q$ the same argument gives $Q^*_0 \le Q^*_\alpha \le Q^*_0 + \gamma\alpha\l
 $\max_a(q_a + \alpha\log\mu_a) \le \alpha\log\sum_a\mu_a e^{q_a/\alpha} \le \max_a q_a + \alpha\log\sum_a\mu_a$
 ([conventions, section 1](../docs/conventions.md#1-the-mathematics)) and the same induction applies with those constants.
 
+**Machine-checked in Coq** (`proofs/coq/LogSumExp.v`): the one-step bounds with a general prior
+(`lse_lower`, `lse_upper`), and the limit $\alpha \to 0^+$ of the soft value of one state, the
+hard maximum over the actions with $\mu_a > 0$ (`lse_to_hardmax`; `hardmax` is that maximum,
+`hardmax_spec`). The induction over soft value iteration above is not in Coq.
+
+```coq
+Corollary lse_to_hardmax mu x :
+  measure mu ->
+  forall eps, 0 < eps ->
+  exists delta, 0 < delta /\
+  forall alpha, 0 < alpha < delta -> Rabs (lse alpha mu x - hardmax mu x) < eps.
+```
+
 ## 2. The derivative in $\alpha$
 
 **At fixed $q$ (envelope identity).** For one state,

@@ -316,7 +316,10 @@ def solve_certified(
     (and the horizon) alone: the number of Newton steps that take float64's ~50
     correct bits to the printed precision, doubling each step (the horizon ``H``
     for backward induction); ``newton_steps`` is what this run did. For
-    ``alpha = 0`` the optimum is rational (``exact = True``).
+    ``alpha = 0`` the optimum is rational (``exact = True``). The certificate
+    ``|Q - Q*| <= |T Q - Q| / (1 - L)`` is machine-checked in Coq
+    (``soft_error_bound``, ``proofs/coq/Bellman.v``), and so is the ``V*``
+    enclosure (``lse_monotone``, ``lse_shift``, ``proofs/coq/LogSumExp.v``).
 
     References
     ----------

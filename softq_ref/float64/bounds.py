@@ -305,7 +305,8 @@ def certify(
     The residual is evaluated in extended precision with an a-priori allowance
     for every rounding (see the module docstring), so the bound holds as
     computed. It depends on the run (BLAS, threads): docs/conventions.md
-    section 5.
+    section 5. The bound applied is machine-checked in Coq: ``soft_error_bound``
+    in ``proofs/coq/Bellman.v`` (its rounding allowance is not).
 
     References
     ----------
