@@ -33,6 +33,7 @@ from dataclasses import dataclass
 import numpy as np
 from numpy.typing import NDArray
 
+from softq_ref._rounding import U64
 from softq_ref.conformance.cases import Case
 from softq_ref.conformance.compare import Expected, Outcome, Tolerance
 from softq_ref.logsumexp import policy_entropy, soft_policy, soft_value
@@ -382,7 +383,7 @@ def _explain(m: Mistake, case: Case, got: FloatArray, exp: Expected) -> str:
         scale = exp.scale if exp.scale > 0 else math.inf
         size = (
             f"the error {err:.3g} is {err / (EPS32 * scale):.2g} x 2**-24 (float32's unit "
-            f"roundoff) times the scale {exp.scale:.6g}, and {err / (2.0**-53 * scale):.2g} x "
+            f"roundoff) times the scale {exp.scale:.6g}, and {err / (U64 * scale):.2g} x "
             "2**-53 (float64's)"
         )
         if m.key == "float32-sized":

@@ -95,6 +95,18 @@ class ImportanceWeights:
 def derive_importance_weights(actions: int = 3) -> ImportanceWeights:
     r"""Expectations of the importance weights under ``q``, by summing over the actions.
 
+    Parameters
+    ----------
+    actions : int
+        The number of actions.
+
+    Returns
+    -------
+    ImportanceWeights
+        The steps of the derivation (see the class).
+
+    Examples
+    --------
     >>> d = derive_importance_weights(2)
     >>> check_importance_weights(d)  # silent when every step holds
     >>> d.w[0]
@@ -125,6 +137,18 @@ def derive_importance_weights(actions: int = 3) -> ImportanceWeights:
 def check_importance_weights(d: ImportanceWeights) -> None:
     r"""Raise unless the four facts of the importance weights hold symbolically.
 
+    Parameters
+    ----------
+    d : ImportanceWeights
+        The derivation to check (a :class:`ImportanceWeights`).
+
+    Raises
+    ------
+    DerivationError
+        If a step does not hold (it is an :class:`AssertionError`).
+
+    Notes
+    -----
     ``E_q[w] = Z`` (so ``Z_hat`` is unbiased); ``w_a = Z`` for every ``a`` when
     ``q = pi*`` (so ``V_hat = V`` for every sample); ``E_q[(w/Z - 1)^2] =
     chi2(pi* || q)``; ``E_q[alpha log w] - alpha log Z = -alpha KL(q || pi*)``
@@ -167,12 +191,26 @@ class BiasExpansion:
 def derive_bias_expansion(order: int = 2) -> BiasExpansion:
     r"""Expand ``E[log(1 + X)]`` in ``1/n`` to ``order`` with sympy's ``series``.
 
+    Parameters
+    ----------
+    order : int
+        The order of the expansion in ``1/n``.
+
+    Returns
+    -------
+    BiasExpansion
+        The steps of the derivation (see the class).
+
+    Notes
+    -----
     A product of cumulants ``kappa_{k_1} ... kappa_{k_r}`` in ``E[X^j]`` (``sum k =
     j``, every ``k >= 2``) carries ``n^-(j - r)`` and ``r <= j/2``, so ``E[X^j] =
     O(n^-ceil(j/2))``: the terms ``j <= 2 order`` of the log series give every
     coefficient up to ``n^-order``; the moments up to ``j = 2 order + 2`` are
     computed to check that the next ones start at ``n^-(order+1)``.
 
+    Examples
+    --------
     >>> d = derive_bias_expansion()
     >>> d.coefficients[1]
     -sigma2/2
@@ -207,10 +245,24 @@ def derive_bias_expansion(order: int = 2) -> BiasExpansion:
 def check_bias_expansion(d: BiasExpansion) -> None:
     r"""Raise unless ``E log(1 + X) = -sigma2/(2n) + (kappa_3/3 - 3 sigma2^2/4)/n^2 + ...``.
 
+    Parameters
+    ----------
+    d : BiasExpansion
+        The derivation to check (a :class:`BiasExpansion`).
+
+    Raises
+    ------
+    DerivationError
+        If a step does not hold (it is an :class:`AssertionError`).
+
+    Notes
+    -----
     Also checks the premises: ``E X = 0``, ``E X^2 = sigma2 / n``, the log series
     is the Taylor series of ``log(1 + x)``, and ``E X^j = O(n^-ceil(j/2))`` for every
     computed ``j``, so that the dropped terms (``j > 2 order``) start at ``n^-(order+1)``.
 
+    Examples
+    --------
     >>> check_bias_expansion(derive_bias_expansion())
     """
     require(d.moments[1] == 0, "E[X] is not 0: the mean of centred variables")
@@ -261,6 +313,13 @@ class GaussianChiSquare:
 def derive_gaussian_chi_square() -> GaussianChiSquare:
     r"""Integrate ``p^2 / q`` for two normal densities.
 
+    Returns
+    -------
+    GaussianChiSquare
+        The steps of the derivation (see the class).
+
+    Examples
+    --------
     >>> d = derive_gaussian_chi_square()
     >>> check_gaussian_chi_square(d)
     >>> sp.factor(d.A)
@@ -289,6 +348,18 @@ def derive_gaussian_chi_square() -> GaussianChiSquare:
 def check_gaussian_chi_square(d: GaussianChiSquare) -> None:
     r"""Raise unless sympy's Gaussian integral and ``int p^2/q`` are the claimed closed forms.
 
+    Parameters
+    ----------
+    d : GaussianChiSquare
+        The derivation to check (a :class:`GaussianChiSquare`).
+
+    Raises
+    ------
+    DerivationError
+        If a step does not hold (it is an :class:`AssertionError`).
+
+    Notes
+    -----
     Example: see :func:`derive_gaussian_chi_square`.
     """
     A_, B_ = sp.Symbol("A", positive=True), sp.Symbol("B", real=True)
@@ -343,6 +414,20 @@ class SemiGradient:
 def derive_semi_gradient(states: int = 2, actions: int = 2) -> SemiGradient:
     r"""Differentiate ``J_Q`` with the target held fixed and through the target.
 
+    Parameters
+    ----------
+    states : int
+        The number of states.
+    actions : int
+        The number of actions.
+
+    Returns
+    -------
+    SemiGradient
+        The steps of the derivation (see the class).
+
+    Examples
+    --------
     >>> d = derive_semi_gradient(1, 2)
     >>> check_semi_gradient(d)
     """
@@ -392,6 +477,18 @@ def derive_semi_gradient(states: int = 2, actions: int = 2) -> SemiGradient:
 def check_semi_gradient(g: SemiGradient) -> None:
     r"""Raise unless the gradient facts of ``J_Q`` hold symbolically.
 
+    Parameters
+    ----------
+    g : SemiGradient
+        The derivation to check (a :class:`SemiGradient`).
+
+    Raises
+    ------
+    DerivationError
+        If a step does not hold (it is an :class:`AssertionError`).
+
+    Notes
+    -----
     * with the target fixed, ``dJ/dtheta = -d (T theta_bar - theta)``: the
       semi-gradient that soft Q-learning follows;
     * through the target, ``dJ/dtheta[t, b]`` gains ``gamma sum_{s,a} d[s,a]
@@ -462,6 +559,13 @@ class KLDerivative:
 def derive_kl_derivative() -> KLDerivative:
     r"""Differentiate the KL integrand along the perturbation, for unknown ``p``, ``q``, ``phi``.
 
+    Returns
+    -------
+    KLDerivative
+        The steps of the derivation (see the class).
+
+    Examples
+    --------
     >>> d = derive_kl_derivative()
     >>> check_kl_derivative(d)
     >>> d.derivative
@@ -478,6 +582,18 @@ def derive_kl_derivative() -> KLDerivative:
 def check_kl_derivative(d: KLDerivative) -> None:
     r"""Raise unless ``d/d eps KL = -E_q[phi (log p)' + phi']`` pointwise (Liu & Wang, Theorem 3.1).
 
+    Parameters
+    ----------
+    d : KLDerivative
+        The derivation to check (a :class:`KLDerivative`).
+
+    Raises
+    ------
+    DerivationError
+        If a step does not hold (it is an :class:`AssertionError`).
+
+    Notes
+    -----
     Example: see :func:`derive_kl_derivative`.
     """
     x = d.x
@@ -519,6 +635,20 @@ class SVGDDirection:
 def derive_svgd_direction(particles: int = 2, centres: int = 2) -> SVGDDirection:
     r"""Build ``phi*`` and the KL derivative along kernel test functions, Gaussian kernel, 1-D.
 
+    Parameters
+    ----------
+    particles : int
+        The number of particles.
+    centres : int
+        The number of kernel centres.
+
+    Returns
+    -------
+    SVGDDirection
+        The steps of the derivation (see the class).
+
+    Examples
+    --------
     >>> d = derive_svgd_direction(2, 1)
     >>> check_svgd_direction(d)
     """
@@ -568,6 +698,18 @@ def derive_svgd_direction(particles: int = 2, centres: int = 2) -> SVGDDirection
 def check_svgd_direction(d: SVGDDirection) -> None:
     r"""Raise unless ``phi*`` is the steepest-descent direction of the KL in the RKHS.
 
+    Parameters
+    ----------
+    d : SVGDDirection
+        The derivation to check (a :class:`SVGDDirection`).
+
+    Raises
+    ------
+    DerivationError
+        If a step does not hold (it is an :class:`AssertionError`).
+
+    Notes
+    -----
     * ``D(phi) = -<phi, phi*>_H`` for every kernel test function ``phi``: by
       Cauchy-Schwarz the KL falls fastest, per unit of RKHS norm, along ``phi*``;
     * ``D(phi*) = -||phi*||_H^2 <= 0``: along ``phi*`` the KL falls at the rate of the
