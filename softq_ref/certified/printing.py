@@ -184,7 +184,7 @@ def _round_pow10(w: Fraction, fmt: DecimalFormat) -> tuple[bool, int, int]:
 
     e = math.floor(w)
     if e > fmt.E:
-        raise ValueError("a policy entry above 1")  # pi* <= 1 <= 10**E: not reached
+        raise RuntimeError("internal: a policy entry above 1")  # pi* <= 1 <= 10**E: not reached
     k = fmt.decimals(e)
     t = w - e + (fmt.n - 1)  # 10**t in [10**(n - 1), 10**n)
     if t.denominator == 1:  # an integer power of ten, exactly
