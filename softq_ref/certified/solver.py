@@ -179,7 +179,27 @@ def _schedule_steps(digits: int) -> int:
     return max(1, math.ceil(math.log2(bits / 50)))
 
 
-def _finish(enc: Enclosures, digits: int, prec: int, **kw: Any) -> CertifiedSolution | Shortfall:
+@dataclass(frozen=True)
+class _Run:
+    """What a solve reports besides the numbers: fixed before it starts."""
+
+    alpha: Fraction
+    gamma: Fraction
+    horizon: int | None
+    backend: str
+    exact: bool
+    iterations: int
+
+
+def _finish(
+    enc: Enclosures,
+    digits: int,
+    prec: int,
+    run: _Run,
+    *,
+    newton_steps: int,
+    fractions: dict[str, ObjArray] | None = None,
+) -> CertifiedSolution | Shortfall:
     """The solution printed from ``enc``, or the :class:`Shortfall` that keeps it open."""
     out = correctly_rounded(enc, digits)
     if isinstance(out, Shortfall):
@@ -197,7 +217,14 @@ def _finish(enc: Enclosures, digits: int, prec: int, **kw: Any) -> CertifiedSolu
         format=fmt,
         working_bits=prec,
         enclosure_width=enclosure_width(enc),
-        **kw,
+        alpha=run.alpha,
+        gamma=run.gamma,
+        horizon=run.horizon,
+        backend=run.backend,
+        exact=run.exact,
+        iterations=run.iterations,
+        newton_steps=newton_steps,
+        fractions=fractions,
     )
 
 
@@ -342,14 +369,14 @@ def solve_certified(
     a = read_alpha(alpha)
     be = _pick_backend(backend)
     prob = _Problem(mdp, a, be)
-    common = {
-        "alpha": a,
-        "gamma": prob.g,
-        "horizon": mdp.horizon,
-        "backend": be,
-        "exact": a == 0,
-        "iterations": mdp.horizon if mdp.horizon is not None else _schedule_steps(digits),
-    }
+    run = _Run(
+        alpha=a,
+        gamma=prob.g,
+        horizon=mdp.horizon,
+        backend=be,
+        exact=a == 0,
+        iterations=mdp.horizon if mdp.horizon is not None else _schedule_steps(digits),
+    )
     if a == 0:
         if mdp.horizon is None and be == "mpmath" and prob.S > _EXACT_MAX_STATES:
             # rational solves with sympy get slow: certify the argmax instead, and go
@@ -360,23 +387,21 @@ def solve_certified(
                     f"gamma * (largest row sum of transitions) = {float(prob.L)!r} is not below 1"
                 )
             try:
-                return _solve_soft(prob, digits, start, common)
+                return _solve_soft(prob, digits, start, run)
             except _AmbiguousArgmax:
                 pass
-        return _solve_exact(prob, digits, start, common)
+        return _solve_exact(prob, digits, start, run)
     if mdp.horizon is not None:
-        return _solve_horizon(prob, digits, common)
+        return _solve_horizon(prob, digits, run)
     if prob.L >= 1:
         raise InvalidMDPError(
             f"gamma * (largest row sum of transitions) = {float(prob.L)!r} is not below 1: "
             "the soft Bellman operator is not a contraction for these exact inputs"
         )
-    return _solve_soft(prob, digits, start, common)
+    return _solve_soft(prob, digits, start, run)
 
 
-def _solve_exact(
-    prob: _Problem, digits: int, start: Any, common: dict[str, Any]
-) -> CertifiedSolution:
+def _solve_exact(prob: _Problem, digits: int, start: Any, run: _Run) -> CertifiedSolution:
     from softq_ref.certified.exact_policy import (
         argmax_policy,
         exact_backward_induction,
@@ -405,9 +430,9 @@ def _solve_exact(
         Enclosures(Q, V, pi),
         digits,
         bits,
+        run,
         newton_steps=steps,
         fractions={"Q": Q, "V": V, "policy": pi},
-        **common,
     )
     assert isinstance(sol, CertifiedSolution)  # exact values always round
     return sol
@@ -427,9 +452,7 @@ def _targets(prob: _Problem, digits: int, scale: float, extra_bits: int) -> int:
     return max(8, math.ceil(budget_bits + pol + extra_bits + 12 + entries))
 
 
-def _solve_soft(
-    prob: _Problem, digits: int, start: Any, common: dict[str, Any]
-) -> CertifiedSolution:
+def _solve_soft(prob: _Problem, digits: int, start: Any, run: _Run) -> CertifiedSolution:
     from softq_ref.logsumexp import soft_value
 
     mdp = prob.mdp
@@ -450,8 +473,8 @@ def _solve_soft(
         V, F = _newton(prob, V, F, F_target, scale_bits, steps)
         enc = _certify_soft(prob, V, F, scale_bits)
         prec = prob.prec_for(F, scale_bits)
-        kw = {"newton_steps": steps[0], "fractions": None, **common}
-        res = _finish(enc, digits, prec, **kw)
+        done = steps[0]
+        res = _finish(enc, digits, prec, run, newton_steps=done)
         if isinstance(res, Shortfall) and prob.alpha > 0:
             if exact_parts is None:
                 from softq_ref.certified.exact_policy import structural_exact
@@ -459,7 +482,7 @@ def _solve_soft(
                 exact_parts = structural_exact(
                     prob.P, prob.R, prob.g, prob.mu, prob.avail, prob.backend
                 )
-            res = _finish(_with_exact(enc, exact_parts), digits, prec, **kw)
+            res = _finish(_with_exact(enc, exact_parts), digits, prec, run, newton_steps=done)
         if isinstance(res, CertifiedSolution):
             return res
         if prob.alpha == 0:
@@ -539,7 +562,7 @@ def _certified_argmax(prob: _Problem, Q: ObjArray, B: int) -> ObjArray:
     return pi
 
 
-def _solve_horizon(prob: _Problem, digits: int, common: dict[str, Any]) -> CertifiedSolution:
+def _solve_horizon(prob: _Problem, digits: int, run: _Run) -> CertifiedSolution:
     """Backward induction ``Q_t = R + gamma P V_{t+1}``, ``V_H = 0``, in interval arithmetic."""
     from softq_ref.certified.exact_policy import structural_exact_horizon
     from softq_ref.float64.solvers import solve
@@ -581,14 +604,14 @@ def _solve_horizon(prob: _Problem, digits: int, common: dict[str, Any]) -> Certi
                             z_hi = int(Q_hi[s, a]) - int(V_lo[s])
                             pe[t, s, a] = prob.policy_log10(ctx, z_lo, z_hi, F, s, a)
         enc = Enclosures(Qe, Ve, pe)
-        kw = {"newton_steps": H, "fractions": None, **common}
-        res = _finish(enc, digits, prec, **kw)
+        done = H
+        res = _finish(enc, digits, prec, run, newton_steps=done)
         if isinstance(res, Shortfall):
             if exact_parts is None:
                 exact_parts = structural_exact_horizon(
                     prob.P, prob.R, prob.g, prob.mu, prob.avail, H
                 )
-            res = _finish(_with_exact(enc, exact_parts), digits, prec, **kw)
+            res = _finish(_with_exact(enc, exact_parts), digits, prec, run, newton_steps=done)
         if isinstance(res, CertifiedSolution):
             return res
         F += _more_bits(res, F, rnd)
