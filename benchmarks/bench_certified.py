@@ -35,7 +35,14 @@ from mpmath import mp  # noqa: E402
 
 from softq_ref import FiniteMDP  # noqa: E402
 from softq_ref.certified import solve_certified  # noqa: E402
-from softq_ref.certified.arith import flint_available  # noqa: E402
+
+
+def flint_available() -> bool:
+    """Whether python-flint is installed (found without importing a module of the package,
+    so that ``--baseline`` works with a checkout of any layout)."""
+    import importlib.util
+
+    return importlib.util.find_spec("flint") is not None
 
 
 def random_mdp(S: int, A: int, seed: int = 0) -> FiniteMDP:
