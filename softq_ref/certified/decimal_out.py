@@ -43,8 +43,9 @@ def _exponent_nd(n: int, d: int) -> int:
 class DecimalFormat:
     """The decimals that the certified solver prints for ``digits`` requested digits.
 
-    With ``n = digits + 2`` and the scale exponent ``E = floor(log10(max(1,
-    max|Q*|)))``, a value ``x`` with ``10**e <= |x| < 10**(e + 1)`` is printed
+    With ``n = digits + 2`` and the scale exponent ``E``, the decimal exponent
+    of ``max(1, max|Q*|)`` rounded to ``n`` significant digits (so
+    ``10**E <= max(1, max|Q*|)`` up to half a unit), a value ``x`` with ``10**e <= |x| < 10**(e + 1)`` is printed
     as a multiple of ``10**-k`` with ``k = n - 1 - min(e, E)``: ``n``
     significant digits below ``10**E``, a fixed quantum ``10**(E - n + 1)`` at
     and above it. Every printed value is the exact value rounded to the
@@ -63,7 +64,11 @@ class DecimalFormat:
         self.digits = digits
         self.n = digits + 2
         self.E = scale_exponent
-        self.half_unit = Fraction(5) * Fraction(10) ** (scale_exponent - self.n)
+
+    @property
+    def half_unit(self) -> Fraction:
+        """``5 * 10**(E - n)``: half a unit in the last place at the scale."""
+        return Fraction(5) * Fraction(10) ** (self.E - self.n)
 
     def decimals(self, e: int) -> int:
         """``k``: the quantum ``10**-k`` of the values ``10**e <= |x| < 10**(e + 1)``."""

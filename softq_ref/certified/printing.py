@@ -129,14 +129,15 @@ def _abs_range(x: Any) -> tuple[Fraction, Fraction]:
     return Fraction(min(abs(x.lo), abs(x.hi)), den), top
 
 
-def _decade(x: Fraction) -> int:
-    """``floor(log10(max(1, x)))`` for ``x >= 0``."""
-    return 0 if x < 1 else _exponent_nd(x.numerator, x.denominator)
+def _scale_exponent(Q: ObjArray, digits: int) -> tuple[int | None, int]:
+    """``E``: the decimal exponent of ``max(1, max|Q*|)`` rounded to ``digits + 2``
+    significant digits, or ``(None, bits)`` while the enclosures leave that rounding open.
 
-
-def _scale_exponent(Q: ObjArray) -> tuple[int | None, int]:
-    """``E = floor(log10(max(1, max|Q*|)))``, or ``(None, bits)`` while the enclosures
-    leave it open (``max|Q*|`` within reach of a power of ten)."""
+    The scale is taken *after* rounding so that it is as easy to decide as any
+    printed digit: ``max|Q*| = 10 - 1e-870`` rounds to ``10.0...`` and gives
+    ``E = 1`` at once, where the exponent of the exact value would need 2900
+    bits to tell from 10.
+    """
     lo = hi = Fraction(0)
     # boxes on one grid are compared in integers; then the rest (exact values, other grids)
     grids = [x for x in Q.flat if isinstance(x, GridBox)]
@@ -151,12 +152,20 @@ def _scale_exponent(Q: ObjArray) -> tuple[int | None, int]:
     for x in rest:
         a, b = _abs_range(x)
         lo, hi = max(lo, a), max(hi, b)
-    e_lo, e_hi = _decade(lo), _decade(hi)
-    if e_lo == e_hi:
-        return e_lo, 0
-    # the enclosure of max|Q*| holds 10**e_hi: refine until its width is far below that
-    width = hi - lo
-    return None, max(1, math.ceil(_log2(width) - e_hi * _LOG2_10) + 2 * _MARGIN_BITS)
+    relative = DecimalFormat(digits, _UNBOUNDED)  # digits + 2 significant digits, no fixed part
+    r_lo, r_hi = relative.round(max(Fraction(1), lo)), relative.round(max(Fraction(1), hi))
+    if r_lo == r_hi:
+        return _decade(r_lo), 0
+    # refine until the width of the enclosure of max|Q*| is far below one quantum
+    return None, max(1, math.ceil(_log2(hi - lo) + r_lo[2] * _LOG2_10) + _MARGIN_BITS)
+
+
+_UNBOUNDED = 1 << 62  # a scale exponent no value reaches: the format is purely relative
+
+
+def _decade(value: tuple[bool, int, int]) -> int:
+    """``floor(log10 |x|)`` of a rounded value ``(negative, q, k)`` (``q > 0``)."""
+    return len(str(value[1])) - 1 - value[2]
 
 
 def _log2(x: Fraction) -> float:
@@ -250,7 +259,7 @@ def _ln10(prec: int) -> Any:
 
 def correctly_rounded(enc: Enclosures, digits: int) -> Printout | Shortfall:
     """The correctly rounded printout of the exact values, or what is missing for it."""
-    E, bits = _scale_exponent(enc.Q)
+    E, bits = _scale_exponent(enc.Q, digits)
     if E is None:
         return Shortfall(bits, [], zero=False)
     fmt = DecimalFormat(digits, E)

@@ -337,7 +337,8 @@ def solve_certified(
     correctly rounded (half to even), so the output depends on the input and
     ``digits`` alone: not on the back end, the BLAS, the thread count or the
     start. ``error_bound = 5 * 10**(E - digits - 2)`` with
-    ``E = floor(log10(max(1, max|Q*|)))`` bounds ``|printed - exact|`` and is
+    ``E`` the decimal exponent of ``max(1, max|Q*|)`` rounded to ``digits + 2``
+    significant digits bounds ``|printed - exact|`` and is
     ``<= 10**(-digits) * max(1, max|Q*|)`` (it is 0 when every printed decimal
     is the exact value). ``iterations`` is reported as a function of ``digits``
     (and the horizon) alone: the number of Newton steps that take float64's ~50

@@ -57,11 +57,14 @@ def check_against_reference(mdp: FiniteMDP, alpha: Fraction, digits: int) -> int
     qmax = max(abs(_fraction(x)) for x in ref["Q"])
     rel = Fraction(1, 10 ** (dps - REF_SLACK_DIGITS))
     # E = floor(log10(max(1, max|Q*|))), from the reference unless it is next to 10**E
-    lo_e = decimals.exponent(max(Fraction(1), qmax * (1 - rel)))
-    hi_e = decimals.exponent(max(Fraction(1), qmax * (1 + rel)))
+    # E: the decimal exponent of max(1, max|Q*|) rounded to digits + 2 significant digits
+    # (from the reference, unless its uncertainty straddles a rounding boundary)
+    relative = 10**9  # a scale no value reaches: plain significant-digit rounding
+    lo_e = decimals.round_fraction(max(Fraction(1), qmax * (1 - rel)), digits, relative)
+    hi_e = decimals.round_fraction(max(Fraction(1), qmax * (1 + rel)), digits, relative)
     assert sol.format is not None
     if lo_e == hi_e:
-        assert sol.format.E == lo_e
+        assert sol.format.E == decimals.decade(lo_e)
     E = sol.format.E
     open_entries = 0
     for key in ("Q", "V", "policy"):
@@ -148,6 +151,16 @@ def test_a_value_within_a_millionth_unit_of_a_midpoint_rounds_correctly(
     sol = solve_certified(mdp, 1, digits=digits)
     assert sol.format is not None and sol.format.E == 0
     assert decimals.parse(sol.decimals["V"][0]) == (False, want, n - 1)
+
+
+def test_a_scale_within_1e_870_of_a_power_of_ten_is_decided_by_rounding() -> None:
+    """``Q*(0) = -10 + gamma V*`` with ``V* ~ 1e-870`` (alpha = 1e-3, the other actions far
+    below): ``max|Q*|`` is ``10 - 1e-870``, which rounds to 10 at any printed precision, so
+    ``E = 1``; the exact exponent (0) would need about 2900 bits to tell apart from 1."""
+    mdp = FiniteMDP([[[1.0]] * 3], [[-10.0, 0.0, -2.0]], 0.93)
+    sol = solve_certified(mdp, 1e-3, digits=8)
+    assert sol.format is not None and sol.format.E == 1
+    assert sol.decimals["Q"][0][0] == "-10.00000000" and sol.error_bound_text == "5E-9"
 
 
 def test_an_exact_tie_at_a_midpoint_rounds_half_to_even() -> None:
