@@ -37,7 +37,7 @@ from typing import Any
 import numpy as np
 from numpy.typing import NDArray
 
-from softq_ref.certified.decimal_out import DecimalFormat, _exponent_nd
+from softq_ref.certified.decimal_out import DecimalFormat
 
 ObjArray = NDArray[Any]  # object arrays (ints, Fractions, mpf, boxes)
 
