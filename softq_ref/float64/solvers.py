@@ -28,7 +28,7 @@ import numpy as np
 from numpy.typing import ArrayLike, NDArray
 
 from softq_ref._linalg import lu_factor, lu_solve, matvec
-from softq_ref._rounding import EXTENDED, U64, UNIT_ROUNDOFF, gamma_n
+from softq_ref._rounding import EXTENDED, TINY, U64, UNIT_ROUNDOFF, dot_underflow, gamma_n
 from softq_ref._validate import float_alpha
 from softq_ref.errors import InvalidMDPError
 from softq_ref.float64.bounds import (
@@ -373,20 +373,37 @@ def solve(
     log_mu = _log_prior_ext(mdp)
     acc = AccuratePV.of(mdp, V)
     last = math.inf
+    best: tuple[float, AccuratePV, NDArray[Any], NDArray[Any], FloatArray] | None = None
+    fresh = False  # whether the step that led here was solved with a freshly factored matrix
     for _ in range(max(refinements, 0) + 1):
         Q_ext = mdp.rewards_extended() + EXTENDED(mdp.gamma) * acc.pv
         TV, pi = lse_kernel(Q_ext, a, log_mu)
         r = (TV - acc.V).astype(np.float64)
         res = float(np.abs(r).max())
         history.append(res)
+        if best is None or res < best[0]:
+            best = (res, acc, Q_ext, pi, r)
         scale = max(1.0, float(np.abs(acc.V).max()))
-        if res <= 2.0**-55 * (1 - mdp.gamma) * scale or res > 0.5 * last:
-            break  # V within a quarter ulp (res / (1 - gamma)), or no further progress possible
-        if lu is None or res > 1e-3 * last:
-            lu = _newton_lu(mdp, pi)
+        if res <= 2.0**-55 * (1 - mdp.gamma) * scale:
+            break  # V within a quarter ulp (res / (1 - gamma))
+        if res > 0.5 * last:
+            # The refinement stopped contracting: a stale Newton matrix (the policy changed
+            # since it was factored, as when float64 Newton stopped one step early) or float64's
+            # limit. Go back to the best iterate; refactor there, unless that was just tried.
+            if fresh:
+                break
+            res, acc, Q_ext, pi, r = best
+            lu, fresh = _newton_lu(mdp, pi), True
+        elif lu is None or res > 1e-3 * last:
+            lu, fresh = _newton_lu(mdp, pi), True
+        else:
+            fresh = False
         last = res
         acc = acc.moved_to(mdp, acc.V + lu_solve(lu, r).astype(EXTENDED))
         k += 1
+    # Never worse than an iterate already evaluated: the one with the smallest residual.
+    assert best is not None
+    _, acc, Q_ext, _, _ = best
     Q = Q_ext.astype(np.float64)
     cert = certify(mdp, Q, a, exact_alpha=exact_alpha, near=acc)
     return _result(mdp, Q, a, k, "Newton + extended-precision refinement", history, cert)
@@ -426,9 +443,13 @@ def _backward_induction(mdp: FiniteMDP, alpha: float, exact_alpha: Fraction | No
             S, A
         )
         rho = gamma_n(S + 4, u) * (np.abs(mdp.rewards) + g * p_abs_v)
-        rho = rho + mdp.reward_reduction_error()
+        # underflow: the float64 product P|V| and this sum (proofs/coq/Rounding.v), the
+        # rounding of Q_t, V_t and of their rounding errors to float64, 2**-1075 each
+        rho = rho + mdp.reward_reduction_error() + (dot_underflow(S) + 16 * TINY)
         if not exact_inputs:
+            # (+ TINY terms: exact R and gamma rounded into the subnormal range, 2**-1075 each)
             rho = rho + U64 * (np.abs(mdp.rewards) + 3 * g * p_abs_v + g * alpha)
+            rho = rho + TINY * (1 + p_abs_v)
         err_q = float(rho.max()) + g * row_max * err_v_next
         v_ext, _ = lse_kernel(q_ext, alpha, log_mu)
         err_v = err_q + float(lse_allowance(q_ext, v_ext, alpha, log_mu, u).max()) + h * d_alpha

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from fractions import Fraction
+
 import numpy as np
 import pytest
 from hypothesis import example, given, settings
@@ -140,3 +142,50 @@ def test_extreme_temperatures_give_finite_answers_with_finite_bounds(alpha):
     r = solve(mdp, alpha)
     assert np.all(np.isfinite(r.Q)) and np.isfinite(r.error_bound)
     assert np.all(np.isfinite(r.policy)) and np.allclose(r.policy.sum(axis=1), 1, atol=4e-16)
+
+
+# Issue 12, "Bounds that fail": each reproducer pinned.
+
+
+def _exact_q_single_state(reward, gamma):
+    """``Q* = R / (1 - gamma)`` for one state, one action, as an exact Fraction."""
+    return Fraction(reward) / (1 - Fraction(gamma))
+
+
+@pytest.mark.parametrize(
+    ("reward", "gamma"), [(1e-320, 0.3), ("1e-320", "0.3"), (5e-324, 0.5), (3 * 2.0**-1074, 0.9)]
+)
+def test_subnormal_rewards_get_a_positive_bound_that_covers_the_error(reward, gamma):
+    # issue 12, finding 3: the products and the residual underflow; a bound of 0 must mean exact
+    mdp = FiniteMDP([[[1.0]]], [[reward]], gamma)
+    r = solve(mdp, 0.0)
+    err = abs(Fraction(float(r.Q[0, 0])) - _exact_q_single_state(reward, gamma))
+    assert err <= Fraction(r.error_bound)
+    assert err == 0 or r.error_bound > 0
+
+
+def test_subnormal_products_in_the_pv_sum_are_in_the_bound():
+    # The Coq/Flocq finding (proofs/coq/Rounding.v, dot_error): S = 8, P = 1/8 everywhere,
+    # R = 3 * 2**-1074, gamma = 1/2: Q* = 6 * 2**-1074 and every term of P V is subnormal.
+    S = 8
+    mdp = FiniteMDP(np.full((S, 1, S), 1 / 8), np.full((S, 1), 3 * 2.0**-1074), 0.5)
+    r = solve(mdp, 0.0)
+    exact = Fraction(6) * Fraction(2) ** -1074
+    err = max(abs(Fraction(float(q)) - exact) for q in r.Q.ravel())
+    assert err <= Fraction(r.error_bound)
+    assert err == 0 or r.error_bound > 0
+
+
+def test_a_refinement_that_diverges_falls_back_to_a_fresh_newton_matrix():
+    # issue 12, finding 5: float64 Newton stops one step early with the wrong policy; the
+    # refinement with its matrix diverged (Q[1, 1] = 199980007, truth 89991.0007).
+    g = 0.9999
+    mdp = FiniteMDP([[[1, 0], [1, 0]], [[1, 0], [0, 1]]], [[9, 2], [2, 7]], g)
+    r = solve(mdp, 0.0)
+    Q, V, _ = mp_solve(mdp, 0.0, dps=50)
+    assert max_abs_diff(r.Q, Q) <= r.error_bound
+    assert max_abs_diff(r.V, V) <= r.error_bound
+    # A float64 answer: a residual of at most 64 ulps of max|Q*| ~ 9e4, amplified by the
+    # contraction's 1 / (1 - gamma) = 1e4; the diverged answer had a bound of 2e8.
+    assert r.error_bound <= 64 * 2.0**-52 * 9e4 / (1 - g)
+    assert r.error_bound <= soft_policy_iteration(mdp, 0.0).error_bound * 16
