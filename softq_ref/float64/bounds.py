@@ -247,12 +247,10 @@ def lse_allowance(
         finite = np.where(np.isfinite(log_mu), np.abs(log_mu), 0.0)
         lmu = finite.max(axis=-1).astype(np.float64)
     v = np.abs(np.asarray(V, dtype=np.float64))
-    terms = (
-        3 * (2 * qmax + alpha * lmu)
-        + alpha * (A + 6)
-        + (qmax + v + alpha * (lmu + math.log(A) + 1))
-    )
-    return 4.0 * u * terms
+    # 3 (2 qmax + alpha lmu) + alpha (A + 6) + (qmax + v + alpha (lmu + log A + 1)), times 4u,
+    # with u multiplied in first so that values near the float64 limit do not overflow
+    c = 4.0 * u
+    return (7 * c) * qmax + c * v + (c * alpha) * (4 * lmu + (A + 7 + math.log(A)))
 
 
 @dataclass(frozen=True)
@@ -357,8 +355,11 @@ def certify(
     allowance = allowance + mdp.reward_reduction_error()
     if exact_inputs:
         # float64 P, R, gamma, mu are roundings of the exact input: each off by <= U64 relative
-        # (+ TINY: the absolute error 2**-1075 of a reward rounded into the subnormal range)
-        allowance = allowance + U64 * (np.abs(mdp.rewards) + g * alpha) + TINY
+        # float64 R and gamma are roundings of the exact input (off by <= U64 relative, + TINY:
+        # 2**-1075 absolute for a reward rounded into the subnormal range). A rounded prior moves
+        # every soft value V(s') by <= alpha * lam, lam = max |log(mu_float / mu)|.
+        lam = mdp.prior_log_rounding()
+        allowance = allowance + U64 * np.abs(mdp.rewards) + g * alpha * lam + TINY
     row_max = mdp.max_row_sum_float()
     L = g * row_max * (1 + (S + 4) * U64)
     if L >= 1:
@@ -368,12 +369,13 @@ def certify(
     allowance = allowance + (dot_underflow(S) + 16 * TINY)
     residual = float((resid + allowance).max()) * (1 + 4 * U64)
     q_bound = residual / (1 - L) * (1 + 4 * U64) + TINY
-    v_extra = 0.0
+    # the rounded prior also enters V = V_Q directly: |V_Q(mu_float) - V_Q(mu)| <= alpha * lam
+    v_extra = alpha * mdp.prior_log_rounding() * (1 + 4 * U64)
     if exact_alpha is not None:
         # Q*(alpha) moves by at most gamma h |d alpha| / (1 - L); V_Q(s) by h |d alpha| more
         h_dalpha = abs(float(Fraction(exact_alpha) - Fraction(alpha))) * prior_entropy_range(mdp)
         q_bound += g * h_dalpha / (1 - L) * (1 + 4 * U64)
-        v_extra = h_dalpha * (1 + 4 * U64)
+        v_extra += h_dalpha * (1 + 4 * U64)
     V = v_ext.astype(np.float64)
     v_round = np.abs((V.astype(EXTENDED) - v_ext).astype(np.float64))
     v_bound = q_bound + v_extra + float((eps_v + v_round).max()) * (1 + 4 * U64) + 4 * TINY

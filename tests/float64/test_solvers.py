@@ -189,3 +189,61 @@ def test_a_refinement_that_diverges_falls_back_to_a_fresh_newton_matrix():
     # contraction's 1 / (1 - gamma) = 1e4; the diverged answer had a bound of 2e8.
     assert r.error_bound <= 64 * 2.0**-52 * 9e4 / (1 - g)
     assert r.error_bound <= soft_policy_iteration(mdp, 0.0).error_bound * 16
+
+
+# findings 1 and 2: an exact prior's float64 rounding (normal: U64 relative; subnormal: far more)
+@pytest.mark.parametrize(
+    ("mdp", "alpha"),
+    [
+        (FiniteMDP([[[1], [1]]], [[0, 0]], 0, prior=[["1/3", "1/3"]]), 1),  # was 9.6x too small
+        (FiniteMDP([[[1], [1]]], [[740, 0]], 0, prior=[["3e-320", "1"]]), 1),
+        (FiniteMDP([[[1], [1]]], [[740, 0]], 0.99, prior=[["3e-320", "1"]]), 1),
+        (FiniteMDP([[[1], [1]]], [[740, 0]], 0, prior=[[3e-320, 1]]), 1),  # a float: exact
+    ],
+)
+def test_the_rounding_of_an_exact_prior_is_in_the_bound(mdp, alpha):
+    _check_against_reference(mdp, alpha)
+
+
+def test_a_prior_that_underflows_to_zero_is_refused_not_made_unavailable():
+    # finding 2: "1e-400" became 0.0 and the action silently unavailable (V = 0, V* = 0.079)
+    with pytest.raises(InvalidMDPError, match=r"prior\[0, 0\] is 1e-400; it is positive but"):
+        FiniteMDP([[[1], [1]]], [["1", "0"]], 0, prior=[["1e-400", "1"]])
+
+
+# finding 4: near the float64 limit the bound is a number (it was NaN), and solve is right
+NEAR_LIMIT = FiniteMDP(
+    [[[0.5, 0.5], [1, 0]], [[0, 1], [0.5, 0.5]]], [[1e299, 7e299], [3e299, 2e299]], 0.9999
+)
+
+
+@pytest.mark.parametrize(
+    ("mdp", "alpha"),
+    [(FiniteMDP([[[1.0]]], [[1e307]], 0.9), 0.0), (NEAR_LIMIT, 0.0), (NEAR_LIMIT, 1e299)],
+)
+def test_values_near_the_float64_limit_get_a_finite_bound_that_holds(mdp, alpha):
+    import warnings
+
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")  # no overflow warnings from inside NumPy either
+        result = _check_against_reference(mdp, alpha)
+    assert np.isfinite(result.error_bound)
+    # float64 accuracy: a residual of a few dozen ulps of max|Q*|, times 1 / (1 - gamma)
+    scale = float(np.abs(result.Q).max())
+    assert result.error_bound <= 64 * 2.0**-52 * scale / (1 - mdp.gamma)
+
+
+def test_values_beyond_the_float64_range_are_refused_with_a_message_that_says_so():
+    # finding 11: it blamed "Q[0, 0] is nan" after a RuntimeWarning
+    import warnings
+
+    mdp = FiniteMDP([[[1.0]]], [[1e308]], 0.5)
+    for solver in (solve, soft_policy_iteration, soft_q_iteration):
+        with warnings.catch_warnings():
+            warnings.simplefilter("error")
+            with pytest.raises(InvalidMDPError, match="the solution leaves the float64 range"):
+                solver(mdp, 0.0)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        with pytest.raises(InvalidMDPError, match="the solution leaves the float64 range"):
+            solve(FiniteMDP([[[1.0]]], [[1e308]], 1.0, horizon=3), 0.0)
