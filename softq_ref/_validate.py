@@ -19,7 +19,7 @@ import numpy as np
 from numpy.typing import NDArray
 
 from softq_ref.errors import InvalidArgumentError
-from softq_ref.exact import to_fraction
+from softq_ref.exact import short_text, to_fraction
 
 __all__ = ["check_argument", "first_bad_index", "read_alpha", "float_alpha", "positive_int"]
 
@@ -62,8 +62,20 @@ def read_alpha(value: Any, where: str = "alpha") -> Fraction:
     """
     alpha = to_fraction(value, where, error=InvalidArgumentError)
     if alpha < 0:
-        raise InvalidArgumentError(f"{where} is {value}; the temperature must be >= 0")
+        raise InvalidArgumentError(f"{where} is {_shown(value)}; the temperature must be >= 0")
     return alpha
+
+
+def _shown(value: Any) -> str:
+    """``value`` for a message: as given if a string, else a short text of its exact value."""
+    if isinstance(value, str):
+        return value if len(value) <= 40 else value[:20] + "..." + value[-10:]
+    if isinstance(value, float | np.floating):
+        return repr(float(value))
+    try:
+        return short_text(to_fraction(value, "value", error=InvalidArgumentError))
+    except InvalidArgumentError:  # pragma: no cover - called on numbers only
+        return repr(value)
 
 
 def float_alpha(value: Any, where: str = "alpha") -> tuple[float, Fraction]:
@@ -78,7 +90,7 @@ def float_alpha(value: Any, where: str = "alpha") -> tuple[float, Fraction]:
     except OverflowError:
         a = math.inf
     if not math.isfinite(a):
-        raise InvalidArgumentError(f"{where} is {value}; too large for float64")
+        raise InvalidArgumentError(f"{where} is {_shown(value)}; too large for float64")
     return a, exact
 
 

@@ -18,15 +18,31 @@ import numpy as np
 
 from softq_ref.errors import InvalidArgumentError, InvalidMDPError
 
-__all__ = ["to_fraction", "is_exact_text", "ratio_text", "decimal_text", "fraction_text"]
+__all__ = [
+    "MAX_DIGITS",
+    "MAX_EXPONENT",
+    "to_fraction",
+    "is_exact_text",
+    "ratio_text",
+    "decimal_text",
+    "fraction_text",
+    "short_text",
+]
 
+# ASCII digits only (re.ASCII): "\u0661" (Arabic-Indic one) is not the number 1.
 _NUMBER_TEXT = re.compile(
     r"""^\s*[+-]?(
         \d+\s*/\s*\d+                       # p/q
       | (\d+\.?\d*|\.\d+)([eE][+-]?\d+)?   # decimal
     )\s*$""",
-    re.VERBOSE,
+    re.VERBOSE | re.ASCII,
 )
+
+#: The most digits an exact string may have: in its significand, or in each of ``p``
+#: and ``q`` of ``"p/q"`` (docs/conventions.md section 2, "Limits").
+MAX_DIGITS = 1000
+#: The largest magnitude of the decimal exponent of an exact string (``"1e1000"``).
+MAX_EXPONENT = 1000
 
 
 def is_exact_text(value: Any) -> bool:
@@ -73,7 +89,8 @@ def to_fraction(
                 f'{where} is {value!r}, not a number (expected a decimal like "0.1" '
                 f'or a fraction like "1/3")'
             )
-        text = value.replace(" ", "")
+        text = value.strip().replace(" ", "")
+        _check_size(text, value, where, error)
         if "/" in text:
             num, den = text.split("/")
             if int(den) == 0:
@@ -88,6 +105,56 @@ def to_fraction(
             raise error(f"{where} is {value!r}; every number must be finite")
         return (-1) ** sign * Fraction(man) * Fraction(2) ** exp
     raise error(f"{where} is {value!r} of type {type(value).__name__}; expected a number")
+
+
+def _check_size(text: str, value: str, where: str, error: type[InvalidArgumentError]) -> None:
+    """Refuse an exact string beyond :data:`MAX_DIGITS` or :data:`MAX_EXPONENT`.
+
+    Checked on the text, before any power of ten is computed: ``"1e1000000000"``
+    would otherwise take minutes, and a 5000-digit integer exceeds Python's
+    limit on int-to-str conversion.
+    """
+    mantissa, _, exponent = text.lower().partition("e")
+    for part in mantissa.lstrip("+-").split("/"):
+        digits = sum(c.isdigit() for c in part)
+        if digits > MAX_DIGITS:
+            raise error(
+                f"{where} is a number of {digits} digits ({value[:12]}...); exact strings "
+                f"have at most {MAX_DIGITS} digits (docs/conventions.md section 2)"
+            )
+    if exponent:
+        e_digits = exponent.lstrip("+-").lstrip("0")
+        if len(e_digits) > len(str(MAX_EXPONENT)) or int(e_digits or "0") > MAX_EXPONENT:
+            shown = value if len(value) <= 40 else value[:20] + "..." + value[-10:]
+            raise error(
+                f"{where} is {shown!r}: its exponent is beyond +-{MAX_EXPONENT}, the limit "
+                f"for exact strings (docs/conventions.md section 2)"
+            )
+
+
+def short_text(x: Fraction) -> str:
+    """A short text for ``x`` in a message: ``str(x)`` if short, else 6 significant digits.
+
+    Never converts a huge integer to a string (Python limits that to 4300
+    digits) and never overflows a float.
+
+    >>> short_text(Fraction(1, 3)), short_text(Fraction(10) ** 400), short_text(Fraction(-1, 10**30))
+    ('1/3', '1e+400', '-1e-30')
+    """
+    if x.denominator < 10**6 and abs(x.numerator) < 10**15:
+        return str(x)
+    ax = abs(x)
+    e = int((ax.numerator.bit_length() - ax.denominator.bit_length()) * 0.30102999566398120)
+    while ax >= Fraction(10) ** (e + 1):
+        e += 1
+    while ax < Fraction(10) ** e:
+        e -= 1
+    m = round(ax / Fraction(10) ** (e - 5))
+    if m >= 10**6:
+        m, e = m // 10, e + 1
+    digits = str(m)
+    frac = digits[1:].rstrip("0")
+    return f"{'-' if x < 0 else ''}{digits[0]}{'.' if frac else ''}{frac}e{e:+d}"
 
 
 def ratio_text(x: Fraction) -> str:

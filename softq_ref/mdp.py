@@ -20,9 +20,9 @@ from numpy.typing import ArrayLike, NDArray
 from softq_ref._rounding import U64, UNIT_ROUNDOFF, gamma_n
 from softq_ref._validate import first_bad_index
 from softq_ref.errors import InvalidMDPError
-from softq_ref.exact import to_fraction
+from softq_ref.exact import short_text, to_fraction
 
-__all__ = ["FiniteMDP", "ExactMDP", "row_sum_tolerance"]
+__all__ = ["FiniteMDP", "ExactMDP", "row_sum_tolerance", "MAX_HORIZON_ENTRIES"]
 
 _EPS = 2 * U64  # float64's machine epsilon, 2**-52
 
@@ -104,16 +104,58 @@ def _check_finite(arr: NDArray[np.float64], name: str) -> None:
         )
 
 
+#: The largest ``horizon * S * A``: the solvers keep ``Q``, ``V`` and the policy of every
+#: time step (docs/conventions.md section 3), so a larger table would not fit in memory.
+MAX_HORIZON_ENTRIES = 10**8
+
+_DOUBLE_MAX = Fraction(np.finfo(np.float64).max)
+
+
 def _fmt(x: Any) -> str:
     if isinstance(x, Fraction):
-        return str(x) if x.denominator < 10**6 else repr(float(x))
+        if x.denominator < 10**6 and abs(x.numerator) < 10**15:
+            return str(x)
+        if 2**-1022 <= abs(x) < _DOUBLE_MAX:
+            return repr(float(x))
+        return short_text(x)  # beyond the double range, or subnormal: no overflow, no big str
     return repr(float(x))
 
 
-def _to_float(arr: NDArray[Any]) -> NDArray[np.float64]:
+def _given(text: str) -> str:
+    """A string input as given, shortened to at most 40 characters for a message."""
+    return text if len(text) <= 40 else text[:20] + "..." + text[-10:]
+
+
+def _to_float(arr: NDArray[Any], name: str) -> NDArray[np.float64]:
+    """The float64 rounding of ``arr``; an exact entry beyond the float64 range is an error."""
     if arr.dtype == object:
+        for idx, x in zip(np.ndindex(arr.shape), arr.flat, strict=True):
+            # a value that rounds to +-inf: |x| >= DBL_MAX + ulp(DBL_MAX) / 2
+            if abs(x) >= _DOUBLE_MAX + Fraction(2) ** 970:
+                raise InvalidMDPError(
+                    f"{name}{list(idx)} is {_fmt(x)}; it is beyond the float64 range "
+                    f"(|x| < 1.8e308) that the solvers compute in"
+                )
         return np.array([float(x) for x in arr.flat], dtype=np.float64).reshape(arr.shape)
     return np.asarray(arr, dtype=np.float64)
+
+
+def _log_rounding(exact: NDArray[np.object_], rounded: NDArray[np.float64]) -> float:
+    """An upper bound on ``max |log(rounded / exact)|`` over the positive entries.
+
+    For ``x > 0`` rounded to ``f > 0`` with ``d = |f - x| / x``: ``log(f / x) <= d``
+    when ``f >= x``, and ``-log(f / x) <= d / (1 - d)`` when ``f < x``.
+    """
+    worst = Fraction(0)
+    for idx in np.ndindex(exact.shape):
+        x = exact[idx]
+        if x > 0:
+            f = Fraction(float(rounded[idx]))
+            d = abs(f - x) / x
+            worst = max(worst, d if f >= x else d / (1 - d))
+    if worst == 0:
+        return 0.0
+    return max(float(worst) * (1 + 4 * U64), 2.0**-1074)
 
 
 def _to_exact(arr: NDArray[Any]) -> NDArray[np.object_]:
@@ -190,6 +232,7 @@ class FiniteMDP:
         "_r_ext",
         "_r_err",
         "_max_row_sum",
+        "_mu_log_err",
     )
 
     transitions: NDArray[np.float64]
@@ -205,6 +248,7 @@ class FiniteMDP:
     _r_ext: NDArray[Any]
     _r_err: NDArray[np.float64]
     _max_row_sum: float
+    _mu_log_err: float
 
     def __init__(
         self,
@@ -236,11 +280,24 @@ class FiniteMDP:
                 f"rewards must have shape ({S}, {A}) or ({S}, {A}, {S}) to match transitions, "
                 f"got shape {r_src.shape}"
             )
+        if horizon is not None and horizon * S * A > MAX_HORIZON_ENTRIES:
+            raise InvalidMDPError(
+                f"horizon is {horizon}: with S = {S} and A = {A} the solution has "
+                f"horizon * S * A = {horizon * S * A} entries per table, more than the "
+                f"{MAX_HORIZON_ENTRIES:.0e} the solvers can keep in memory"
+            )
         g_src = to_fraction(gamma, "gamma")
         g_max_ok = g_src <= 1 if horizon is not None else g_src < 1
         if g_src < 0 or not g_max_ok:
             rng = "[0, 1] (finite horizon)" if horizon is not None else "[0, 1)"
             raise InvalidMDPError(f"gamma is {_fmt(g_src)}; it must lie in {rng}")
+        if horizon is None and float(g_src) == 1.0:
+            raise InvalidMDPError(
+                f"gamma is {_given(gamma) if isinstance(gamma, str) else _fmt(g_src)}, which "
+                f"rounds to 1 "
+                f"in float64; the infinite "
+                f"horizon needs a gamma whose double is below 1 (at most 1 - 2**-53)"
+            )
         mu_src = None
         if prior is not None:
             mu_src = _read_array(prior, "prior")
@@ -250,19 +307,27 @@ class FiniteMDP:
                     f"{mu_src.shape}"
                 )
             self._check_prior(mu_src)
+            mu64_checked = _to_float(mu_src, "prior")
+            idx = first_bad_index(np.array((mu_src > 0) & (mu64_checked == 0), dtype=bool))
+            if idx is not None:
+                raise InvalidMDPError(
+                    f"prior{list(idx)} is {_fmt(mu_src[idx])}; it is positive but below the "
+                    f"float64 range (it rounds to 0, which would make the action unavailable): "
+                    f"a positive weight must be at least 5e-324 (2**-1074)"
+                )
         self._check_transitions(p_src, bool(termination))
 
-        p64 = _to_float(p_src)
+        p64 = _to_float(p_src, "transitions")
         p64.setflags(write=False)
         s = object.__setattr__
         s(self, "_src", (p_src, r_src, mu_src, g_src))
         s(self, "_exact", None)
         r_err = np.zeros((S, A))
         if r_src.ndim == 2:
-            r64 = _to_float(r_src)
+            r64 = _to_float(r_src, "rewards")
             r_ext = r64.astype(np.longdouble)
         elif r_src.dtype == object or p_src.dtype == object:
-            r64 = _to_float(self.exact.rewards)  # correctly rounded exact reduction
+            r64 = _to_float(self.exact.rewards, "rewards (reduced to [S][A])")  # correctly rounded
             r_ext = r64.astype(np.longdouble)
         else:
             # sum_s' P R in extended precision, then rounded; the rounding of the
@@ -273,9 +338,12 @@ class FiniteMDP:
             r_err = gamma_n(S + 2, UNIT_ROUNDOFF) * np.abs(prod).sum(axis=2).astype(float)
         r64.setflags(write=False)
         mu64 = None
+        mu_log_err = 0.0
         if mu_src is not None:
-            mu64 = _to_float(mu_src)
+            mu64 = _to_float(mu_src, "prior")
             mu64.setflags(write=False)
+            if mu_src.dtype == object:
+                mu_log_err = _log_rounding(mu_src, mu64)
         s(self, "transitions", p64)
         s(self, "rewards", r64)
         s(self, "gamma", float(g_src))
@@ -287,6 +355,7 @@ class FiniteMDP:
         s(self, "_r_ext", r_ext)
         s(self, "_r_err", r_err)
         s(self, "_max_row_sum", float(p64.sum(axis=2).max()))
+        s(self, "_mu_log_err", mu_log_err)
 
     @staticmethod
     def _check_prior(mu: NDArray[Any]) -> None:
@@ -389,6 +458,16 @@ class FiniteMDP:
         Internal (documented for the float64 bounds).
         """
         return self._r_err
+
+    def prior_log_rounding(self) -> float:
+        """Bound on ``max |log(prior / exact prior)|`` over the positive weights (0 if exact).
+
+        Internal (documented for the float64 bounds): an exact prior (``"1/3"``)
+        is rounded to float64, by at most ``U64`` relative in the normal range
+        and by more for a subnormal weight; this moves each soft value
+        ``alpha log sum mu exp(Q / alpha)`` by at most ``alpha`` times it.
+        """
+        return self._mu_log_err
 
     def max_row_sum_float(self) -> float:
         """``max_{s,a} sum_s' P[s, a, s']`` as summed in float64 (within ``gamma_S`` of exact).

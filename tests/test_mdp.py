@@ -47,6 +47,17 @@ R2 = [[1.0, 0.0], [0.0, 0.5]]
         ({"prior": [[1, 1]]}, "prior must have shape (2, 2)"),
         ({"horizon": 0}, "horizon must be an integer >= 1"),
         ({"termination": "yes"}, "termination must be true or false"),
+        # issue 12: inputs that crashed, hung or were misread
+        ({"prior": [["1e-400", 1], [1, 1]]}, "prior[0, 0] is 1e-400; it is positive but below"),
+        ({"prior": [[1, 1], [1, "1e400"]]}, "prior[1, 1] is 1e+400; it is beyond the float64"),
+        ({"rewards": [[1, 0], ["-1e400", 0]]}, "rewards[1, 0] is -1e+400; it is beyond the"),
+        ({"rewards": [[1, 0], [0, "1e1000000000"]]}, "rewards[1, 1] is '1e1000000000': its exp"),
+        ({"rewards": [[1, 0], [0, "1" * 5000]]}, "rewards[1, 1] is a number of 5000 digits"),
+        ({"rewards": [[1, 0], [0, "1/" + "3" * 1001]]}, "rewards[1, 1] is a number of 1001 digits"),
+        ({"rewards": [[1, "\u0661"], [0, 0]]}, "rewards[0, 1] is '\u0661', not a number"),
+        ({"rewards": [[1, "\uff11"], [0, 0]]}, "rewards[0, 1] is '\uff11', not a number"),
+        ({"gamma": "0.99999999999999999999"}, "gamma is 0.99999999999999999999, which rounds to 1"),
+        ({"horizon": 10**12}, "horizon is 1000000000000: with S = 2 and A = 2"),
     ],
 )
 def test_every_violation_raises_invalid_mdp_error_naming_argument_index_and_value(kwargs, needle):
@@ -116,3 +127,30 @@ def test_strategy_mdps_are_valid_and_their_exact_rows_sum_to_at_most_one(mdp):
         for a in range(mdp.num_actions):
             assert sum(mdp.exact.transitions[s, a]) <= 1 + row_sum_tolerance(S)
     assert mdp.rewards.shape == (S, mdp.num_actions)
+
+
+def test_exact_strings_at_the_documented_limits_are_read():
+    # docs/conventions.md section 2, "Limits": 1000 digits, exponents up to 1000
+    mdp = FiniteMDP([[[1.0]]], [["1e-1000"]], "0." + "9" * 999, horizon=2)
+    assert mdp.exact.rewards[0, 0] == Fraction(1, 10**1000)
+    assert mdp.exact.gamma == 1 - Fraction(1, 10**999)
+    text = "0." + "1" * 999  # 1000 digits
+    assert FiniteMDP([[[1.0]]], [[text]], 0.5).exact.rewards[0, 0] == Fraction(text)
+
+
+def test_a_huge_exponent_is_refused_before_any_power_is_computed():
+    import time
+
+    start = time.perf_counter()
+    with pytest.raises(InvalidMDPError, match="exponent is beyond"):
+        FiniteMDP([[[1.0]]], [["1e-99999999999999999999"]], 0.5)
+    assert time.perf_counter() - start < 1.0  # computing 10**(10**20) would never end
+
+
+def test_subnormal_exact_priors_are_carried_with_their_rounding():
+    # a weight that rounds into the subnormal range is kept (bounded: prior_log_rounding)
+    mdp = FiniteMDP([[[1], [1]]], [[1, 0]], 0.5, prior=[["3e-320", "1"]])
+    assert 0 < mdp.prior[0, 0] < 2.0**-1022
+    exact = Fraction(3, 10**320)
+    lam = abs(Fraction(float(mdp.prior[0, 0])) / exact - 1)
+    assert mdp.prior_log_rounding() >= float(lam) > 1e-5

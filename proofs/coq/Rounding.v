@@ -14,8 +14,9 @@
       [eta = 2^-1075] (Flocq's [error_N_FLT]); overflow is not modelled (Flocq's
       FLT format has no largest exponent).
 
-    The underflow term [3 n (1 + gamma_{n+1}) 2^-1075] is not part of
-    [accurate_pv]'s allowance: it matters only when the products are subnormal. *)
+    The underflow term [3 n (1 + gamma_{n+1}) 2^-1075] is in [accurate_pv]'s
+    allowance ([softq_ref._rounding.dot_underflow]): it matters only when the
+    products are subnormal. *)
 
 From Coq Require Import Reals Lra Lia.
 From Flocq Require Import Core Relative.

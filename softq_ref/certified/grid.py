@@ -95,7 +95,9 @@ class _Problem:
         # the prior: log-sum-exp weights and the spread max mu / min positive mu
         if self.mu is not None:
             pos = [x for x in self.mu.ravel().tolist() if x > 0]
-            self.mu_spread_bits = max(1, math.ceil(math.log2(float(max(pos) / min(pos))) + 1))
+            spread = max(pos) / min(pos)  # log2 of the integers: a float would overflow (1e-309)
+            log2_spread = math.log2(spread.numerator) - math.log2(spread.denominator)
+            self.mu_spread_bits = max(1, math.ceil(log2_spread + 1))
         else:
             self.mu_spread_bits = 0
 
@@ -277,7 +279,13 @@ class _Problem:
         den = an << F
         if z_lo * ad < -self.threshold(ctx.prec) * den:
             return self.policy_log10(ctx, z_lo, z_hi, F, s, a)
-        x = ctx.exp(ctx.span(z_lo * ad, z_hi * ad, den))
+        # pi <= 1 bounds z / alpha <= log(1 / mu) < K: clip the upper end there, so that a wide
+        # enclosure of z (rewards 1e300, alpha 1e-300) never asks for exp of a huge number
+        K = 1
+        if self.mu is not None and self.mu[s, a] < 1:
+            K = 2 + self.mu[s, a].denominator.bit_length() - self.mu[s, a].numerator.bit_length()
+        hi_num = min(z_hi * ad, max(z_lo * ad, K * den))
+        x = ctx.exp(ctx.span(z_lo * ad, hi_num, den))
         if self.mu is not None and self.mu[s, a] != 1:
             m = self.mu[s, a]
             x = ctx.mul(x, ctx.ratio(m.numerator, m.denominator))

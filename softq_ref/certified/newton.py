@@ -194,9 +194,15 @@ def _newton(
         assert pol is not None
         pi, pi_grid, _ = pol
         r = [int(x) for x in TV - V]
+        x = None
         if prob.backend == "flint" and S <= _DIRECT_SOLVE_MAX_STATES:
-            x = _direct_solve_flint(prob, r, pi_grid, F, prob.prec_for(F, scale_bits))
-        else:
+            try:
+                x = _direct_solve_flint(prob, r, pi_grid, F, prob.prec_for(F, scale_bits))
+            except ZeroDivisionError:
+                # the policy on the grid 2**-F is too coarse for the matrix (F near 0 for
+                # values near 1e100 and few digits: pi = 1/2 rounds to 1): solve as below
+                x = None
+        if x is None:
             Minv = np.linalg.inv(np.eye(S) - g64 * np.einsum("sa,sat->st", pi, P64))
             x = _inner_solve(prob, r, pi_grid, Minv, F)
         V = V + np.array(x, dtype=object)

@@ -35,7 +35,7 @@ import numpy as np
 from numpy.typing import NDArray
 
 from softq_ref._linalg import matvec
-from softq_ref._rounding import EXTENDED, U64, UNIT_ROUNDOFF, gamma_n
+from softq_ref._rounding import EXTENDED, TINY, U64, UNIT_ROUNDOFF, dot_underflow, gamma_n
 from softq_ref.logsumexp import lse_kernel
 from softq_ref.mdp import FiniteMDP
 
@@ -88,7 +88,12 @@ def accurate_pv(mdp: FiniteMDP, V: NDArray[Any]) -> tuple[NDArray[Any], FloatArr
         total = total + lo.astype(EXTENDED)
         # |v_lo| <= U64 |v_hi| entrywise, so sum P |v_lo| <= U64 * p_abs
         err = err + gamma_n(S + 1, U64) * U64 * p_abs + UNIT_ROUNDOFF * np.abs(lo)
-    err = err * (1 + 8 * U64)
+    # Underflow (proofs/coq/Rounding.v, dot_error_binary64): the float64 products P V_hi and
+    # P v_lo each add at most dot_underflow(S) when their terms are subnormal; rounding v_lo
+    # to float64 adds <= 2**-1075 per entry, so <= rowsum * 2**-1075 <= TINY to P v_lo; the
+    # float64 evaluation of this bound (and the underestimate of P|V_hi| it uses) a few TINY.
+    underflow = dot_underflow(S) * (2 if extended_input else 1) + 8 * TINY
+    err = err * (1 + 8 * U64) + underflow
     return total.reshape(S, A), err.reshape(S, A)
 
 
@@ -129,13 +134,14 @@ class AccuratePV:
         step = matvec(P2, d)
         rows = _max_row_sum_bound(mdp)
         step_err = rows * (gamma_n(S + 1, U64) * float(np.abs(d).max()) + d_round)
+        # underflow: the product P d (dot_underflow(S)), d_round and this sum in float64
         err = (
             self.err
             + step_err
             + (UNIT_ROUNDOFF * (np.abs(step) + np.abs(self.pv.astype(np.float64).ravel()))).reshape(
                 S, A
             )
-        ) * (1 + 4 * U64)
+        ) * (1 + 4 * U64) + (dot_underflow(S) + 8 * TINY)
         pv = self.pv + step.astype(EXTENDED).reshape(S, A)
         return AccuratePV(np.asarray(V_new, dtype=EXTENDED), pv, err)
 
@@ -148,7 +154,8 @@ class AccuratePV:
         """
         gap = float(np.abs(np.asarray(V_new, dtype=EXTENDED) - self.V).max())
         rows = _max_row_sum_bound(mdp)
-        err = (self.err + rows * gap * (1 + 4 * U64)) * (1 + 4 * U64)
+        # + 4 TINY: the float64 rounding of gap (down by <= 2**-1075) and of this sum
+        err = (self.err + rows * gap * (1 + 4 * U64)) * (1 + 4 * U64) + 4 * TINY
         return AccuratePV(np.asarray(V_new, dtype=EXTENDED), self.pv, err)
 
 
@@ -240,12 +247,10 @@ def lse_allowance(
         finite = np.where(np.isfinite(log_mu), np.abs(log_mu), 0.0)
         lmu = finite.max(axis=-1).astype(np.float64)
     v = np.abs(np.asarray(V, dtype=np.float64))
-    terms = (
-        3 * (2 * qmax + alpha * lmu)
-        + alpha * (A + 6)
-        + (qmax + v + alpha * (lmu + math.log(A) + 1))
-    )
-    return 4.0 * u * terms
+    # 3 (2 qmax + alpha lmu) + alpha (A + 6) + (qmax + v + alpha (lmu + log A + 1)), times 4u,
+    # with u multiplied in first so that values near the float64 limit do not overflow
+    c = 4.0 * u
+    return (7 * c) * qmax + c * v + (c * alpha) * (4 * lmu + (A + 7 + math.log(A)))
 
 
 @dataclass(frozen=True)
@@ -338,7 +343,10 @@ def certify(
     # terms proportional to P|V| and P eps_V are nonnegative and share one product with P,
     # whose own rounding (and that of the weights) is covered by 1 + gamma_{S+4}.
     exact_inputs = not mdp.float_source()
-    c_abs_v = g * (gamma_n(4, u) + (3 * U64 if exact_inputs else 0.0))
+    # (an exact gamma is off by <= U64 g + 2**-1075 in float64: the TINY term)
+    c_abs_v = g * (gamma_n(4, u) + (3 * U64 if exact_inputs else 0.0)) + (
+        TINY if exact_inputs else 0.0
+    )
     c_eps = g * (1 + gamma_n(S + 2, U64))
     weights = c_abs_v * np.abs(v_ext.astype(np.float64)) + c_eps * eps_v
     p_terms = matvec(mdp.transitions.reshape(S * A, S), weights).reshape(S, A)
@@ -347,20 +355,28 @@ def certify(
     allowance = allowance + mdp.reward_reduction_error()
     if exact_inputs:
         # float64 P, R, gamma, mu are roundings of the exact input: each off by <= U64 relative
-        allowance = allowance + U64 * (np.abs(mdp.rewards) + g * alpha)
+        # float64 R and gamma are roundings of the exact input (off by <= U64 relative, + TINY:
+        # 2**-1075 absolute for a reward rounded into the subnormal range). A rounded prior moves
+        # every soft value V(s') by <= alpha * lam, lam = max |log(mu_float / mu)|.
+        lam = mdp.prior_log_rounding()
+        allowance = allowance + U64 * np.abs(mdp.rewards) + g * alpha * lam + TINY
     row_max = mdp.max_row_sum_float()
     L = g * row_max * (1 + (S + 4) * U64)
     if L >= 1:
         return Certificate(math.inf, L, math.inf, math.inf, v_ext.astype(np.float64))
+    # Underflow: rounding the residual to float64 (resid), the float64 product P * weights
+    # (dot_underflow(S)) and the float64 sums of this allowance, each <= 2**-1075 absolute.
+    allowance = allowance + (dot_underflow(S) + 16 * TINY)
     residual = float((resid + allowance).max()) * (1 + 4 * U64)
-    q_bound = residual / (1 - L) * (1 + 4 * U64)
-    v_extra = 0.0
+    q_bound = residual / (1 - L) * (1 + 4 * U64) + TINY
+    # the rounded prior also enters V = V_Q directly: |V_Q(mu_float) - V_Q(mu)| <= alpha * lam
+    v_extra = alpha * mdp.prior_log_rounding() * (1 + 4 * U64)
     if exact_alpha is not None:
         # Q*(alpha) moves by at most gamma h |d alpha| / (1 - L); V_Q(s) by h |d alpha| more
         h_dalpha = abs(float(Fraction(exact_alpha) - Fraction(alpha))) * prior_entropy_range(mdp)
         q_bound += g * h_dalpha / (1 - L) * (1 + 4 * U64)
-        v_extra = h_dalpha * (1 + 4 * U64)
+        v_extra += h_dalpha * (1 + 4 * U64)
     V = v_ext.astype(np.float64)
     v_round = np.abs((V.astype(EXTENDED) - v_ext).astype(np.float64))
-    v_bound = q_bound + v_extra + float((eps_v + v_round).max()) * (1 + 4 * U64)
+    v_bound = q_bound + v_extra + float((eps_v + v_round).max()) * (1 + 4 * U64) + 4 * TINY
     return Certificate(residual, L, q_bound, v_bound, V)

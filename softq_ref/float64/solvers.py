@@ -20,6 +20,7 @@ with a leading time axis.
 from __future__ import annotations
 
 import math
+import warnings
 from dataclasses import dataclass, field
 from fractions import Fraction
 from typing import Any
@@ -28,8 +29,8 @@ import numpy as np
 from numpy.typing import ArrayLike, NDArray
 
 from softq_ref._linalg import lu_factor, lu_solve, matvec
-from softq_ref._rounding import EXTENDED, U64, UNIT_ROUNDOFF, gamma_n
-from softq_ref._validate import float_alpha
+from softq_ref._rounding import EXTENDED, TINY, U64, UNIT_ROUNDOFF, dot_underflow, gamma_n
+from softq_ref._validate import first_bad_index, float_alpha
 from softq_ref.errors import InvalidMDPError
 from softq_ref.float64.bounds import (
     AccuratePV,
@@ -88,6 +89,30 @@ def _infinite(mdp: FiniteMDP, what: str) -> None:
         )
 
 
+def _check_range(mdp: FiniteMDP, values: NDArray[Any], name: str) -> None:
+    """Refuse a solution that leaves the float64 range, naming the first entry that does."""
+    idx = first_bad_index(~np.isfinite(np.asarray(values, dtype=np.float64)))
+    if idx is not None:
+        raise InvalidMDPError(
+            f"the solution leaves the float64 range: {name}{list(idx)} overflows "
+            f"(|values| > 1.8e308; rewards up to {float(np.abs(mdp.rewards).max()):.3g}, "
+            f"gamma {mdp.gamma!r}); scale the rewards down"
+        )
+
+
+def _final_bound(bound: float) -> float:
+    """A bound is a number or ``inf`` (with a warning), never NaN."""
+    if not math.isfinite(bound):
+        warnings.warn(
+            "error_bound is inf: the rounding allowance overflows float64 "
+            "(values near the float64 limit)",
+            RuntimeWarning,
+            stacklevel=3,
+        )
+        return math.inf
+    return bound
+
+
 def _result(
     mdp: FiniteMDP,
     Q: FloatArray,
@@ -104,7 +129,7 @@ def _result(
         policy=policy,
         iterations=iterations,
         residual=cert.residual,
-        error_bound=max(cert.q_bound, cert.v_bound),
+        error_bound=_final_bound(max(cert.q_bound, cert.v_bound)),
         alpha=alpha,
         gamma=mdp.gamma,
         method=method,
@@ -175,7 +200,9 @@ def soft_q_iteration(
     factor = g / (1 - g) if g > 0 else 0.0
     k = 0
     while k < max_iterations:
-        Qn = bellman_operator(mdp, Q, a)
+        with np.errstate(over="ignore", invalid="ignore"):
+            Qn = bellman_operator(mdp, Q, a)
+        _check_range(mdp, Qn, "Q")
         k += 1
         delta = float(np.abs(Qn - Q).max())
         history.append(delta)
@@ -233,7 +260,9 @@ def _newton(
             return V, lu, solves
         best = min(best, res)
         lu = _newton_lu(mdp, pi)
-        V = V + lu_solve(lu, r)
+        with np.errstate(over="ignore", invalid="ignore"):
+            V = V + lu_solve(lu, r)
+        _check_range(mdp, V, "V")
         solves += 1
         if res <= switch_at * max(1.0, float(np.abs(V).max())):
             return V, lu, solves
@@ -292,7 +321,9 @@ def soft_policy_iteration(
     V = np.zeros(mdp.num_states) if V0 is None else np.asarray(V0, dtype=np.float64)
     history: list[float] = []
     V, _, k = _newton(mdp, a, V, max_iterations, history)
-    Q = mdp.rewards + mdp.gamma * expected_next_value(mdp, V)
+    with np.errstate(over="ignore", invalid="ignore"):
+        Q = mdp.rewards + mdp.gamma * expected_next_value(mdp, V)
+    _check_range(mdp, Q, "Q")
     cert = certify(mdp, Q, a, exact_alpha=exact_alpha)
     return _result(mdp, Q, a, k, "soft policy iteration (Newton)", history, cert)
 
@@ -373,21 +404,40 @@ def solve(
     log_mu = _log_prior_ext(mdp)
     acc = AccuratePV.of(mdp, V)
     last = math.inf
+    best: tuple[float, AccuratePV, NDArray[Any], NDArray[Any], FloatArray] | None = None
+    fresh = False  # whether the step that led here was solved with a freshly factored matrix
     for _ in range(max(refinements, 0) + 1):
         Q_ext = mdp.rewards_extended() + EXTENDED(mdp.gamma) * acc.pv
         TV, pi = lse_kernel(Q_ext, a, log_mu)
         r = (TV - acc.V).astype(np.float64)
         res = float(np.abs(r).max())
         history.append(res)
+        if best is None or res < best[0]:
+            best = (res, acc, Q_ext, pi, r)
         scale = max(1.0, float(np.abs(acc.V).max()))
-        if res <= 2.0**-55 * (1 - mdp.gamma) * scale or res > 0.5 * last:
-            break  # V within a quarter ulp (res / (1 - gamma)), or no further progress possible
-        if lu is None or res > 1e-3 * last:
-            lu = _newton_lu(mdp, pi)
+        if res <= 2.0**-55 * (1 - mdp.gamma) * scale:
+            break  # V within a quarter ulp (res / (1 - gamma))
+        if res > 0.5 * last:
+            # The refinement stopped contracting: a stale Newton matrix (the policy changed
+            # since it was factored, as when float64 Newton stopped one step early) or float64's
+            # limit. Go back to the best iterate; refactor there, unless that was just tried.
+            if fresh:
+                break
+            res, acc, Q_ext, pi, r = best
+            lu, fresh = _newton_lu(mdp, pi), True
+        elif lu is None or res > 1e-3 * last:
+            lu, fresh = _newton_lu(mdp, pi), True
+        else:
+            fresh = False
         last = res
         acc = acc.moved_to(mdp, acc.V + lu_solve(lu, r).astype(EXTENDED))
         k += 1
-    Q = Q_ext.astype(np.float64)
+    # Never worse than an iterate already evaluated: the one with the smallest residual.
+    assert best is not None
+    _, acc, Q_ext, _, _ = best
+    with np.errstate(over="ignore"):
+        Q = Q_ext.astype(np.float64)
+    _check_range(mdp, Q, "Q")
     cert = certify(mdp, Q, a, exact_alpha=exact_alpha, near=acc)
     return _result(mdp, Q, a, k, "Newton + extended-precision refinement", history, cert)
 
@@ -422,18 +472,28 @@ def _backward_induction(mdp: FiniteMDP, alpha: float, exact_alpha: Fraction | No
     for t in range(H - 1, -1, -1):
         pv = (P_ext @ v_next).reshape(S, A)
         q_ext = mdp.rewards_extended() + EXTENDED(g) * pv
+        with np.errstate(over="ignore"):
+            Qs[t] = q_ext.astype(np.float64)
+        _check_range(mdp, Qs[t], f"Q[{t}]")
         p_abs_v = matvec(mdp.transitions.reshape(S * A, S), np.abs(v_next.astype(float))).reshape(
             S, A
         )
         rho = gamma_n(S + 4, u) * (np.abs(mdp.rewards) + g * p_abs_v)
-        rho = rho + mdp.reward_reduction_error()
+        # underflow: the float64 product P|V| and this sum (proofs/coq/Rounding.v), the
+        # rounding of Q_t, V_t and of their rounding errors to float64, 2**-1075 each
+        rho = rho + mdp.reward_reduction_error() + (dot_underflow(S) + 16 * TINY)
         if not exact_inputs:
-            rho = rho + U64 * (np.abs(mdp.rewards) + 3 * g * p_abs_v + g * alpha)
+            lam = mdp.prior_log_rounding()
+            # (+ TINY terms: exact R and gamma rounded into the subnormal range, 2**-1075 each)
+            rho = rho + U64 * (np.abs(mdp.rewards) + 3 * g * p_abs_v) + g * alpha * lam
+            rho = rho + TINY * (1 + p_abs_v)
         err_q = float(rho.max()) + g * row_max * err_v_next
         v_ext, _ = lse_kernel(q_ext, alpha, log_mu)
+        with np.errstate(over="ignore"):
+            Vs[t] = v_ext.astype(np.float64)
+        _check_range(mdp, Vs[t], f"V[{t}]")
         err_v = err_q + float(lse_allowance(q_ext, v_ext, alpha, log_mu, u).max()) + h * d_alpha
-        Qs[t] = q_ext.astype(np.float64)
-        Vs[t] = v_ext.astype(np.float64)
+        err_v += alpha * mdp.prior_log_rounding()  # the rounded prior, directly in V_t
         _, pols[t] = soft_value_and_policy(Qs[t], alpha, mdp.prior)
         round_q = float(np.abs((Qs[t].astype(EXTENDED) - q_ext).astype(float)).max())
         round_v = float(np.abs((Vs[t].astype(EXTENDED) - v_ext).astype(float)).max())
@@ -446,7 +506,7 @@ def _backward_induction(mdp: FiniteMDP, alpha: float, exact_alpha: Fraction | No
         policy=pols,
         iterations=H,
         residual=0.0,
-        error_bound=bound * (1 + 8 * U64),
+        error_bound=_final_bound(bound * (1 + 8 * U64)),
         alpha=alpha,
         gamma=g,
         method="backward induction (extended precision)",

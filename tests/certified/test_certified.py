@@ -165,9 +165,29 @@ def test_digits_and_digits_plus_twenty_agree_within_their_bounds(
     )
 
 
+# Issue 12: findings 1 and 2 (the float64 rounding of an exact prior, normal and subnormal, was
+# not in the float64 bound) and 13 (inputs that crashed the certified solver).
+EXACT_THIRDS_PRIOR = FiniteMDP([[[1], [1]]], [[0, 0]], 0, prior=[["1/3", "1/3"]])
+SUBNORMAL_STRING_PRIOR = FiniteMDP([[[1], [1]]], [[740, 0]], 0, prior=[["3e-320", "1"]])
+SUBNORMAL_PRIOR_WIDE_SPREAD = FiniteMDP([[[1], [1]]], [[1, 0]], 0.5, prior=[[1, 1e-309]])
+ONE_STATE_PRIOR_WITH_A_ZERO = FiniteMDP(
+    [[[1], [1], [1]]], [[1, 0, 2]], 0.5, prior=[[0.25, 0, 0.75]]
+)
+HORIZON_HUGE_REWARD = FiniteMDP([[[1], [1]]], [[1e300, 0]], 0.5, horizon=3)
+HORIZON_HUGE_REWARD_PRIOR = FiniteMDP(
+    [[[1], [1]]], [[1e300, 1e-300]], 1.0, prior=[[0.25, 1e5]], horizon=5
+)
+
+
 @settings(max_examples=50)
 @given(mdp=soft_mdps(), alpha=temperatures(zero=True))
 @lambda f: extreme_examples(f, digits=None)
+@example(mdp=EXACT_THIRDS_PRIOR, alpha=1)
+@example(mdp=SUBNORMAL_STRING_PRIOR, alpha=1)
+@example(mdp=SUBNORMAL_PRIOR_WIDE_SPREAD, alpha=1)
+@example(mdp=ONE_STATE_PRIOR_WITH_A_ZERO, alpha=1e300)
+@example(mdp=HORIZON_HUGE_REWARD, alpha=1e-300)
+@example(mdp=HORIZON_HUGE_REWARD_PRIOR, alpha=1e-300)
 def test_float64_solver_is_within_its_own_bound_of_the_certified_answer(
     mdp: FiniteMDP, alpha: Any
 ) -> None:
@@ -186,6 +206,9 @@ def test_float64_solver_is_within_its_own_bound_of_the_certified_answer(
 @settings(max_examples=40)
 @given(mdp=soft_mdps(), alpha=temperatures(zero=True), digits=st.integers(15, 40))
 @extreme_examples
+@example(  # issue 12, 13: at values ~1e100 the grid is coarse; flint's direct solve was singular
+    mdp=FiniteMDP([[[1], [1]]], [[-3, -3]], 0.5, prior=[[0.25, 0.25]]), alpha=1e100, digits=20
+)
 def test_mpmath_and_flint_backends_agree_within_their_bounds(
     mdp: FiniteMDP, alpha: Any, digits: int
 ) -> None:

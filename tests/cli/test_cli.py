@@ -206,6 +206,92 @@ BAD_INPUTS = {
 }
 
 
+# Issue 12, "Inputs that crash" (findings 6-12): each was a traceback, a hang or a silent
+# misreading; each must be exit 2 with one stderr line, from both solvers.
+CRASHES = {
+    "6: reward beyond the float64 range": (
+        _variant(rewards=[["1e400", "0"], ["0", "1/2"]]),
+        [],
+        "rewards[0, 0] is 1e+400; it is beyond the float64 range",
+    ),
+    "6: prior beyond the float64 range": (
+        _variant(prior=[["1e400", 1], [1, 0]]),
+        [],
+        "prior[0, 0] is 1e+400; it is beyond the float64 range",
+    ),
+    "6: alpha beyond the float64 range (float64 solver)": (
+        CONVENTIONS_EXAMPLE,
+        ["--alpha", "1e400"],
+        "alpha is 1e+400; too large for float64",
+    ),
+    "7: a huge exponent in a reward": (
+        _variant(rewards=[["1e1000000000", "0"], ["0", "1/2"]]),
+        [],
+        "rewards[0, 0] is '1e1000000000': its exponent is beyond +-1000",
+    ),
+    "7: a huge exponent in --alpha": (
+        CONVENTIONS_EXAMPLE,
+        ["--alpha=1e-1000000000"],
+        "--alpha is '1e-1000000000': its exponent is beyond +-1000",
+    ),
+    "8: gamma that rounds to 1": (
+        _variant(gamma="0.99999999999999999999"),
+        [],
+        "gamma is 0.99999999999999999999, which rounds to 1 in float64",
+    ),
+    "9: a horizon too long to keep": (
+        _variant(horizon=10**12),
+        [],
+        "horizon is 1000000000000: with S = 2 and A = 2",
+    ),
+    "10: a 5000-digit integer": (
+        _variant(rewards=[["1" * 5000, "0"], ["0", "1/2"]]),
+        [],
+        "rewards[0, 0] is a number of 5000 digits",
+    ),
+    "11: values beyond the float64 range": (
+        _variant(rewards=[[1e308, 1e308], [1e308, 1e308]]),
+        [],
+        "the solution leaves the float64 range",
+    ),
+    "12: an Arabic-Indic digit": (
+        _variant(rewards=[["\u0661", "0"], ["0", "1/2"]]),
+        [],
+        "rewards[0, 0] is '\u0661', not a number",
+    ),
+    "12: a fullwidth digit": (
+        _variant(rewards=[["\uff11", "0"], ["0", "1/2"]]),
+        [],
+        "rewards[0, 0] is '\uff11', not a number",
+    ),
+}
+
+
+# both solvers, except where the case names one (the certified solver takes any exact alpha)
+_CRASH_RUNS = [
+    (case, digits)
+    for case in CRASHES
+    for digits in ("", "5")
+    if not (digits and "float64 solver" in case)
+]
+
+
+@pytest.mark.parametrize(("case", "digits"), _CRASH_RUNS)
+def test_inputs_that_crashed_exit_2_with_one_stderr_line(
+    case: str, digits: str, tmp_path: Path
+) -> None:
+    text, extra, expected = CRASHES[case]
+    path = tmp_path / "mdp.json"
+    path.write_text(text, encoding="utf-8")
+    more = ["--digits", digits] if digits else []
+    proc = run_cli("solve", str(path), *extra, *more)  # run_cli's timeout: 120 s
+    assert proc.returncode == 2, proc.stderr
+    assert proc.stdout == ""
+    lines = proc.stderr.splitlines()
+    assert len(lines) == 1, proc.stderr
+    assert expected in lines[0], lines[0]
+
+
 @pytest.mark.parametrize("case", list(BAD_INPUTS))
 def test_bad_input_exits_2_with_one_stderr_line_naming_file_key_and_index(
     case: str, tmp_path: Path

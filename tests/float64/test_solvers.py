@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from fractions import Fraction
+
 import numpy as np
 import pytest
 from hypothesis import example, given, settings
@@ -140,3 +142,108 @@ def test_extreme_temperatures_give_finite_answers_with_finite_bounds(alpha):
     r = solve(mdp, alpha)
     assert np.all(np.isfinite(r.Q)) and np.isfinite(r.error_bound)
     assert np.all(np.isfinite(r.policy)) and np.allclose(r.policy.sum(axis=1), 1, atol=4e-16)
+
+
+# Issue 12, "Bounds that fail": each reproducer pinned.
+
+
+def _exact_q_single_state(reward, gamma):
+    """``Q* = R / (1 - gamma)`` for one state, one action, as an exact Fraction."""
+    return Fraction(reward) / (1 - Fraction(gamma))
+
+
+@pytest.mark.parametrize(
+    ("reward", "gamma"), [(1e-320, 0.3), ("1e-320", "0.3"), (5e-324, 0.5), (3 * 2.0**-1074, 0.9)]
+)
+def test_subnormal_rewards_get_a_positive_bound_that_covers_the_error(reward, gamma):
+    # issue 12, finding 3: the products and the residual underflow; a bound of 0 must mean exact
+    mdp = FiniteMDP([[[1.0]]], [[reward]], gamma)
+    r = solve(mdp, 0.0)
+    err = abs(Fraction(float(r.Q[0, 0])) - _exact_q_single_state(reward, gamma))
+    assert err <= Fraction(r.error_bound)
+    assert err == 0 or r.error_bound > 0
+
+
+def test_subnormal_products_in_the_pv_sum_are_in_the_bound():
+    # The Coq/Flocq finding (proofs/coq/Rounding.v, dot_error): S = 8, P = 1/8 everywhere,
+    # R = 3 * 2**-1074, gamma = 1/2: Q* = 6 * 2**-1074 and every term of P V is subnormal.
+    S = 8
+    mdp = FiniteMDP(np.full((S, 1, S), 1 / 8), np.full((S, 1), 3 * 2.0**-1074), 0.5)
+    r = solve(mdp, 0.0)
+    exact = Fraction(6) * Fraction(2) ** -1074
+    err = max(abs(Fraction(float(q)) - exact) for q in r.Q.ravel())
+    assert err <= Fraction(r.error_bound)
+    assert err == 0 or r.error_bound > 0
+
+
+def test_a_refinement_that_diverges_falls_back_to_a_fresh_newton_matrix():
+    # issue 12, finding 5: float64 Newton stops one step early with the wrong policy; the
+    # refinement with its matrix diverged (Q[1, 1] = 199980007, truth 89991.0007).
+    g = 0.9999
+    mdp = FiniteMDP([[[1, 0], [1, 0]], [[1, 0], [0, 1]]], [[9, 2], [2, 7]], g)
+    r = solve(mdp, 0.0)
+    Q, V, _ = mp_solve(mdp, 0.0, dps=50)
+    assert max_abs_diff(r.Q, Q) <= r.error_bound
+    assert max_abs_diff(r.V, V) <= r.error_bound
+    # A float64 answer: a residual of at most 64 ulps of max|Q*| ~ 9e4, amplified by the
+    # contraction's 1 / (1 - gamma) = 1e4; the diverged answer had a bound of 2e8.
+    assert r.error_bound <= 64 * 2.0**-52 * 9e4 / (1 - g)
+    assert r.error_bound <= soft_policy_iteration(mdp, 0.0).error_bound * 16
+
+
+# findings 1 and 2: an exact prior's float64 rounding (normal: U64 relative; subnormal: far more)
+@pytest.mark.parametrize(
+    ("mdp", "alpha"),
+    [
+        (FiniteMDP([[[1], [1]]], [[0, 0]], 0, prior=[["1/3", "1/3"]]), 1),  # was 9.6x too small
+        (FiniteMDP([[[1], [1]]], [[740, 0]], 0, prior=[["3e-320", "1"]]), 1),
+        (FiniteMDP([[[1], [1]]], [[740, 0]], 0.99, prior=[["3e-320", "1"]]), 1),
+        (FiniteMDP([[[1], [1]]], [[740, 0]], 0, prior=[[3e-320, 1]]), 1),  # a float: exact
+    ],
+)
+def test_the_rounding_of_an_exact_prior_is_in_the_bound(mdp, alpha):
+    _check_against_reference(mdp, alpha)
+
+
+def test_a_prior_that_underflows_to_zero_is_refused_not_made_unavailable():
+    # finding 2: "1e-400" became 0.0 and the action silently unavailable (V = 0, V* = 0.079)
+    with pytest.raises(InvalidMDPError, match=r"prior\[0, 0\] is 1e-400; it is positive but"):
+        FiniteMDP([[[1], [1]]], [["1", "0"]], 0, prior=[["1e-400", "1"]])
+
+
+# finding 4: near the float64 limit the bound is a number (it was NaN), and solve is right
+NEAR_LIMIT = FiniteMDP(
+    [[[0.5, 0.5], [1, 0]], [[0, 1], [0.5, 0.5]]], [[1e299, 7e299], [3e299, 2e299]], 0.9999
+)
+
+
+@pytest.mark.parametrize(
+    ("mdp", "alpha"),
+    [(FiniteMDP([[[1.0]]], [[1e307]], 0.9), 0.0), (NEAR_LIMIT, 0.0), (NEAR_LIMIT, 1e299)],
+)
+def test_values_near_the_float64_limit_get_a_finite_bound_that_holds(mdp, alpha):
+    import warnings
+
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")  # no overflow warnings from inside NumPy either
+        result = _check_against_reference(mdp, alpha)
+    assert np.isfinite(result.error_bound)
+    # float64 accuracy: a residual of a few dozen ulps of max|Q*|, times 1 / (1 - gamma)
+    scale = float(np.abs(result.Q).max())
+    assert result.error_bound <= 64 * 2.0**-52 * scale / (1 - mdp.gamma)
+
+
+def test_values_beyond_the_float64_range_are_refused_with_a_message_that_says_so():
+    # finding 11: it blamed "Q[0, 0] is nan" after a RuntimeWarning
+    import warnings
+
+    mdp = FiniteMDP([[[1.0]]], [[1e308]], 0.5)
+    for solver in (solve, soft_policy_iteration, soft_q_iteration):
+        with warnings.catch_warnings():
+            warnings.simplefilter("error")
+            with pytest.raises(InvalidMDPError, match="the solution leaves the float64 range"):
+                solver(mdp, 0.0)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        with pytest.raises(InvalidMDPError, match="the solution leaves the float64 range"):
+            solve(FiniteMDP([[[1.0]]], [[1e308]], 1.0, horizon=3), 0.0)
