@@ -137,7 +137,7 @@ SIGNATURES = {
     "softq_ref.ExactMDP": "(transitions: 'NDArray[np.object_]', rewards: 'NDArray[np.object_]', prior: 'NDArray[np.object_] | None', gamma: 'Fraction')",
     "softq_ref.FiniteMDP": "(transitions: 'ArrayLike', rewards: 'ArrayLike', gamma: 'Any', *, prior: 'ArrayLike | None' = None, termination: 'bool' = False, horizon: 'int | None' = None, name: 'str | None' = None, description: 'str | None' = None)",
     "softq_ref.PolicyEvaluation": "(Q: 'FloatArray', V: 'FloatArray')",
-    "softq_ref.SolveResult": "(Q: 'FloatArray', V: 'FloatArray', policy: 'FloatArray', iterations: 'int', residual: 'float', error_bound: 'float', alpha: 'float', gamma: 'float', method: 'str', residuals: 'tuple[float, ...]' = ())",
+    "softq_ref.SolveResult": "(Q: 'FloatArray', V: 'FloatArray', policy: 'FloatArray', iterations: 'int', residual: 'float', error_bound: 'float', alpha: 'float', gamma: 'float', method: 'str', residuals: 'tuple[float, ...]' = (), *, success: 'bool', status: 'int', message: 'str', refinement_steps: 'int' = 0)",
     "softq_ref.MDPProblem": "(mdp: 'FiniteMDP', alpha: 'Fraction | None')",
     "softq_ref.dumps_mdp": "(mdp: 'FiniteMDP', *, alpha: 'Any' = None)",
     "softq_ref.load_mdp": "(path: 'str | os.PathLike[str]')",

@@ -145,6 +145,33 @@ class CertifiedSolution:
     newton_steps: int = 0
     enclosure_width: Fraction = Fraction(0)
 
+    # As scipy.optimize.OptimizeResult: solve_certified returns only a certified answer
+    # (anything else raises), so these say so for code that checks any solver's result.
+    @property
+    def success(self) -> bool:
+        """Always True: :func:`solve_certified` raises rather than return an uncertified answer."""
+        return True
+
+    @property
+    def status(self) -> int:
+        """Always 0 (converged), as :attr:`softq_ref.SolveResult.status`."""
+        return 0
+
+    @property
+    def message(self) -> str:
+        """What was certified, in words."""
+        return f"certified: Q, V and policy correctly rounded to {self.digits} digits"
+
+    def __repr__(self) -> str:
+        """Compact: the arrays show their shape only."""
+        parts = [f"success=True, status=0, message={self.message!r}"]
+        for name in ("digits", "alpha", "gamma", "iterations", "exact", "horizon"):
+            parts.append(f"{name}={getattr(self, name)!r}")
+        parts.append(f"error_bound={self.error_bound_text or str(self.error_bound)!r}")
+        for name in ("Q", "V", "policy"):
+            parts.append(f"{name}=array(shape={np.shape(getattr(self, name))}, dtype=object)")
+        return f"CertifiedSolution({', '.join(parts)})"
+
     def to_spec_dict(self, *, fractions: bool = False) -> dict[str, Any]:
         """The JSON object of docs/conventions.md section 4 for ``--digits D``.
 
