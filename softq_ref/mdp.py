@@ -18,7 +18,7 @@ import numpy as np
 from numpy.typing import ArrayLike, NDArray
 
 from softq_ref._rounding import U64, UNIT_ROUNDOFF, gamma_n
-from softq_ref._validate import first_bad_index
+from softq_ref._validate import GYMNASIUM_ADAPTER, PYMDPTOOLBOX_ADAPTER, first_bad_index
 from softq_ref.errors import InvalidMDPError
 from softq_ref.exact import to_fraction
 
@@ -224,10 +224,12 @@ class FiniteMDP:
             isinstance(horizon, bool) or not isinstance(horizon, int | np.integer) or horizon < 1
         ):
             raise InvalidMDPError(f"horizon must be an integer >= 1 or None, got {horizon!r}")
+        _refuse_foreign(transitions)
         p_src = _read_array(transitions, "transitions")
         if p_src.ndim != 3 or p_src.shape[0] != p_src.shape[2] or 0 in p_src.shape:
             raise InvalidMDPError(
                 f"transitions must have shape (S, A, S) with S, A >= 1, got shape {p_src.shape}"
+                + _shape_hint(p_src.shape)
             )
         S, A = p_src.shape[0], p_src.shape[1]
         r_src = _read_array(rewards, "rewards")
@@ -429,3 +431,23 @@ class FiniteMDP:
             f"<FiniteMDP{label} S={self.num_states} A={self.num_actions} "
             f"gamma={self.gamma!r}{extra}>"
         )
+
+
+# Data from other libraries: a one-line error that names the adapter (issue 15).
+
+
+def _refuse_foreign(transitions: Any) -> None:
+    """Refuse Gymnasium's ``env.P`` table (a dict) or an environment, naming the adapter."""
+    if isinstance(transitions, dict) or hasattr(transitions, "unwrapped"):
+        what = "a dict (Gymnasium's env.P?)" if isinstance(transitions, dict) else "an environment"
+        raise InvalidMDPError(
+            f"transitions is {what}; FiniteMDP takes an array P[s, a, s'] of shape (S, A, S); "
+            f"use {GYMNASIUM_ADAPTER}"
+        )
+
+
+def _shape_hint(shape: tuple[int, ...]) -> str:
+    """For a shape that can only be pymdptoolbox's ``(A, S, S)``, the adapter to use."""
+    if len(shape) == 3 and shape[1] == shape[2] != shape[0] and 0 not in shape:
+        return f", which looks like pymdptoolbox's P[a, s, s']: use {PYMDPTOOLBOX_ADAPTER}"
+    return ""

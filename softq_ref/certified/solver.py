@@ -67,7 +67,7 @@ from typing import Any
 import numpy as np
 from numpy.typing import NDArray
 
-from softq_ref._validate import positive_int, read_alpha
+from softq_ref._validate import check_mdp, positive_int, read_alpha
 from softq_ref.certified.arith import context_scope, flint_available, make_context
 from softq_ref.certified.decimal_out import DecimalFormat
 from softq_ref.certified.grid import _ceil_div, _Problem, _to_grid
@@ -392,6 +392,7 @@ def solve_certified(
     >>> sol.decimals["V"][0], sol.error_bound < Fraction(1, 10**25)
     ('0.693147180559945309417232121', True)
     """
+    check_mdp(mdp, "solve_certified")
     digits = positive_int(digits, "digits")
     a = read_alpha(alpha)
     be = _pick_backend(backend)

@@ -29,7 +29,7 @@ from numpy.typing import ArrayLike, NDArray
 
 from softq_ref._linalg import lu_factor, lu_solve, matvec
 from softq_ref._rounding import EXTENDED, U64, UNIT_ROUNDOFF, gamma_n
-from softq_ref._validate import float_alpha
+from softq_ref._validate import check_mdp, float_alpha
 from softq_ref.errors import InvalidMDPError
 from softq_ref.float64.bounds import (
     AccuratePV,
@@ -228,6 +228,7 @@ def soft_q_iteration(
     >>> r.iterations, abs(float(r.Q[0, 0]) - 2.0) <= r.error_bound < 1e-11
     (40, True)
     """
+    check_mdp(mdp, "soft_q_iteration")
     _infinite(mdp, "soft_q_iteration")
     a, exact_alpha = _read_alpha(alpha)
     g = mdp.gamma
@@ -359,6 +360,7 @@ def soft_policy_iteration(
     >>> round(float(r.V[0]), 12)  # log(1 + e) / (1 - 0.5)
     2.626523375036
     """
+    check_mdp(mdp, "soft_policy_iteration")
     _infinite(mdp, "soft_policy_iteration")
     a, exact_alpha = _read_alpha(alpha)
     V = np.zeros(mdp.num_states) if V0 is None else np.asarray(V0, dtype=np.float64)
@@ -444,6 +446,7 @@ def solve(
     >>> float(r.V[0]), r.error_bound < 1e-14  # log(1 + e) / (1 - 0.5)
     (2.6265233750364456, True)
     """
+    check_mdp(mdp, "solve")
     a, exact_alpha = _read_alpha(alpha)
     if mdp.horizon is not None:
         return _backward_induction(mdp, a, exact_alpha)
