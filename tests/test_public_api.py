@@ -169,7 +169,7 @@ SIGNATURES = {
     "softq_ref.strategies.gammas": "(min_value: 'float' = 0.0, max_value: 'float' = 0.95)",
     "softq_ref.strategies.distributions": "(n: 'int', *, allow_zeros: 'bool' = True)",
     "softq_ref.conformance.ConformanceReport": "(ok: 'bool', kind: 'str', target: 'str', text: 'str', examples: 'int', worst_ratio: 'float', counterexample: 'Path | None' = None, failure: 'Failure | None' = None, diagnosis: 'tuple[str, ...]' = ())",
-    "softq_ref.conformance.check": "(fn: 'Callable[..., Any]', kind: 'str', *, rtol: 'float | None' = None, atol: 'float | None' = None, examples: 'int' = 100, seed: 'int | None' = None, alpha_range: 'tuple[float, float]' = (0.001, 1000.0), gamma_max: 'float' = 0.95, save_dir: 'str | os.PathLike[str] | None' = 'softq-failures', replay: 'str | os.PathLike[str] | None' = None, target: 'str | None' = None)",
+    "softq_ref.conformance.check": "(fn: 'Callable[..., Any]', kind: 'str', *, rtol: 'float | None' = None, atol: 'float | None' = None, examples: 'int' = 100, seed: 'int | None' = None, alpha_range: 'tuple[float, float]' = (0.001, 1000.0), gamma_max: 'float' = 0.95, save_dir: 'str | os.PathLike[str] | None' = None, replay: 'str | os.PathLike[str] | None' = None, target: 'str | None' = None)",
     "softq_ref.conformance.check_operator": "(fn: 'Callable[..., Any]', **options: 'Any')",
     "softq_ref.conformance.check_solver": "(fn: 'Callable[..., Any]', **options: 'Any')",
     "softq_ref.conformance.check_value": "(fn: 'Callable[..., Any]', **options: 'Any')",
