@@ -155,3 +155,20 @@ def test_a_gymnasium_env_or_table_instead_of_an_mdp_points_to_from_gymnasium(nam
 def test_a_foreign_object_inside_the_data_is_named_in_a_short_message() -> None:
     text = _message(lambda: FiniteMDP([[[{"p": list(range(10_000))}]]], [[0.0]], 0.9))
     assert text.startswith("transitions[0, 0, 0] is {'p': [0, 1, 2") and "of type dict" in text
+
+
+@pytest.mark.parametrize(
+    ("alpha", "percent"), [(0.0, 89), (0.003, 90), (0.01, 51), (0.1, 2)]
+)  # the README's "Choosing alpha"
+def test_frozen_lake_8x8_success_rate_of_the_soft_optimum_is_what_the_readme_says(
+    alpha: float, percent: int
+) -> None:
+    mdp = frozen_lake("8x8", gamma=0.99)
+    res = solve(mdp, alpha)
+    assert res.success
+    # P(reaching the goal) under pi*: the only reward is 1 on entering the goal, after which
+    # the episode ends, so it is the undiscounted expected return x = r_pi + P_pi x.
+    P_pi = np.einsum("sa,sat->st", res.policy, mdp.transitions)
+    r_pi = np.einsum("sa,sa->s", res.policy, mdp.rewards)
+    x = np.linalg.solve(np.eye(mdp.num_states) - P_pi, r_pi)
+    assert round(100 * x[0]) == percent
