@@ -126,6 +126,13 @@ FACES = {
         "soft_q_loss",
     ],
     "softq_ref.cli.demo": ["EXAMPLE_JSON", "example_mdp", "run_demo"],
+    "softq_ref.plot": [
+        "policy_map",
+        "residual_history",
+        "value_against_alpha",
+        "FROZEN_LAKE_ACTIONS",
+        "CLIFF_WALKING_ACTIONS",
+    ],
 }
 
 SIGNATURES = {
