@@ -39,6 +39,11 @@ def row_sum_tolerance(num_states: int) -> float:
     return 16.0 * max(num_states, 1) * _EPS
 
 
+#: The default ``tolerance`` of :meth:`FiniteMDP.from_unnormalized`: rows nearer 1 than this
+#: get a pointer to it in the row-sum error.
+RENORMALIZE_TOLERANCE = 1e-4
+
+
 @dataclass(frozen=True)
 class ExactMDP:
     """The exact rational inputs of a :class:`FiniteMDP` (object arrays of ``Fraction``).
@@ -441,7 +446,7 @@ class FiniteMDP:
         rewards: ArrayLike,
         gamma: Any,
         *,
-        tolerance: float = 1e-4,
+        tolerance: float = RENORMALIZE_TOLERANCE,
         termination: bool = False,
         **options: Any,
     ) -> Renormalized:
@@ -534,11 +539,6 @@ class FiniteMDP:
             worst_sum=1.0 if worst is None else float(sums[worst]),
             max_change=float(np.abs(q - p).max()),
         )
-
-
-#: The default ``tolerance`` of :meth:`FiniteMDP.from_unnormalized`: rows nearer 1 than this
-#: get a pointer to it in the row-sum error.
-RENORMALIZE_TOLERANCE = 1e-4
 
 
 @dataclass(frozen=True)
