@@ -21,7 +21,20 @@ from numpy.typing import NDArray
 from softq_ref.errors import InvalidArgumentError
 from softq_ref.exact import short_text, to_fraction
 
-__all__ = ["check_argument", "first_bad_index", "read_alpha", "float_alpha", "positive_int"]
+__all__ = [
+    "check_argument",
+    "check_mdp",
+    "GYMNASIUM_ADAPTER",
+    "PYMDPTOOLBOX_ADAPTER",
+    "first_bad_index",
+    "read_alpha",
+    "float_alpha",
+    "positive_int",
+]
+
+#: The adapters to name when data come from another library (``softq_ref.io.envs``).
+GYMNASIUM_ADAPTER = "softq_ref.io.from_gymnasium(env, gamma=...)"
+PYMDPTOOLBOX_ADAPTER = "softq_ref.io.from_pymdptoolbox(P, R, gamma)"
 
 
 def check_argument(condition: Any, message: str) -> None:
@@ -107,3 +120,29 @@ def positive_int(value: Any, name: str) -> int:
         f"{name} must be a positive integer, got {value!r}",
     )
     return int(value)
+
+
+def check_mdp(mdp: Any, where: str) -> None:
+    """Refuse anything but a :class:`~softq_ref.FiniteMDP`, saying how to build one.
+
+    ``where`` names the function (``"solve"``). A tuple such as ``(P, R, gamma)``,
+    a Gymnasium environment or its ``P`` table gets a pointer to the constructor or
+    the adapter that fits.
+
+    >>> check_mdp(([[[1.0]]], [[0.0]], 0.9), "solve")  # doctest: +ELLIPSIS
+    Traceback (most recent call last):
+    ...
+    softq_ref.errors.InvalidArgumentError: solve: mdp is a tuple, not a FiniteMDP; build one with ...
+    """
+    from softq_ref.mdp import FiniteMDP  # here: softq_ref.mdp imports this module
+
+    if isinstance(mdp, FiniteMDP):
+        return
+    if isinstance(mdp, dict) or hasattr(mdp, "unwrapped"):
+        hint = f"for a Gymnasium environment use {GYMNASIUM_ADAPTER}"
+    else:
+        hint = (
+            "build one with softq_ref.FiniteMDP(P, R, gamma) (P[s, a, s'] of shape (S, A, S)), "
+            f"or from pymdptoolbox's P[a, s, s'] with {PYMDPTOOLBOX_ADAPTER}"
+        )
+    raise InvalidArgumentError(f"{where}: mdp is a {type(mdp).__name__}, not a FiniteMDP; {hint}")

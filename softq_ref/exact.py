@@ -104,7 +104,15 @@ def to_fraction(
         if not man and exp:  # +-inf or nan
             raise error(f"{where} is {value!r}; every number must be finite")
         return (-1) ** sign * Fraction(man) * Fraction(2) ** exp
-    raise error(f"{where} is {value!r} of type {type(value).__name__}; expected a number")
+    raise error(
+        f"{where} is {_short_repr(value)} of type {type(value).__name__}; expected a number"
+    )
+
+
+def _short_repr(value: Any, limit: int = 60) -> str:
+    """``repr(value)`` on one line, cut to ``limit`` characters (error messages stay short)."""
+    text = " ".join(repr(value).split())
+    return text if len(text) <= limit else text[: limit - 3] + "..."
 
 
 def _check_size(text: str, value: str, where: str, error: type[InvalidArgumentError]) -> None:

@@ -24,10 +24,12 @@ the smallest positive double to the largest.
 
 from __future__ import annotations
 
+from typing import Any
+
 import numpy as np
 from numpy.typing import ArrayLike, NDArray
 
-from softq_ref._validate import first_bad_index, float_alpha
+from softq_ref._validate import check_argument, first_bad_index, float_alpha
 from softq_ref.errors import InvalidArgumentError
 
 __all__ = [
@@ -42,11 +44,16 @@ FloatArray = NDArray[np.float64]
 
 
 def _as_q(Q: ArrayLike, name: str = "Q") -> FloatArray:
-    q = np.asarray(Q, dtype=np.float64)
+    try:
+        q = np.asarray(Q, dtype=np.float64)
+    except (TypeError, ValueError) as exc:  # a GPU tensor, a ragged list, text
+        detail = " ".join(str(exc).split())[:80]
+        raise InvalidArgumentError(
+            f"{name} cannot be read as a float64 NumPy array ({detail}); pass numbers, a NumPy "
+            "array or a CPU tensor"
+        ) from None
     if q.ndim == 0:
         raise InvalidArgumentError(f"{name} must have an action axis, got a scalar")
-    if q.shape[-1] == 0:
-        raise InvalidArgumentError(f"{name} has no actions (last axis of shape {q.shape} is 0)")
     idx = first_bad_index(~np.isfinite(q))
     if idx is not None:
         raise InvalidArgumentError(
@@ -55,8 +62,23 @@ def _as_q(Q: ArrayLike, name: str = "Q") -> FloatArray:
     return q
 
 
-def _log_prior(prior: ArrayLike | None, shape: tuple[int, ...]) -> FloatArray | None:
-    """``log mu`` broadcast to ``shape`` (``-inf`` where ``mu = 0``), or None."""
+def _action_axis(axis: Any, q: FloatArray, name: str = "Q") -> int:
+    """``axis`` as an index in ``0..q.ndim-1``; the axis must have at least one action."""
+    check_argument(
+        isinstance(axis, int | np.integer) and not isinstance(axis, bool | np.bool_),
+        f"axis must be an integer, got {axis!r}",
+    )
+    check_argument(
+        -q.ndim <= axis < q.ndim,
+        f"axis {axis} is out of range for {name} of shape {q.shape} ({q.ndim} dimensions)",
+    )
+    k = int(axis) % q.ndim
+    check_argument(q.shape[k] > 0, f"{name} has no actions (axis {axis} of shape {q.shape} is 0)")
+    return k
+
+
+def _log_prior(prior: ArrayLike | None, shape: tuple[int, ...], axis: int) -> FloatArray | None:
+    """``log mu`` broadcast to ``shape``, the action ``axis`` moved last (``-inf`` where ``mu = 0``)."""
     if prior is None:
         return None
     mu = np.asarray(prior, dtype=np.float64)
@@ -71,13 +93,15 @@ def _log_prior(prior: ArrayLike | None, shape: tuple[int, ...]) -> FloatArray | 
         raise InvalidArgumentError(
             f"prior{list(idx)} is {float(mu[idx])!r}; weights must be finite and >= 0"
         )
+    mu = np.moveaxis(mu, axis, -1)
     idx = first_bad_index(~(mu > 0).any(axis=-1))
     if idx is not None:
+        where = "" if axis == len(shape) - 1 else f" along axis {axis}"
         raise InvalidArgumentError(
-            f"prior{list(idx)} has no positive weight (every action excluded)"
+            f"prior{list(idx)} has no positive weight{where} (every action excluded)"
         )
     with np.errstate(divide="ignore"):
-        return np.log(mu)
+        return np.ascontiguousarray(np.log(mu))
 
 
 def lse_kernel(
@@ -131,27 +155,38 @@ def lse_kernel(
 
 
 def soft_value_and_policy(
-    Q: ArrayLike, alpha: float, prior: ArrayLike | None = None
+    Q: ArrayLike, alpha: float, prior: ArrayLike | None = None, *, axis: int = -1
 ) -> tuple[FloatArray, FloatArray]:
     r"""Soft value and soft-greedy policy of a Q-table, in one pass.
 
     Parameters
     ----------
     Q : array_like, shape (..., A)
-        Q-values; the last axis is the action axis. Every entry finite.
+        Q-values, the actions along ``axis`` (the last by default). Every entry
+        finite. Anything :func:`numpy.asarray` reads is accepted: lists, NumPy
+        arrays, CPU tensors of PyTorch or JAX (a GPU tensor must be moved to
+        the CPU first).
     alpha : float
         Temperature ``alpha >= 0`` (a float, an int, an exact string such as
         ``"0.1"``, or a Fraction, rounded to the nearest double).
     prior : array_like or None, optional
-        The reference measure ``mu[..., a] >= 0``, broadcast against ``Q``;
-        None is the counting measure (all ones). Every row needs positive mass.
+        The reference measure ``mu >= 0``, broadcast against ``Q`` (the same
+        layout, actions along ``axis``); None is the counting measure (all
+        ones). Every row needs positive mass.
+    axis : int, optional
+        The action axis, as in :func:`scipy.special.logsumexp` (default -1).
 
     Returns
     -------
-    V : ndarray, shape (...)
-        ``alpha * log sum_a mu[..., a] exp(Q[..., a] / alpha)``.
-    policy : ndarray, shape (..., A)
-        ``mu[..., a] exp((Q[..., a] - V) / alpha)``, summing to 1 up to rounding.
+    V : numpy.ndarray of float64, shape of ``Q`` without ``axis``
+        ``alpha * log sum_a mu[..., a] exp(Q[..., a] / alpha)``; a 0-d array
+        for a single row.
+    policy : numpy.ndarray of float64, shape of ``Q``
+        ``mu[..., a] exp((Q[..., a] - V) / alpha)`` along ``axis``, summing to
+        1 up to rounding.
+
+    The results are always NumPy float64 arrays, whatever ``Q`` was: convert
+    them back if needed (``torch.from_numpy(V)``, ``jax.numpy.asarray(V)``).
 
     Raises
     ------
@@ -184,25 +219,36 @@ def soft_value_and_policy(
     """
     a, _ = float_alpha(alpha)
     q = _as_q(Q)
-    return lse_kernel(q, a, _log_prior(prior, q.shape))
+    k = _action_axis(axis, q)
+    # The kernel works along the last axis of a contiguous array, so that every axis
+    # gives bit for bit what the last axis gives on the transposed table.
+    log_mu = _log_prior(prior, q.shape, k)
+    value, policy = lse_kernel(np.ascontiguousarray(np.moveaxis(q, k, -1)), a, log_mu)
+    return value, np.moveaxis(policy, -1, k)
 
 
-def soft_value(Q: ArrayLike, alpha: float, prior: ArrayLike | None = None) -> FloatArray:
-    r"""Soft value ``V = alpha * log sum_a mu * exp(Q / alpha)`` over the last axis.
+def soft_value(
+    Q: ArrayLike, alpha: float, prior: ArrayLike | None = None, *, axis: int = -1
+) -> FloatArray:
+    r"""Soft value ``V = alpha * log sum_a mu * exp(Q / alpha)`` over the action axis.
 
     Parameters
     ----------
     Q : array_like, shape (..., A)
-        Q-values, the last axis the actions.
+        Q-values, the actions along ``axis``; any array :func:`numpy.asarray`
+        reads (lists, NumPy arrays, CPU tensors).
     alpha : float
         Temperature ``alpha >= 0``.
     prior : array_like or None, optional
-        Reference measure ``mu`` (default: all ones).
+        Reference measure ``mu`` (default: all ones), in the layout of ``Q``.
+    axis : int, optional
+        The action axis (default -1, the last), as in :func:`scipy.special.logsumexp`.
 
     Returns
     -------
-    ndarray, shape (...)
-        The soft value; ``max_{a: mu > 0} Q`` for ``alpha = 0``.
+    numpy.ndarray of float64, shape of ``Q`` without ``axis``
+        The soft value; ``max_{a: mu > 0} Q`` for ``alpha = 0``. Always a NumPy
+        array, whatever ``Q`` was.
 
     Raises
     ------
@@ -220,27 +266,34 @@ def soft_value(Q: ArrayLike, alpha: float, prior: ArrayLike | None = None) -> Fl
     --------
     >>> float(soft_value([1.0, 1.0], 0.0)), float(soft_value([1e8, 0.0], 1e-12))
     (1.0, 100000000.0)
+    >>> soft_value([[1.0, 2.0], [1.0, 2.0]], 0.0, axis=0).tolist()  # actions along axis 0
+    [1.0, 2.0]
     """
-    return soft_value_and_policy(Q, alpha, prior)[0]
+    return soft_value_and_policy(Q, alpha, prior, axis=axis)[0]
 
 
-def soft_policy(Q: ArrayLike, alpha: float, prior: ArrayLike | None = None) -> FloatArray:
-    r"""Soft-greedy policy ``pi = mu * exp((Q - V) / alpha)`` over the last axis.
+def soft_policy(
+    Q: ArrayLike, alpha: float, prior: ArrayLike | None = None, *, axis: int = -1
+) -> FloatArray:
+    r"""Soft-greedy policy ``pi = mu * exp((Q - V) / alpha)`` over the action axis.
 
     Parameters
     ----------
     Q : array_like, shape (..., A)
-        Q-values, the last axis the actions.
+        Q-values, the actions along ``axis``; any array :func:`numpy.asarray`
+        reads (lists, NumPy arrays, CPU tensors).
     alpha : float
         Temperature ``alpha >= 0``.
     prior : array_like or None, optional
-        Reference measure ``mu`` (default: all ones).
+        Reference measure ``mu`` (default: all ones), in the layout of ``Q``.
+    axis : int, optional
+        The action axis (default -1, the last).
 
     Returns
     -------
-    ndarray, shape (..., A)
-        The policy; for ``alpha = 0`` uniform over the maximising actions with
-        ``mu > 0``.
+    numpy.ndarray of float64, shape of ``Q``
+        The policy, summing to 1 along ``axis``; for ``alpha = 0`` uniform over
+        the maximising actions with ``mu > 0``. Always a NumPy array.
 
     Raises
     ------
@@ -257,7 +310,7 @@ def soft_policy(Q: ArrayLike, alpha: float, prior: ArrayLike | None = None) -> F
     >>> soft_policy([2.0, 1.0, 2.0], 0.0).tolist()
     [0.5, 0.0, 0.5]
     """
-    return soft_value_and_policy(Q, alpha, prior)[1]
+    return soft_value_and_policy(Q, alpha, prior, axis=axis)[1]
 
 
 def _as_policy(policy: ArrayLike) -> FloatArray:

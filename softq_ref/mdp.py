@@ -18,11 +18,11 @@ import numpy as np
 from numpy.typing import ArrayLike, NDArray
 
 from softq_ref._rounding import U64, UNIT_ROUNDOFF, gamma_n
-from softq_ref._validate import first_bad_index
+from softq_ref._validate import GYMNASIUM_ADAPTER, PYMDPTOOLBOX_ADAPTER, first_bad_index
 from softq_ref.errors import InvalidMDPError
 from softq_ref.exact import short_text, to_fraction
 
-__all__ = ["FiniteMDP", "ExactMDP", "row_sum_tolerance", "MAX_HORIZON_ENTRIES"]
+__all__ = ["FiniteMDP", "ExactMDP", "Renormalized", "row_sum_tolerance", "MAX_HORIZON_ENTRIES"]
 
 _EPS = 2 * U64  # float64's machine epsilon, 2**-52
 
@@ -37,6 +37,11 @@ def row_sum_tolerance(num_states: int) -> float:
     high-precision solver sees the same rows that were accepted here.
     """
     return 16.0 * max(num_states, 1) * _EPS
+
+
+#: The default ``tolerance`` of :meth:`FiniteMDP.from_unnormalized`: rows nearer 1 than this
+#: get a pointer to it in the row-sum error.
+RENORMALIZE_TOLERANCE = 1e-4
 
 
 @dataclass(frozen=True)
@@ -268,10 +273,12 @@ class FiniteMDP:
             isinstance(horizon, bool) or not isinstance(horizon, int | np.integer) or horizon < 1
         ):
             raise InvalidMDPError(f"horizon must be an integer >= 1 or None, got {horizon!r}")
+        _refuse_foreign(transitions)
         p_src = _read_array(transitions, "transitions")
         if p_src.ndim != 3 or p_src.shape[0] != p_src.shape[2] or 0 in p_src.shape:
             raise InvalidMDPError(
                 f"transitions must have shape (S, A, S) with S, A >= 1, got shape {p_src.shape}"
+                + _shape_hint(p_src.shape)
             )
         S, A = p_src.shape[0], p_src.shape[1]
         r_src = _read_array(rewards, "rewards")
@@ -390,6 +397,8 @@ class FiniteMDP:
                     if termination or total > 1
                     else "; pass termination=True for rows that end the episode"
                 )
+                if abs(total - 1) <= RENORMALIZE_TOLERANCE:
+                    hint = "; FiniteMDP.from_unnormalized renormalises rows (float32 data?)"
                 raise InvalidMDPError(
                     f"transitions[{s}, {a}, :] sums to {_fmt(total)}, not 1 "
                     f"(tolerance {tol:.1e}){hint}"
@@ -508,3 +517,153 @@ class FiniteMDP:
             f"<FiniteMDP{label} S={self.num_states} A={self.num_actions} "
             f"gamma={self.gamma!r}{extra}>"
         )
+
+    @classmethod
+    def from_unnormalized(
+        cls,
+        transitions: ArrayLike,
+        rewards: ArrayLike,
+        gamma: Any,
+        *,
+        tolerance: float = RENORMALIZE_TOLERANCE,
+        termination: bool = False,
+        **options: Any,
+    ) -> Renormalized:
+        r"""Divide each row of ``P`` by its sum, build the MDP, and report how far rows moved.
+
+        For transition tables stored in lower precision (float32 rows sum to 1
+        only within about ``S * 6e-8``), which :class:`FiniteMDP` refuses. The
+        rows are renormalised explicitly, never silently: the report says how
+        many rows moved and by how much.
+
+        Parameters
+        ----------
+        transitions : array_like of numbers, shape (S, A, S)
+            ``P[s, a, s']``, finite and ``>= 0``, read as float64.
+        rewards, gamma
+            As for :class:`FiniteMDP`.
+        tolerance : float, optional
+            The largest ``|sum_s' P[s, a, s'] - 1|`` renormalised; a row further
+            from 1 is an error in the data, not rounding, and is refused.
+        termination : bool, optional
+            With True, rows summing to less than 1 are kept (the missing mass
+            ends the episode) and only rows summing to more than 1 are scaled.
+        **options
+            ``prior``, ``horizon``, ``name``, ``description``, as for
+            :class:`FiniteMDP`.
+
+        Returns
+        -------
+        Renormalized
+            ``mdp`` (whose rows are the float64 quotients ``P[s, a, :] / sum``,
+            exactly as docs/conventions.md section 2 reads floats), and the
+            report: ``rows_moved``, ``worst_row``, ``worst_sum``,
+            ``max_change``.
+
+        Raises
+        ------
+        InvalidMDPError
+            For a row summing to 0 or further than ``tolerance`` from 1, and
+            everything :class:`FiniteMDP` refuses.
+
+        Examples
+        --------
+        >>> P32 = np.array([[[0.1, 0.2, 0.7]] * 2] * 3, dtype=np.float32)
+        >>> fixed = FiniteMDP.from_unnormalized(P32, np.zeros((3, 2)), 0.9)
+        >>> print(fixed)  # doctest: +ELLIPSIS
+        renormalised 6 of 6 rows of P; the furthest, transitions[0, 0, :], summed to 0.99999999...
+        >>> fixed.max_change < 1e-8, float(abs(fixed.mdp.transitions.sum(axis=2) - 1).max()) < 1e-15
+        (True, True)
+        """
+        if not isinstance(tolerance, float | int | np.floating) or not 0 <= tolerance < 1:
+            raise InvalidMDPError(f"tolerance must be a number in [0, 1), got {tolerance!r}")
+        _refuse_foreign(transitions)
+        try:
+            p = np.array(transitions, dtype=np.float64)
+        except (TypeError, ValueError):
+            raise InvalidMDPError(
+                "from_unnormalized reads transitions as float64; pass an array of numbers"
+            ) from None
+        if p.ndim != 3 or p.shape[0] != p.shape[2] or 0 in p.shape:
+            raise InvalidMDPError(
+                f"transitions must have shape (S, A, S) with S, A >= 1, got shape {p.shape}"
+                + _shape_hint(p.shape)
+            )
+        _check_finite(p, "transitions")
+        idx = first_bad_index(p < 0)
+        if idx is not None:
+            raise InvalidMDPError(
+                f"transitions{list(idx)} is {_fmt(p[idx])}; probabilities must be >= 0"
+            )
+        sums = p.sum(axis=2)
+        off = np.abs(sums - 1)
+        short_ok = bool(termination) & (sums < 1)  # a short row ends the episode
+        bad = first_bad_index((off > tolerance) & ~short_ok)
+        if bad is not None:
+            raise InvalidMDPError(
+                f"transitions[{bad[0]}, {bad[1]}, :] sums to {_fmt(sums[bad])}, further from 1 "
+                f"than tolerance={tolerance:g}: not a rounding error to renormalise"
+            )
+        scale = (sums != 1) & ~short_ok
+        q = p.copy()
+        q[scale] /= sums[scale][:, None]
+        moved = scale & np.any(q != p, axis=2)
+        worst = first_bad_index(moved & (off == off[moved].max(initial=0)))
+        mdp = cls(q, rewards, gamma, termination=termination, **options)
+        return Renormalized(
+            mdp=mdp,
+            rows_moved=int(moved.sum()),
+            rows=int(moved.size),
+            worst_row=None if worst is None else (worst[0], worst[1]),
+            worst_sum=1.0 if worst is None else float(sums[worst]),
+            max_change=float(np.abs(q - p).max()),
+        )
+
+
+@dataclass(frozen=True)
+class Renormalized:
+    """What :meth:`FiniteMDP.from_unnormalized` built, and how far it moved the rows.
+
+    ``mdp`` is the MDP with the renormalised rows; ``rows_moved`` of the
+    ``rows = S * A`` rows changed; ``worst_row`` ``(s, a)`` is the one whose sum
+    ``worst_sum`` was furthest from 1 (None and 1.0 if no row moved);
+    ``max_change`` is the largest change of an entry, ``max |P_new - P|``.
+    ``str()`` says it in one line.
+    """
+
+    mdp: FiniteMDP
+    rows_moved: int
+    rows: int
+    worst_row: tuple[int, int] | None
+    worst_sum: float
+    max_change: float
+
+    def __str__(self) -> str:
+        if self.worst_row is None:
+            return f"no row of P moved: all {self.rows} rows already summed to 1"
+        s, a = self.worst_row
+        return (
+            f"renormalised {self.rows_moved} of {self.rows} rows of P; the furthest, "
+            f"transitions[{s}, {a}, :], summed to {self.worst_sum!r} "
+            f"(largest change of an entry {self.max_change:.3g})"
+        )
+
+
+# Data from other libraries: a one-line error that names the adapter (issue 15).
+
+
+def _refuse_foreign(transitions: Any) -> None:
+    """Refuse Gymnasium's ``env.P`` table (a dict) or an environment, naming the adapter."""
+    if isinstance(transitions, dict) or hasattr(transitions, "unwrapped"):
+        what = "a dict (Gymnasium's env.P?)" if isinstance(transitions, dict) else "an environment"
+        raise InvalidMDPError(
+            f"transitions is {what}; FiniteMDP takes an array P[s, a, s'] of shape (S, A, S); "
+            f"use {GYMNASIUM_ADAPTER}"
+        )
+
+
+def _shape_hint(shape: tuple[int, ...]) -> str:
+    """For a shape that can only be pymdptoolbox's ``(A, S, S)``, the adapter to use."""
+    if len(shape) == 3 and shape[1] == shape[2] != shape[0] and 0 not in shape:
+        return f", which looks like pymdptoolbox's P[a, s, s']: use {PYMDPTOOLBOX_ADAPTER}"
+    return ""

@@ -13,7 +13,7 @@ import numpy as np
 from numpy.typing import ArrayLike, NDArray
 
 from softq_ref._linalg import matvec, solve
-from softq_ref._validate import first_bad_index, float_alpha
+from softq_ref._validate import check_mdp, first_bad_index, float_alpha
 from softq_ref.errors import InvalidArgumentError
 from softq_ref.logsumexp import policy_entropy, soft_value
 from softq_ref.mdp import FiniteMDP, row_sum_tolerance
@@ -155,6 +155,7 @@ def bellman_operator(mdp: FiniteMDP, Q: ArrayLike, alpha: float) -> FloatArray:
     >>> bellman_operator(mdp, [[0.0, 0.0]], 0.0).tolist()
     [[1.0, 0.0]]
     """
+    check_mdp(mdp, "bellman_operator")
     a, _ = float_alpha(alpha)
     q = check_q(mdp, Q)
     return mdp.rewards + mdp.gamma * expected_next_value(mdp, soft_value(q, a, mdp.prior))
@@ -206,6 +207,7 @@ def policy_operator(mdp: FiniteMDP, Q: ArrayLike, policy: ArrayLike, alpha: floa
     >>> policy_operator(mdp, [[0.0, 0.0]], [[1.0, 0.0]], 0.0).tolist()
     [[1.0, 0.0]]
     """
+    check_mdp(mdp, "policy_operator")
     a, _ = float_alpha(alpha)
     q = check_q(mdp, Q)
     p = check_policy(mdp, policy)
@@ -259,6 +261,7 @@ def evaluate_policy(mdp: FiniteMDP, policy: ArrayLike, alpha: float) -> PolicyEv
     >>> round(float(ev.V[0]), 12)  # (0.5 + log 2) / (1 - 0.5)
     2.38629436112
     """
+    check_mdp(mdp, "evaluate_policy")
     a, _ = float_alpha(alpha)
     S = mdp.num_states
     if mdp.horizon is not None:

@@ -14,7 +14,16 @@ from pathlib import Path
 import pytest
 
 PACKAGE = Path(__file__).resolve().parents[1] / "softq_ref"
-SUBPACKAGES = ("float64", "certified", "continuous", "io", "cli", "conformance", "symbolic")
+SUBPACKAGES = (
+    "float64",
+    "certified",
+    "continuous",
+    "io",
+    "cli",
+    "conformance",
+    "symbolic",
+    "plot",
+)
 
 #: which layers each layer may import from (the core: the top-level modules)
 ALLOWED = {
@@ -23,9 +32,10 @@ ALLOWED = {
     "certified": {"core", "float64", "certified"},
     "continuous": {"core", "continuous"},
     "io": {"core", "io", "certified"},
-    "cli": {"core", "float64", "certified", "io", "cli", "conformance"},
+    "cli": {"core", "float64", "certified", "io", "cli", "conformance", "plot"},
     "conformance": {"core", "float64", "io", "conformance"},
     "symbolic": {"core", "float64", "certified", "symbolic"},
+    "plot": {"core", "float64", "plot"},
 }
 
 

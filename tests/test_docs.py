@@ -28,6 +28,29 @@ def test_readme_example_runs_and_its_error_bound_is_what_it_says() -> None:
     assert stated / 3 <= bound <= stated * 3, bound
 
 
+def test_every_readme_python_block_runs() -> None:
+    readme = (ROOT / "README.md").read_text()
+    blocks = _python_blocks(readme)
+    assert len(blocks) >= 2
+    for block in blocks:
+        exec(compile(block, "README.md", "exec"), {})
+
+
+def test_readme_leads_with_testing_and_its_setup_commands_are_what_ci_runs() -> None:
+    readme = (ROOT / "README.md").read_text()
+    sections = re.findall(r"^## (.+)$", readme, re.M)
+    assert sections[:2] == ["Test your implementation", "Solve an MDP"], sections
+    assert "softq-ref check mysoft:soft_value --kind value" in readme
+    assert "from_gymnasium" in readme and "from_pymdptoolbox" in readme
+    setup = readme.split("## Set up")[1].split("\n## ")[0]
+    commands = re.findall(r"```bash\n(.*?)\n```", setup, re.S)
+    assert commands == [
+        "python3 -m pip install . && softq-ref demo",
+        'python3 -m pip install -e ".[test]" && HYPOTHESIS_PROFILE=ci python3 -m pytest -q',
+    ]
+    assert commands[1] in (ROOT / ".ci" / "run").read_text().splitlines()
+
+
 def _console_runs(text: str) -> list[tuple[list[str], str]]:
     """``(argv, output)`` of every ``$ softq-ref ...`` line of the console blocks with output."""
     runs = []

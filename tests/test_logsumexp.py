@@ -216,3 +216,91 @@ def test_bad_kernel_input_raises_invalid_argument_error_naming_the_entry(q, alph
         soft_value(q, alpha, prior)
     assert type(err.value) is InvalidArgumentError  # not MDP data
     assert needle in str(err.value)
+
+
+# --- The action axis and foreign arrays (issue 15, point 4).
+
+q_tables_nd = st.integers(1, 3).flatmap(
+    lambda ndim: st.lists(st.integers(1, 4), min_size=ndim, max_size=ndim).flatmap(
+        lambda shape: st.lists(
+            st.floats(-1e6, 1e6, allow_nan=False),
+            min_size=math.prod(shape),
+            max_size=math.prod(shape),
+        ).map(lambda xs: np.array(xs).reshape(shape))
+    )
+)
+
+
+@given(q_tables_nd, extreme_alphas, st.data())
+def test_any_axis_gives_bit_for_bit_the_last_axis_result_on_the_moved_table(q, alpha, data):
+    axis = data.draw(st.integers(-q.ndim, q.ndim - 1), label="axis")
+    moved = np.moveaxis(q, axis, -1)
+    V, pi = soft_value_and_policy(q, alpha, axis=axis)
+    V_ref, pi_ref = soft_value_and_policy(moved, alpha)
+    assert V.shape == V_ref.shape and np.array_equal(V, V_ref)
+    assert pi.shape == q.shape and np.array_equal(np.moveaxis(pi, axis, -1), pi_ref)
+    assert np.array_equal(soft_value(q, alpha, axis=axis), V_ref)
+    assert np.array_equal(soft_policy(q, alpha, axis=axis), pi)
+
+
+@given(q_tables_nd.filter(lambda q: q.ndim == 2), temperatures(1e-3, 1e3), st.data())
+def test_axis_0_of_a_table_is_axis_minus_1_of_its_transpose_with_a_prior(q, alpha, data):
+    mu = data.draw(
+        st.lists(
+            distributions(q.shape[0], allow_zeros=True), min_size=q.shape[1], max_size=q.shape[1]
+        ).map(lambda rows: np.array(rows).T),
+        label="prior",
+    )  # mu[a, s]: the layout of q, actions along axis 0
+    V, pi = soft_value_and_policy(q, alpha, mu, axis=0)
+    V_ref, pi_ref = soft_value_and_policy(q.T, alpha, mu.T)
+    assert np.array_equal(V, V_ref) and np.array_equal(pi, pi_ref.T)
+
+
+class _Tensor:
+    """A stand-in for a CPU tensor of another library: it converts through ``__array__``."""
+
+    def __init__(self, data):
+        self._data = data
+
+    def __array__(self, dtype=None, copy=None):
+        return np.asarray(self._data, dtype=dtype)
+
+
+class _GpuTensor:
+    def __array__(self, dtype=None, copy=None):
+        raise TypeError("can't convert cuda:0 device type tensor to numpy")
+
+
+def test_any_array_numpy_can_read_is_accepted_and_numpy_float64_comes_back():
+    q = [[1.0, 2.0], [0.5, 0.25]]
+    V, pi = soft_value_and_policy(_Tensor(np.array(q, dtype=np.float32)), 0.5)
+    V_ref, pi_ref = soft_value_and_policy(np.array(q, dtype=np.float32).astype(np.float64), 0.5)
+    assert type(V) is np.ndarray and V.dtype == np.float64 and np.array_equal(V, V_ref)
+    assert type(pi) is np.ndarray and pi.dtype == np.float64 and np.array_equal(pi, pi_ref)
+    assert soft_value([1.0, 2.0], 1.0).shape == ()  # one row: a 0-d array
+
+
+@pytest.mark.parametrize(
+    ("q", "axis", "needle"),
+    [
+        ([[1.0, 2.0]], 2, "axis 2 is out of range for Q of shape (1, 2) (2 dimensions)"),
+        ([[1.0, 2.0]], -3, "axis -3 is out of range"),
+        ([[1.0, 2.0]], 1.0, "axis must be an integer, got 1.0"),
+        ([[1.0, 2.0]], True, "axis must be an integer, got True"),
+        (np.zeros((2, 0)), -1, "Q has no actions (axis -1 of shape (2, 0) is 0)"),
+        (np.zeros((0, 2)), 0, "Q has no actions (axis 0 of shape (0, 2) is 0)"),
+        (_GpuTensor(), -1, "Q cannot be read as a float64 NumPy array (can't convert cuda:0"),
+        ([[1.0, 2.0], [3.0]], -1, "Q cannot be read as a float64 NumPy array"),
+    ],
+)
+def test_a_bad_axis_or_unreadable_array_gets_a_one_line_message(q, axis, needle):
+    with pytest.raises(InvalidArgumentError) as err:
+        soft_value(q, 1.0, axis=axis)
+    assert needle in str(err.value) and "\n" not in str(err.value)
+
+
+def test_a_prior_row_without_mass_along_axis_0_is_named():
+    with pytest.raises(
+        InvalidArgumentError, match=r"prior\[1\] has no positive weight along axis 0"
+    ):
+        soft_value(np.zeros((2, 3)), 1.0, [[1.0, 0.0, 1.0], [1.0, 0.0, 1.0]], axis=0)

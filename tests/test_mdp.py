@@ -154,3 +154,71 @@ def test_subnormal_exact_priors_are_carried_with_their_rounding():
     exact = Fraction(3, 10**320)
     lam = abs(Fraction(float(mdp.prior[0, 0])) / exact - 1)
     assert mdp.prior_log_rounding() >= float(lam) > 1e-5
+
+
+# --- Rows from float32 data (issue 15, point 3): renormalised explicitly, with a report.
+
+
+def _float32_rows(S: int = 5, A: int = 3, seed: int = 0) -> np.ndarray:
+    rng = np.random.default_rng(seed)
+    p = rng.random((S, A, S))
+    return (p / p.sum(axis=2, keepdims=True)).astype(np.float32)
+
+
+def test_float32_rows_are_refused_with_a_pointer_to_from_unnormalized():
+    p32 = _float32_rows()
+    with pytest.raises(InvalidMDPError, match=r"FiniteMDP\.from_unnormalized renormalises rows"):
+        FiniteMDP(p32, np.zeros((5, 3)), 0.9)
+
+
+def test_from_unnormalized_reports_how_far_the_rows_moved():
+    p32 = _float32_rows()
+    p = p32.astype(np.float64)
+    sums = p.sum(axis=2)
+    fixed = FiniteMDP.from_unnormalized(p32, np.zeros((5, 3)), 0.9)
+    # The rows are the float64 quotients, and now sum to 1 within the constructor's tolerance.
+    assert np.array_equal(fixed.mdp.transitions, p / sums[:, :, None])
+    assert np.abs(fixed.mdp.transitions.sum(axis=2) - 1).max() <= row_sum_tolerance(5)
+    # The report: which rows moved, the furthest one and its sum, the largest entry change.
+    moved = np.any(fixed.mdp.transitions != p, axis=2)
+    assert fixed.rows == 15 and fixed.rows_moved == int(moved.sum()) > 0
+    s, a = fixed.worst_row
+    assert fixed.worst_sum == sums[s, a] == sums[moved].flat[np.abs(sums[moved] - 1).argmax()]
+    assert fixed.max_change == np.abs(fixed.mdp.transitions - p).max()
+    assert 0 < fixed.max_change < 1e-6  # float32 rounding, not a change of the model
+    text = str(fixed)
+    assert "\n" not in text and text.startswith(f"renormalised {fixed.rows_moved} of 15 rows")
+    assert f"transitions[{s}, {a}, :], summed to {fixed.worst_sum!r}" in text
+
+
+def test_from_unnormalized_of_normalised_rows_moves_nothing_and_says_so():
+    fixed = FiniteMDP.from_unnormalized(P2, R2, 0.9)
+    assert fixed.rows_moved == 0 and fixed.worst_row is None and fixed.max_change == 0
+    assert str(fixed) == "no row of P moved: all 4 rows already summed to 1"
+    assert np.array_equal(fixed.mdp.transitions, FiniteMDP(P2, R2, 0.9).transitions)
+
+
+def test_from_unnormalized_refuses_rows_that_are_not_rounding_errors():
+    with pytest.raises(
+        InvalidMDPError, match=r"transitions\[0, 0, :\] sums to 0.9, further from 1"
+    ):
+        FiniteMDP.from_unnormalized([[[0.5, 0.4], [1, 0]], [[0, 1], [0, 1]]], R2, 0.9)
+    with pytest.raises(InvalidMDPError, match=r"transitions\[1, 1, :\] sums to 0.0"):
+        FiniteMDP.from_unnormalized([[[0.5, 0.5], [1, 0]], [[0, 1], [0, 0]]], R2, 0.9)
+    with pytest.raises(InvalidMDPError, match=r"transitions\[0, 0, 1\] is -0.5"):
+        FiniteMDP.from_unnormalized([[[1.5, -0.5], [1, 0]], [[0, 1], [0, 1]]], R2, 0.9)
+    with pytest.raises(InvalidMDPError, match="tolerance must be a number in"):
+        FiniteMDP.from_unnormalized(P2, R2, 0.9, tolerance=-1)
+    # A looser tolerance is the caller's explicit choice.
+    fixed = FiniteMDP.from_unnormalized(
+        [[[0.5, 0.4], [1, 0]], [[0, 1], [0, 1]]], R2, 0.9, tolerance=0.2
+    )
+    assert fixed.worst_row == (0, 0) and fixed.worst_sum == 0.9
+
+
+def test_from_unnormalized_with_termination_keeps_short_rows_and_scales_long_ones():
+    P = [[[0.5, 0.25], [0.5, 0.5 + 1e-7]], [[0.0, 1.0], [0.1, 0.0]]]
+    fixed = FiniteMDP.from_unnormalized(P, R2, 0.9, termination=True)
+    assert fixed.mdp.termination and fixed.rows_moved == 1 and fixed.worst_row == (0, 1)
+    assert fixed.mdp.transitions[0, 0].tolist() == [0.5, 0.25]  # ends the episode w.p. 1/4
+    assert fixed.mdp.transitions[1, 1].tolist() == [0.1, 0.0]

@@ -67,7 +67,7 @@ from typing import Any
 import numpy as np
 from numpy.typing import NDArray
 
-from softq_ref._validate import positive_int, read_alpha
+from softq_ref._validate import check_mdp, positive_int, read_alpha
 from softq_ref.certified.arith import context_scope, flint_available, make_context
 from softq_ref.certified.decimal_out import DecimalFormat
 from softq_ref.certified.grid import _ceil_div, _Problem, _to_grid
@@ -144,6 +144,33 @@ class CertifiedSolution:
     format: DecimalFormat | None = field(repr=False, default=None)
     newton_steps: int = 0
     enclosure_width: Fraction = Fraction(0)
+
+    # As scipy.optimize.OptimizeResult: solve_certified returns only a certified answer
+    # (anything else raises), so these say so for code that checks any solver's result.
+    @property
+    def success(self) -> bool:
+        """Always True: :func:`solve_certified` raises rather than return an uncertified answer."""
+        return True
+
+    @property
+    def status(self) -> int:
+        """Always 0 (converged), as :attr:`softq_ref.SolveResult.status`."""
+        return 0
+
+    @property
+    def message(self) -> str:
+        """What was certified, in words."""
+        return f"certified: Q, V and policy correctly rounded to {self.digits} digits"
+
+    def __repr__(self) -> str:
+        """Compact: the arrays show their shape only."""
+        parts = [f"success=True, status=0, message={self.message!r}"]
+        for name in ("digits", "alpha", "gamma", "iterations", "exact", "horizon"):
+            parts.append(f"{name}={getattr(self, name)!r}")
+        parts.append(f"error_bound={self.error_bound_text or str(self.error_bound)!r}")
+        for name in ("Q", "V", "policy"):
+            parts.append(f"{name}=array(shape={np.shape(getattr(self, name))}, dtype=object)")
+        return f"CertifiedSolution({', '.join(parts)})"
 
     def to_spec_dict(self, *, fractions: bool = False) -> dict[str, Any]:
         """The JSON object of docs/conventions.md section 4 for ``--digits D``.
@@ -366,6 +393,7 @@ def solve_certified(
     >>> sol.decimals["V"][0], sol.error_bound < Fraction(1, 10**25)
     ('0.693147180559945309417232121', True)
     """
+    check_mdp(mdp, "solve_certified")
     digits = positive_int(digits, "digits")
     a = read_alpha(alpha)
     be = _pick_backend(backend)

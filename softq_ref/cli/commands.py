@@ -121,7 +121,8 @@ _DEMO_EPILOG = """\
 examples:
   softq-ref demo
   softq-ref demo --alpha 1/2 --digits 40
-  softq-ref demo --write-example river.json && softq-ref solve river.json"""
+  softq-ref demo --write-example river.json && softq-ref solve river.json
+  softq-ref demo --plot river.png"""
 
 
 class _UsageError(Exception):
@@ -255,16 +256,31 @@ def _configure_demo(parser: argparse.ArgumentParser) -> None:
         metavar="PATH",
         help="also write the example MDP as JSON to PATH, for 'softq-ref solve PATH'",
     )
+    parser.add_argument(
+        "--plot",
+        metavar="FILE",
+        help="also draw pi*, the residuals and V* against alpha into FILE (.png, .pdf, .svg; "
+        "needs the plot extra)",
+    )
 
 
 def _run_demo(args: argparse.Namespace) -> int:
     from softq_ref.cli.demo import run_demo
 
     try:
-        return run_demo(alpha=args.alpha, digits=args.digits, write_example=args.write_example)
-    except OSError as exc:  # only --write-example writes
+        return run_demo(
+            alpha=args.alpha, digits=args.digits, write_example=args.write_example, plot=args.plot
+        )
+    except ImportError as exc:  # only --plot needs an extra
+        raise _UsageError(str(exc)) from None
+    except OSError as exc:  # --write-example or --plot writes
         reason = exc.strerror or type(exc).__name__
-        raise InvalidMDPError(f"{args.write_example}: cannot write the file: {reason}") from None
+        path = exc.filename or args.write_example or args.plot
+        raise InvalidMDPError(f"{path}: cannot write the file: {reason}") from None
+    except ValueError as exc:  # matplotlib: an image format it does not know
+        if args.plot is None or isinstance(exc, InvalidArgumentError):
+            raise
+        raise _UsageError(f"--plot {args.plot}: {exc}") from None
 
 
 # ---------------------------------------------------------------- registry

@@ -95,11 +95,19 @@ def _gap_text(gap: float, slack: float, alpha: Fraction) -> str:
     return f"< {_upper(max(gap, 0.0) + slack)}"
 
 
-def run_demo(*, alpha: Any = "1/10", digits: int = 30, write_example: str | None = None) -> int:
+def run_demo(
+    *,
+    alpha: Any = "1/10",
+    digits: int = 30,
+    write_example: str | None = None,
+    plot: str | None = None,
+) -> int:
     """Print the demo summary on stdout; return 0.
 
     ``alpha`` is read exactly (``"1/10"`` is one tenth); ``digits`` is passed
-    to the certified solver; ``write_example`` also saves the example MDP.
+    to the certified solver; ``write_example`` also saves the example MDP;
+    ``plot`` also draws the soft-greedy policy, the residual history and
+    ``V*`` against ``alpha`` into that image file (the ``plot`` extra).
     """
     from softq_ref._validate import read_alpha
     from softq_ref.certified import solve_certified
@@ -182,5 +190,28 @@ def run_demo(*, alpha: Any = "1/10", digits: int = 30, write_example: str | None
             f"The example MDP was written to {write_example}; try "
             f"'softq-ref solve {write_example} --digits 20'."
         )
+    if plot is not None:
+        _draw(mdp, fast, alpha_q, plot)
+        out.append("")
+        out.append(f"The figure was written to {plot}.")  # unwrapped: a path to copy
     print("\n".join(out))
     return 0
+
+
+def _draw(mdp: FiniteMDP, result: Any, alpha: Fraction, path: str) -> None:
+    """The demo's three panels: pi* over the river, the residuals of the solve, V* against alpha."""
+    try:
+        from matplotlib.figure import Figure
+    except ImportError:  # pragma: no cover - depends on the environment
+        raise ImportError("--plot needs matplotlib: pip install 'softq-ref[plot]'") from None
+    from softq_ref.plot import policy_map, residual_history, value_against_alpha
+
+    fig = Figure(figsize=(16, 4.2), layout="constrained")
+    left, middle, right = fig.subplots(1, 3)
+    policy_map(
+        result.V, result.policy, (1, mdp.num_states), actions=((-1, 0), (1, 0)), ax=left,
+        title=f"V* and pi* at alpha = {alpha} (left: drift, right: swim)",
+    )  # fmt: skip
+    residual_history(result, ax=middle)
+    value_against_alpha(mdp, [float(Fraction(a)) for a in APPROACH_ALPHAS], ax=right)
+    fig.savefig(path)

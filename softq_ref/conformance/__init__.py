@@ -174,6 +174,8 @@ def _failure_text(
     saved: Path | None,
     reproduce: tuple[str, str] | None,
     tolerance: Tolerance,
+    *,
+    save_hint: bool = False,
 ) -> str:
     case, outcome, exp, failure = found.case, found.outcome, found.expected, found.failure
     how_found = found.how
@@ -183,6 +185,10 @@ def _failure_text(
     ]
     if saved is not None:
         lines.append(f"  saved to {saved}")
+    elif save_hint:
+        lines.append(
+            "  not saved (pass save_dir=DIR to check() to save it and get a replay command)"
+        )
     lines.append(f"problem: {failure.summary}")
     if failure.worst is not None:
         name = f"{exp.name}[{', '.join(map(str, failure.worst))}]"
@@ -214,7 +220,7 @@ def check(
     seed: int | None = None,
     alpha_range: tuple[float, float] = (1e-3, 1e3),
     gamma_max: float = 0.95,
-    save_dir: str | os.PathLike[str] | None = DEFAULT_SAVE_DIR,
+    save_dir: str | os.PathLike[str] | None = None,
     replay: str | os.PathLike[str] | None = None,
     target: str | None = None,
 ) -> ConformanceReport:
@@ -239,7 +245,9 @@ def check(
     gamma_max : float, optional
         The largest discount to try.
     save_dir : str, os.PathLike or None, optional
-        Where a counterexample is written (None: not saved).
+        Where a counterexample is written, with a command that replays it.
+        Opt-in: by default (None) nothing is written; the command line
+        (``softq-ref check``) saves to ``./softq-failures/`` unless told otherwise.
     replay : str or os.PathLike, optional
         Run only the case saved in that file.
     target : str, optional
@@ -269,10 +277,12 @@ def check(
     Examples
     --------
     >>> from softq_ref import soft_value
-    >>> report = check(soft_value, "value", examples=10, seed=0, save_dir=None)
+    >>> report = check(soft_value, "value", examples=10, seed=0)
     >>> report.ok, report.text.splitlines()[0]
     (True, 'OK: softq_ref.logsumexp:soft_value conforms (kind value: f(Q, alpha) -> V of shape (S,))')
-    >>> report = check(lambda Q, alpha: Q.max(axis=-1), "value", save_dir=None)
+    >>> report = check(lambda Q, alpha: Q.max(axis=-1), "value")  # writes no file
+    >>> report.counterexample is None
+    True
     >>> report.ok, report.diagnosis
     (False, ('hard-max',))
     """
@@ -346,7 +356,14 @@ def check(
             found = replace(found, how=f"{found.how}; could not be saved: {exc}")
     reproduce = _reproduce_line(kind, importable, saved, tolerance) if saved else None
     text = _failure_text(
-        shown, kind, found, diag.text, None if replay else saved, reproduce, tolerance
+        shown,
+        kind,
+        found,
+        diag.text,
+        None if replay else saved,
+        reproduce,
+        tolerance,
+        save_hint=replay is None and save_dir is None,
     )
     return ConformanceReport(False, kind, shown, text, n, worst, saved, found.failure, diag.matches)
 

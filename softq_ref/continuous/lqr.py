@@ -82,6 +82,13 @@ class MaxEntLQRSolution:
     gamma: float
     alpha: float
 
+    def __repr__(self) -> str:
+        """Compact: the arrays show their shape only."""
+        parts = [f"{n}={getattr(self, n)!r}" for n in ("gamma", "alpha", "digits", "iterations")]
+        parts += [f"v={self.v}", f"residual={self.residual}"]
+        parts += [f"{n}=array(shape={getattr(self, n).shape})" for n in ("P", "K", "covariance")]
+        return f"MaxEntLQRSolution({', '.join(parts)})"
+
     def value(self, x: ArrayLike) -> Any:
         """Soft value ``V(x) = -x^T P x + v``."""
         xx = np.asarray(x, dtype=self.P.dtype)

@@ -30,7 +30,7 @@ from numpy.typing import ArrayLike, NDArray
 
 from softq_ref._linalg import lu_factor, lu_solve, matvec
 from softq_ref._rounding import EXTENDED, TINY, U64, UNIT_ROUNDOFF, dot_underflow, gamma_n
-from softq_ref._validate import first_bad_index, float_alpha
+from softq_ref._validate import check_mdp, first_bad_index, float_alpha
 from softq_ref.errors import InvalidMDPError
 from softq_ref.float64.bounds import (
     AccuratePV,
@@ -52,6 +52,36 @@ FloatArray = NDArray[np.float64]
 SWITCH_TO_EXTENDED = 1e-4
 
 
+#: ``SolveResult.status``: the solver met its convergence test.
+CONVERGED = 0
+#: ``SolveResult.status``: the solver stopped at ``max_iterations`` (or ``refinements``) first.
+ITERATION_LIMIT = 1
+#: ``SolveResult.status``: the residual stopped shrinking before the convergence test was met.
+STALLED = 2
+
+#: A float64 Newton residual that stops shrinking below this (relative to ``max(1, |V|)``)
+#: is at float64's floor (about ``cond * eps * |V|``): converged as far as float64 can tell.
+STALL_FLOOR = 1e-10
+
+
+def _steps(n: int, what: str) -> str:
+    """``"1 Newton step"``, ``"3 Newton steps"``."""
+    return f"{n} {what}" + ("" if n == 1 else "s")
+
+
+def _unconverged(limit: str, cert: Certificate) -> str:
+    """The end of the message of a result that did not converge."""
+    bound = max(cert.q_bound, cert.v_bound)
+    return f"{limit}, with residual {cert.residual:.3g} (error_bound {bound:.3g})"
+
+
+def _summary(x: Any) -> str:
+    """An array as ``array(shape=(2, 3), dtype=float64)``; anything else as its repr."""
+    if isinstance(x, np.ndarray):
+        return f"array(shape={x.shape}, dtype={x.dtype})"
+    return repr(x)
+
+
 @dataclass(frozen=True)
 class SolveResult:
     """A float64 solution of the soft Bellman equation and what is proven about it.
@@ -62,6 +92,18 @@ class SolveResult:
     on ``max(|Q - Q*|, |V - V*|)`` over all entries, the float64 rounding of
     its own computation included. ``residuals`` is the history of the float64
     residual ``max |T Q_k - Q_k|`` per iteration.
+
+    As in :class:`scipy.optimize.OptimizeResult`, ``success`` says whether the
+    solver met its convergence test, ``status`` why it stopped (``0``:
+    converged; ``1``: ``max_iterations`` or ``refinements`` ran out first;
+    ``2``: the residual stopped shrinking before the test was met) and
+    ``message`` says so in words. ``iterations`` counts the steps that
+    ``max_iterations`` limits (sweeps of ``T``, float64 Newton steps, or the
+    horizon ``H``), so it never exceeds ``max_iterations``;
+    ``refinement_steps`` counts the extended-precision refinement steps of
+    :func:`solve` (0 for the other solvers). ``error_bound`` holds whether or
+    not the solver converged. The repr is compact: arrays show their shape
+    only.
     """
 
     Q: FloatArray
@@ -74,6 +116,17 @@ class SolveResult:
     gamma: float
     method: str
     residuals: tuple[float, ...] = field(default=(), repr=False)
+    success: bool = field(kw_only=True)
+    status: int = field(kw_only=True)
+    message: str = field(kw_only=True)
+    refinement_steps: int = field(default=0, kw_only=True)
+
+    def __repr__(self) -> str:
+        names = (
+            "success", "status", "message", "method", "iterations", "refinement_steps",
+            "residual", "error_bound", "alpha", "gamma", "Q", "V", "policy",
+        )  # fmt: skip
+        return f"SolveResult({', '.join(f'{n}={_summary(getattr(self, n))}' for n in names)})"
 
 
 def _read_alpha(alpha: Any) -> tuple[float, Fraction | None]:
@@ -121,6 +174,10 @@ def _result(
     method: str,
     history: list[float],
     cert: Certificate,
+    *,
+    status: int,
+    message: str,
+    refinement_steps: int = 0,
 ) -> SolveResult:
     _, policy = soft_value_and_policy(Q, alpha, mdp.prior)
     return SolveResult(
@@ -134,6 +191,10 @@ def _result(
         gamma=mdp.gamma,
         method=method,
         residuals=tuple(history),
+        success=status == CONVERGED,
+        status=status,
+        message=message,
+        refinement_steps=refinement_steps,
     )
 
 
@@ -192,6 +253,7 @@ def soft_q_iteration(
     >>> r.iterations, abs(float(r.Q[0, 0]) - 2.0) <= r.error_bound < 1e-11
     (40, True)
     """
+    check_mdp(mdp, "soft_q_iteration")
     _infinite(mdp, "soft_q_iteration")
     a, exact_alpha = _read_alpha(alpha)
     g = mdp.gamma
@@ -199,6 +261,7 @@ def soft_q_iteration(
     history: list[float] = []
     factor = g / (1 - g) if g > 0 else 0.0
     k = 0
+    status = ITERATION_LIMIT
     while k < max_iterations:
         with np.errstate(over="ignore", invalid="ignore"):
             Qn = bellman_operator(mdp, Q, a)
@@ -208,9 +271,16 @@ def soft_q_iteration(
         history.append(delta)
         Q = Qn
         if factor * delta <= tol * max(1.0, float(np.abs(Q).max())):
+            status = CONVERGED
             break
     cert = certify(mdp, Q, a, exact_alpha=exact_alpha)
-    return _result(mdp, Q, a, k, "soft Q-iteration", history, cert)
+    if status == CONVERGED:
+        message = f"converged after {_steps(k, 'sweep')} (tol={tol:g})"
+    else:
+        message = _unconverged(
+            f"did not converge: max_iterations={max_iterations} sweeps reached", cert
+        )
+    return _result(mdp, Q, a, k, "soft Q-iteration", history, cert, status=status, message=message)
 
 
 def _soft_bellman_v(mdp: FiniteMDP, V: FloatArray, alpha: float) -> tuple[FloatArray, FloatArray]:
@@ -236,7 +306,7 @@ def _newton(
     history: list[float],
     *,
     switch_at: float = 0.0,
-) -> tuple[FloatArray, Any, int]:
+) -> tuple[FloatArray, Any, int, bool]:
     """Float64 Newton on ``V = T_V(V)``.
 
     The Newton step solves ``(I - gamma P_pi) d = T_V(V) - V`` with ``pi``
@@ -245,7 +315,8 @@ def _newton(
     a residual of at most ``switch_at * max(1, |V|)`` (the caller goes on in
     extended precision), or when the residual stops shrinking (the float64
     floor, about ``cond * eps * |V|``). Returns ``V``, the LU factors of the
-    last Newton matrix (None if no step was taken) and the number of steps.
+    last Newton matrix (None if no step was taken), the number of steps and
+    whether it converged (False: ``max_iterations`` ran out first).
     """
     best = math.inf
     solves = 0
@@ -255,9 +326,11 @@ def _newton(
         r = TV - V
         res = float(np.abs(r).max())
         history.append(res)
-        stalled = res >= 0.5 * best and res <= 1e-10 * max(1.0, float(np.abs(V).max()))
-        if res == 0.0 or stalled or solves >= max_iterations:
-            return V, lu, solves
+        stalled = res >= 0.5 * best and res <= STALL_FLOOR * max(1.0, float(np.abs(V).max()))
+        if res == 0.0 or stalled:
+            return V, lu, solves, True
+        if solves >= max_iterations:
+            return V, lu, solves, False
         best = min(best, res)
         lu = _newton_lu(mdp, pi)
         with np.errstate(over="ignore", invalid="ignore"):
@@ -265,7 +338,7 @@ def _newton(
         _check_range(mdp, V, "V")
         solves += 1
         if res <= switch_at * max(1.0, float(np.abs(V).max())):
-            return V, lu, solves
+            return V, lu, solves, True
 
 
 def soft_policy_iteration(
@@ -316,16 +389,34 @@ def soft_policy_iteration(
     >>> round(float(r.V[0]), 12)  # log(1 + e) / (1 - 0.5)
     2.626523375036
     """
+    check_mdp(mdp, "soft_policy_iteration")
     _infinite(mdp, "soft_policy_iteration")
     a, exact_alpha = _read_alpha(alpha)
     V = np.zeros(mdp.num_states) if V0 is None else np.asarray(V0, dtype=np.float64)
     history: list[float] = []
-    V, _, k = _newton(mdp, a, V, max_iterations, history)
+    V, _, k, converged = _newton(mdp, a, V, max_iterations, history)
     with np.errstate(over="ignore", invalid="ignore"):
         Q = mdp.rewards + mdp.gamma * expected_next_value(mdp, V)
     _check_range(mdp, Q, "Q")
     cert = certify(mdp, Q, a, exact_alpha=exact_alpha)
-    return _result(mdp, Q, a, k, "soft policy iteration (Newton)", history, cert)
+    if converged:
+        status, message = CONVERGED, f"converged after {_steps(k, 'Newton step')}"
+    else:
+        status = ITERATION_LIMIT
+        message = _unconverged(
+            f"did not converge: max_iterations={max_iterations} Newton steps reached", cert
+        )
+    return _result(
+        mdp,
+        Q,
+        a,
+        k,
+        "soft policy iteration (Newton)",
+        history,
+        cert,
+        status=status,
+        message=message,
+    )
 
 
 def solve(
@@ -386,6 +477,7 @@ def solve(
     >>> float(r.V[0]), r.error_bound < 1e-14  # log(1 + e) / (1 - 0.5)
     (2.6265233750364456, True)
     """
+    check_mdp(mdp, "solve")
     a, exact_alpha = _read_alpha(alpha)
     if mdp.horizon is not None:
         return _backward_induction(mdp, a, exact_alpha)
@@ -394,7 +486,7 @@ def solve(
     # 1. Float64 Newton. Once the residual is below SWITCH_TO_EXTENDED * |V| the step
     # just taken lands, by quadratic convergence, at float64's floor (cond * eps * |V|):
     # from there on only an extended-precision residual can tell more.
-    V, lu, k = _newton(
+    V, lu, k, newton_converged = _newton(
         mdp, a, np.zeros(mdp.num_states), max_iterations, history, switch_at=SWITCH_TO_EXTENDED
     )
     # 2. Iterative refinement: the residual T_V(V) - V in extended precision (one accurate
@@ -406,6 +498,8 @@ def solve(
     last = math.inf
     best: tuple[float, AccuratePV, NDArray[Any], NDArray[Any], FloatArray] | None = None
     fresh = False  # whether the step that led here was solved with a freshly factored matrix
+    steps = 0
+    status = ITERATION_LIMIT
     for _ in range(max(refinements, 0) + 1):
         Q_ext = mdp.rewards_extended() + EXTENDED(mdp.gamma) * acc.pv
         TV, pi = lse_kernel(Q_ext, a, log_mu)
@@ -416,13 +510,20 @@ def solve(
             best = (res, acc, Q_ext, pi, r)
         scale = max(1.0, float(np.abs(acc.V).max()))
         if res <= 2.0**-55 * (1 - mdp.gamma) * scale:
-            break  # V within a quarter ulp (res / (1 - gamma))
-        if res > 0.5 * last:
-            # The refinement stopped contracting: a stale Newton matrix (the policy changed
-            # since it was factored, as when float64 Newton stopped one step early) or float64's
-            # limit. Go back to the best iterate; refactor there, unless that was just tried.
-            if fresh:
-                break
+            status = CONVERGED  # V within a quarter ulp (res / (1 - gamma))
+            break
+        stalled = res > 0.5 * last
+        if stalled and (fresh or best[0] <= STALL_FLOOR * scale):
+            # No further progress: converged if at float64's floor, else stuck (even with a
+            # freshly factored matrix).
+            status = CONVERGED if best[0] <= STALL_FLOOR * scale else STALLED
+            break
+        if steps >= refinements:
+            break  # the refinements ran out (status stays ITERATION_LIMIT)
+        if stalled:
+            # The refinement stopped contracting above float64's floor: a stale Newton matrix
+            # (the policy changed since it was factored, as when float64 Newton stopped one
+            # step early). Go back to the best iterate and refactor there.
             res, acc, Q_ext, pi, r = best
             lu, fresh = _newton_lu(mdp, pi), True
         elif lu is None or res > 1e-3 * last:
@@ -431,7 +532,7 @@ def solve(
             fresh = False
         last = res
         acc = acc.moved_to(mdp, acc.V + lu_solve(lu, r).astype(EXTENDED))
-        k += 1
+        steps += 1
     # Never worse than an iterate already evaluated: the one with the smallest residual.
     assert best is not None
     _, acc, Q_ext, _, _ = best
@@ -439,7 +540,30 @@ def solve(
         Q = Q_ext.astype(np.float64)
     _check_range(mdp, Q, "Q")
     cert = certify(mdp, Q, a, exact_alpha=exact_alpha, near=acc)
-    return _result(mdp, Q, a, k, "Newton + extended-precision refinement", history, cert)
+    if status != CONVERGED and not newton_converged:
+        status = ITERATION_LIMIT  # the refinement could not make up for too few Newton steps
+    done = f"{_steps(k, 'Newton step')} and {_steps(steps, 'refinement step')}"
+    if status == CONVERGED:
+        message = f"converged after {done}"
+    elif status == STALLED:
+        message = _unconverged(f"did not converge: no progress after {done}", cert)
+    else:
+        limit = (
+            f"refinements={refinements}" if newton_converged else f"max_iterations={max_iterations}"
+        )
+        message = _unconverged(f"did not converge: {limit} reached after {done}", cert)
+    return _result(
+        mdp,
+        Q,
+        a,
+        k,
+        "Newton + extended-precision refinement",
+        history,
+        cert,
+        status=status,
+        message=message,
+        refinement_steps=steps,
+    )
 
 
 def _backward_induction(mdp: FiniteMDP, alpha: float, exact_alpha: Fraction | None) -> SolveResult:
@@ -511,4 +635,7 @@ def _backward_induction(mdp: FiniteMDP, alpha: float, exact_alpha: Fraction | No
         gamma=g,
         method="backward induction (extended precision)",
         residuals=(),
+        success=True,
+        status=CONVERGED,
+        message=f"backward induction over the horizon of {H} steps",
     )

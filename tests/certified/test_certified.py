@@ -516,3 +516,16 @@ def test_bad_arguments_raise_invalid_argument_error(kwargs: dict[str, Any], matc
     with pytest.raises(InvalidArgumentError, match=match) as err:
         solve_certified(TIES, **kwargs)
     assert type(err.value) is InvalidArgumentError  # not MDP data
+
+
+def test_a_certified_solution_says_it_succeeded_and_prints_short():
+    # Issue 15, point 1: the fields of scipy's OptimizeResult, and a repr without the arrays.
+    mdp = FiniteMDP(np.full((30, 2, 30), 1 / 30), np.arange(60.0).reshape(30, 2), 0.5)
+    sol = solve_certified(mdp, "1/10", digits=20)
+    assert sol.success is True and sol.status == 0
+    assert sol.message == "certified: Q, V and policy correctly rounded to 20 digits"
+    text = repr(sol)
+    assert len(text) < 600 and "\n" not in text and "mpf" not in text
+    assert text.startswith("CertifiedSolution(success=True, status=0, message=")
+    assert "Q=array(shape=(30, 2), dtype=object)" in text
+    assert f"error_bound='{sol.error_bound_text}'" in text

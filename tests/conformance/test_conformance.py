@@ -713,3 +713,28 @@ def test_the_failing_run_shown_in_the_docs_is_what_the_kit_prints(tmp_path, monk
     sys.modules.pop("mysoftq", None)
     assert cli(shlex.split(command)[3:]) == 1
     assert capsys.readouterr().out.splitlines() == report
+
+
+# --- Writing files is opt-in from Python (issue 15, point 7); the CLI keeps its default.
+
+
+def test_check_from_python_writes_no_file_unless_asked(tmp_path, monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    report = check(lme_value, "value", examples=5)
+    assert not report.ok and report.counterexample is None
+    assert "  not saved (pass save_dir=DIR to check()" in report.text
+    assert "reproduce:" not in report.text
+    with pytest.raises(AssertionError, match="not saved"):
+        check_value(lme_value, examples=5)
+    assert list(tmp_path.iterdir()) == []  # nothing in the current directory
+    # Asked for, the counterexample is written where it is told, with its replay command.
+    saved = check(lme_value, "value", examples=5, save_dir=tmp_path / "out")
+    assert saved.counterexample is not None and saved.counterexample.parent == tmp_path / "out"
+    assert saved.counterexample.is_file() and "reproduce:" in saved.text
+    assert "not saved" not in saved.text
+
+
+def test_the_cli_still_saves_to_softq_failures_by_default(impl, capsys):
+    assert cli(["myimpl:lme", "--kind", "value", "--examples", "5"]) == 1
+    assert "saved to softq-failures/" in capsys.readouterr().out
+    assert any((impl / "softq-failures").iterdir())

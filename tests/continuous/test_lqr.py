@@ -278,3 +278,14 @@ def test_bad_input_raises_invalid_argument_error(kwargs, match):
     with pytest.raises(InvalidArgumentError, match=match) as err:
         solve_max_entropy_lqr(**args)
     assert type(err.value) is InvalidArgumentError  # not MDP data
+
+
+@pytest.mark.parametrize("digits", [None, 30])
+def test_the_repr_of_an_lqr_solution_shows_shapes_not_arrays(digits):
+    n = 12
+    sol = solve_max_entropy_lqr(
+        0.5 * np.eye(n), np.eye(n), np.eye(n), np.eye(n), 0.1 * np.eye(n), 0.9, 0.5, digits=digits
+    )
+    text = repr(sol)
+    assert len(text) < 400 and "\n" not in text
+    assert f"P=array(shape=({n}, {n}))" in text and f"iterations={sol.iterations}" in text

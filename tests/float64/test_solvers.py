@@ -50,6 +50,7 @@ EXACT_STRINGS = FiniteMDP(
 
 def _check_against_reference(mdp, alpha):
     result = solve(mdp, alpha)
+    assert result.success, result.message
     Q, V, pi = mp_solve(mdp, alpha, dps=50)
     assert max_abs_diff(result.Q, Q) <= result.error_bound
     assert max_abs_diff(result.V, V) <= result.error_bound
@@ -247,3 +248,70 @@ def test_values_beyond_the_float64_range_are_refused_with_a_message_that_says_so
         warnings.simplefilter("error")
         with pytest.raises(InvalidMDPError, match="the solution leaves the float64 range"):
             solve(FiniteMDP([[[1.0]]], [[1e308]], 1.0, horizon=3), 0.0)
+
+
+# --- Result objects (issue 15, point 1): success, status, message, honest counts, short repr.
+
+FROZEN_LAKE_LIKE = FiniteMDP(
+    [[[0.9, 0.1, 0.0], [0.1, 0.0, 0.9]], [[0.0, 0.9, 0.1], [0.5, 0.0, 0.5]], [[0.0, 0.0, 1.0]] * 2],
+    [[0.0, 0.0], [0.0, 1.0], [0.0, 0.0]],
+    0.99,
+)
+
+
+def test_soft_q_iteration_cut_short_says_it_did_not_converge():
+    r = soft_q_iteration(FROZEN_LAKE_LIKE, 0.1, max_iterations=10)
+    assert r.success is False and r.status == 1
+    assert r.iterations == 10 == len(r.residuals)
+    assert r.message.startswith("did not converge: max_iterations=10")
+    assert f"{r.error_bound:.3g}" in r.message
+
+
+def test_converged_solvers_say_so_and_count_what_max_iterations_limits():
+    q = soft_q_iteration(FROZEN_LAKE_LIKE, 0.1)
+    assert q.success and q.status == 0 and q.message.startswith("converged after")
+    assert q.iterations == len(q.residuals) and q.refinement_steps == 0
+    n = soft_policy_iteration(FROZEN_LAKE_LIKE, 0.1)
+    assert (
+        n.success and n.status == 0 and n.message == f"converged after {n.iterations} Newton steps"
+    )
+    s = solve(FROZEN_LAKE_LIKE, 0.1)
+    assert s.success and s.status == 0 and s.message.startswith("converged after")
+    assert f"{s.iterations} Newton steps and {s.refinement_steps} refinement step" in s.message
+    h = solve(FiniteMDP([[[1.0]]], [[1.0]], 1.0, horizon=4), 0.5)
+    assert h.success and h.status == 0 and h.iterations == 4 and "horizon" in h.message
+
+
+@pytest.mark.parametrize("max_iterations", [1, 2])
+def test_solve_never_reports_more_newton_steps_than_max_iterations(max_iterations):
+    r = solve(FROZEN_LAKE_LIKE, 0.1, max_iterations=max_iterations)
+    assert r.iterations <= max_iterations
+    if not r.success:
+        assert r.status == 1 and f"max_iterations={max_iterations}" in r.message
+    # Converged or not, the bound holds (the 50-digit reference).
+    Q, _, _ = mp_solve(FROZEN_LAKE_LIKE, 0.1, dps=50)
+    assert max_abs_diff(r.Q, Q) <= r.error_bound
+
+
+def test_solve_with_one_newton_step_on_frozen_lake_does_not_claim_success():
+    from softq_ref.io import frozen_lake  # gymnasium is in the test extra
+
+    r = solve(frozen_lake(gamma=0.99), 0.1, max_iterations=1)
+    assert r.success is False and r.iterations == 1 and r.status == 1
+
+
+def test_soft_policy_iteration_cut_short_says_so():
+    r = soft_policy_iteration(FROZEN_LAKE_LIKE, 0.1, max_iterations=1)
+    assert r.success is False and r.status == 1 and r.iterations == 1
+    assert r.message.startswith("did not converge: max_iterations=1 Newton steps reached")
+
+
+def test_the_repr_of_a_result_is_short_and_shows_shapes_not_arrays():
+    mdp = FiniteMDP(np.full((40, 3, 40), 1 / 40), np.arange(120.0).reshape(40, 3), 0.9)
+    r = solve(mdp, 0.1)
+    text = repr(r)
+    assert len(text) < 600 and "\n" not in text
+    assert text.startswith("SolveResult(success=True, status=0, message='converged")
+    assert "Q=array(shape=(40, 3), dtype=float64)" in text
+    assert "V=array(shape=(40,), dtype=float64)" in text
+    assert str(float(r.Q[0, 0])) not in text
