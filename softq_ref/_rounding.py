@@ -13,9 +13,10 @@ SIAM (2002), section 3.1 (the constant ``gamma_n``) and eq. 3.5 (dot products).
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, overload
 
 import numpy as np
+from numpy.typing import NDArray
 
 __all__ = ["EXTENDED", "U64", "UNIT_ROUNDOFF", "gamma_n"]
 
@@ -29,8 +30,16 @@ U64: float = 2.0**-53
 UNIT_ROUNDOFF: float = float(np.finfo(np.longdouble).eps) / 2
 
 
-def gamma_n(n: int, u: float) -> float:
+@overload
+def gamma_n(n: int, u: float) -> float: ...
+@overload
+def gamma_n(n: NDArray[Any], u: float) -> NDArray[np.float64]: ...
+
+
+def gamma_n(n: Any, u: float) -> Any:
     """Higham's ``gamma_n = n u / (1 - n u)``: a sum of ``n`` roundings of unit roundoff ``u``.
+
+    ``n`` may be an array of counts (one per row of a sparse matrix): elementwise.
 
     A sum of ``n`` products computed in floating point is within
     ``gamma_n * sum |terms|`` of the exact sum (Higham 2002, eq. 3.5).

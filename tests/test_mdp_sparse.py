@@ -11,7 +11,8 @@ from hypothesis import given
 
 from softq_ref import FiniteMDP, InvalidMDPError
 from softq_ref.strategies import mdps
-from tests.helpers import sparse_copy
+
+from helpers import sparse_copy
 
 P2 = np.array([[[0.5, 0.5], [1.0, 0.0]], [[0.0, 1.0], [0.0, 1.0]]])
 R2 = [[1.0, 0.0], [0.0, 0.5]]
