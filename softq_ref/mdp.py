@@ -402,6 +402,8 @@ class FiniteMDP:
         s = object.__setattr__
         s(self, "_src", (p_src, r_src, mu_src, g_src))
         s(self, "_exact", None)
+        s(self, "_shape", (S, A))
+        s(self, "_row_nnz", None if p_sums is None else np.diff(p_src.indptr).astype(np.int64))
         r_err = np.zeros((S, A))
         if r_src.ndim == 2:
             r64 = _to_float(r_src)
@@ -433,11 +435,8 @@ class FiniteMDP:
         s(self, "_r_err", r_err)
         if p_sums is None:
             s(self, "_max_row_sum", float(p64.sum(axis=2).max()))
-            s(self, "_row_nnz", None)
         else:
             s(self, "_max_row_sum", float(p_sums.max()))
-            s(self, "_row_nnz", np.diff(p_src.indptr).astype(np.int64))
-        s(self, "_shape", (S, A))
 
     @staticmethod
     def _check_prior(mu: NDArray[Any]) -> None:
