@@ -116,8 +116,10 @@ def rows_dot_extended(M: Any, v: NDArray[Any]) -> tuple[NDArray[Any], NDArray[An
 
     Row ``i`` is a dot product of its ``nnz_i`` stored entries; each is within
     ``gamma_{nnz_i + 1}`` (unit roundoff of longdouble) of exact, relative to
-    the exact ``|M| |v|`` (``proofs/coq/Rounding.v``, ``dot_error``, for any
-    order of the sum). Empty rows give 0 exactly.
+    the exact ``|M| |v|``: ``proofs/coq/Rounding.v`` (``dot_error``) proves it
+    for the recursive sum, and Higham (2002, section 4.2 and eq. 3.5) gives
+    ``gamma_{nnz_i}`` for any order of the additions (NumPy's ``reduceat`` may
+    sum pairwise). Empty rows give 0 exactly.
     """
     ext = np.longdouble
     vv = np.asarray(v, dtype=ext)

@@ -68,8 +68,8 @@ def accurate_pv(mdp: FiniteMDP, V: NDArray[Any]) -> tuple[NDArray[Any], FloatArr
     For sparse transitions each row is one dot product of its ``k`` stored
     entries, every product and sum in ``longdouble``
     (:func:`softq_ref._linalg.rows_dot_extended`): within ``gamma_{k+1}`` (unit
-    roundoff of longdouble) times the exact ``P|V|`` of the row
-    (``proofs/coq/Rounding.v``, ``dot_error``); the computed ``|P||V|`` is
+    roundoff of longdouble) times the exact ``P|V|`` of the row, whatever
+    the order of the additions (see that function); the computed ``|P||V|`` is
     within the same factor of the exact one, hence ``err = gamma_{k+1} *
     computed / (1 - gamma_{k+1})``, times ``1 + 8 u64`` for the float64
     arithmetic of the bound itself.
