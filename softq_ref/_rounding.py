@@ -16,9 +16,10 @@ underflow term of a float64 dot product, subnormals included).
 from __future__ import annotations
 
 import math
-from typing import Any
+from typing import Any, overload
 
 import numpy as np
+from numpy.typing import NDArray
 
 __all__ = ["EXTENDED", "TINY", "U64", "UNIT_ROUNDOFF", "dot_underflow", "gamma_n"]
 
@@ -55,8 +56,16 @@ def dot_underflow(n: int) -> float:
     return float(math.ceil(units * (1 + 4 * U64))) * TINY
 
 
-def gamma_n(n: int, u: float) -> float:
+@overload
+def gamma_n(n: int, u: float) -> float: ...
+@overload
+def gamma_n(n: NDArray[Any], u: float) -> NDArray[np.float64]: ...
+
+
+def gamma_n(n: Any, u: float) -> Any:
     """Higham's ``gamma_n = n u / (1 - n u)``: a sum of ``n`` roundings of unit roundoff ``u``.
+
+    ``n`` may be an array of counts (one per row of a sparse matrix): elementwise.
 
     A sum of ``n`` products computed in floating point is within
     ``gamma_n * sum |terms|`` of the exact sum (Higham 2002, eq. 3.5).

@@ -6,6 +6,10 @@ reward ``R[s, a, s']`` is reduced to ``sum_s' P[s, a, s'] R[s, a, s']``), the
 discount, the reference measure ``mu[s, a]`` and the termination flag. The
 float64 arrays that the fast solvers use are read-only attributes; the exact
 rational values that the high-precision solver uses are in :attr:`exact`.
+
+``transitions`` may also be sparse (a SciPy sparse array or matrix of shape
+``(S*A, S)``, row ``s*A + a``, or a list of ``A`` sparse ``(S, S)`` matrices):
+it is then stored as one CSR matrix of shape ``(S*A, S)`` and never densified.
 """
 
 from __future__ import annotations
@@ -17,6 +21,7 @@ from typing import Any
 import numpy as np
 from numpy.typing import ArrayLike, NDArray
 
+from softq_ref._linalg import is_sparse as is_sparse_input
 from softq_ref._rounding import U64, UNIT_ROUNDOFF, gamma_n
 from softq_ref._validate import GYMNASIUM_ADAPTER, PYMDPTOOLBOX_ADAPTER, first_bad_index
 from softq_ref.errors import InvalidMDPError
@@ -56,6 +61,105 @@ class ExactMDP:
     rewards: NDArray[np.object_]
     prior: NDArray[np.object_] | None
     gamma: Fraction
+
+
+def _sparse_parts(transitions: Any) -> tuple[Any, Any, Any, int, int]:
+    """``(row, col, data, S, A)`` of sparse ``transitions``, rows ``s*A + a`` (duplicates kept)."""
+    if is_sparse_input(transitions):
+        n_rows, S = transitions.shape
+        if S < 1 or n_rows < S or n_rows % S:
+            raise InvalidMDPError(
+                f"sparse transitions must have shape (S*A, S) with S, A >= 1 (row s*A + a), "
+                f"got shape {transitions.shape}"
+            )
+        coo = transitions.tocoo()
+        return coo.row, coo.col, coo.data, S, n_rows // S
+    mats = list(transitions)
+    A = len(mats)
+    S = mats[0].shape[0]
+    rows, cols, data = [], [], []
+    for a, m in enumerate(mats):
+        if not is_sparse_input(m):
+            raise InvalidMDPError(
+                f"transitions[{a}] is a {type(m).__name__}; a list of transitions must hold "
+                "A sparse (S, S) matrices, one per action (pymdptoolbox's layout)"
+            )
+        if m.shape != (S, S) or S < 1:
+            raise InvalidMDPError(
+                f"transitions[{a}] has shape {m.shape}; each of the A sparse matrices must "
+                f"have shape (S, S) = ({S}, {S})"
+            )
+        coo = m.tocoo()
+        rows.append(coo.row.astype(np.int64) * A + a)
+        cols.append(coo.col)
+        data.append(coo.data)
+    return np.concatenate(rows), np.concatenate(cols), np.concatenate(data), S, A
+
+
+def _read_sparse(transitions: Any, termination: bool) -> tuple[Any, NDArray[np.float64]]:
+    """Validate sparse transitions; return the CSR matrix ``(S*A, S)`` and its float64 row sums.
+
+    Time O(nnz log nnz) (one sort of the entries) and memory O(nnz + S*A): no
+    dense row of ``P`` is ever formed. Explicit zeros are dropped; a repeated
+    ``(s, a, s')`` is an error (its value would be a rounded sum). The checks
+    are those of dense input, in the same order, naming ``(s, a, s')``.
+    """
+    import scipy.sparse as sp
+
+    row, col, data, S, A = _sparse_parts(transitions)
+    if data.dtype.kind not in "fiu":
+        raise InvalidMDPError(
+            f"sparse transitions have dtype {data.dtype}; expected real numbers (float64)"
+        )
+    key = row.astype(np.int64) * S + col.astype(np.int64)
+    order = np.argsort(key, kind="stable")
+    key = key[order]
+    vals = np.asarray(data, dtype=np.float64)[order]
+    del order
+
+    def at(i: int) -> str:
+        r, c = divmod(int(key[i]), S)
+        return f"transitions[{r // A}, {r % A}, {c}]"
+
+    dup = np.flatnonzero(key[1:] == key[:-1])
+    if dup.size:
+        raise InvalidMDPError(
+            f"{at(int(dup[0]))} is given twice in the sparse transitions; each (s, a, s') "
+            "may appear once"
+        )
+    bad = np.flatnonzero(~np.isfinite(vals))
+    if bad.size:
+        i = int(bad[0])
+        raise InvalidMDPError(f"{at(i)} is {float(vals[i])!r}; every number must be finite")
+    bad = np.flatnonzero(vals < 0)
+    if bad.size:
+        i = int(bad[0])
+        raise InvalidMDPError(f"{at(i)} is {_fmt(vals[i])}; probabilities must be >= 0")
+    keep = vals != 0
+    key, vals = key[keep], vals[keep]
+    rows, cols = np.divmod(key, S)
+    sums = np.asarray(np.bincount(rows, weights=vals, minlength=S * A), dtype=np.float64)
+    tol = row_sum_tolerance(S)
+    off = sums > 1 + tol if termination else np.abs(sums - 1) > tol
+    if off.any():
+        r = int(np.argmax(off))
+        total = float(sums[r])
+        hint = (
+            ""
+            if termination or total > 1
+            else "; pass termination=True for rows that end the episode"
+        )
+        raise InvalidMDPError(
+            f"transitions[{r // A}, {r % A}, :] sums to {_fmt(total)}, not 1 "
+            f"(tolerance {tol:.1e}){hint}"
+        )
+    indptr = np.zeros(S * A + 1, dtype=np.int64)
+    np.cumsum(np.bincount(rows, minlength=S * A), out=indptr[1:])
+    del rows
+    csr = sp.csr_array((vals, cols, indptr), shape=(S * A, S))
+    for arr in (csr.data, csr.indices, csr.indptr):
+        arr.setflags(write=False)
+    return csr, sums
 
 
 def _is_float_array(a: NDArray[Any]) -> bool:
@@ -172,6 +276,15 @@ def _to_exact(arr: NDArray[Any]) -> NDArray[np.object_]:
     return out
 
 
+def _sparse_to_exact(csr: Any, S: int, A: int) -> NDArray[np.object_]:
+    """The exact dense ``[S][A][S]`` Fractions of a CSR ``(S*A, S)`` (only when asked for)."""
+    out = np.full((S * A, S), Fraction(0), dtype=object)
+    for r in range(S * A):
+        for k in range(csr.indptr[r], csr.indptr[r + 1]):
+            out[r, csr.indices[k]] = Fraction(float(csr.data[k]))
+    return out.reshape(S, A, S)
+
+
 def _exact_row_sums(p: NDArray[np.object_]) -> NDArray[np.object_]:
     sums = np.empty(p.shape[:2], dtype=object)
     for s, a in np.ndindex(p.shape[:2]):
@@ -184,10 +297,15 @@ class FiniteMDP:
 
     Parameters
     ----------
-    transitions : array_like, shape (S, A, S)
+    transitions : array_like, shape (S, A, S), or sparse
         ``P[s, a, s']``; entries finite and ``>= 0``, each row ``P[s, a, :]``
         summing to 1 within :func:`row_sum_tolerance` (or to at most 1 with
-        ``termination=True``: the missing mass ends the episode).
+        ``termination=True``: the missing mass ends the episode). Sparse: a
+        SciPy sparse array or matrix of shape ``(S*A, S)`` (row ``s*A + a``),
+        or a list of ``A`` sparse ``(S, S)`` matrices (pymdptoolbox's layout),
+        with float64 entries and no repeated ``(s, a, s')``; stored as CSR
+        ``(S*A, S)`` in :attr:`transitions` (see :attr:`is_sparse`), never
+        densified, and then ``rewards`` must have shape ``(S, A)``.
     rewards : array_like, shape (S, A) or (S, A, S)
         ``R[s, a]``, or ``R[s, a, s']``, reduced to ``sum_s' P[s, a, s'] R[s, a, s']``.
     gamma : float, int, str or Fraction
@@ -238,9 +356,11 @@ class FiniteMDP:
         "_r_err",
         "_max_row_sum",
         "_mu_log_err",
+        "_shape",
+        "_row_nnz",
     )
 
-    transitions: NDArray[np.float64]
+    transitions: Any  # NDArray (S, A, S), or a SciPy CSR array (S*A, S) for sparse input
     rewards: NDArray[np.float64]
     gamma: float
     prior: NDArray[np.float64] | None
@@ -254,6 +374,8 @@ class FiniteMDP:
     _r_err: NDArray[np.float64]
     _max_row_sum: float
     _mu_log_err: float
+    _shape: tuple[int, int]
+    _row_nnz: NDArray[np.int64] | None
 
     def __init__(
         self,
@@ -274,14 +396,27 @@ class FiniteMDP:
         ):
             raise InvalidMDPError(f"horizon must be an integer >= 1 or None, got {horizon!r}")
         _refuse_foreign(transitions)
-        p_src = _read_array(transitions, "transitions")
-        if p_src.ndim != 3 or p_src.shape[0] != p_src.shape[2] or 0 in p_src.shape:
-            raise InvalidMDPError(
-                f"transitions must have shape (S, A, S) with S, A >= 1, got shape {p_src.shape}"
-                + _shape_hint(p_src.shape)
-            )
-        S, A = p_src.shape[0], p_src.shape[1]
+        sparse = is_sparse_input(transitions) or (
+            isinstance(transitions, list | tuple) and any(is_sparse_input(m) for m in transitions)
+        )
+        p_sums: NDArray[np.float64] | None = None
+        if sparse:
+            p_src, p_sums = _read_sparse(transitions, bool(termination))
+            S, A = p_src.shape[1], p_src.shape[0] // p_src.shape[1]
+        else:
+            p_src = _read_array(transitions, "transitions")
+            if p_src.ndim != 3 or p_src.shape[0] != p_src.shape[2] or 0 in p_src.shape:
+                raise InvalidMDPError(
+                    f"transitions must have shape (S, A, S) with S, A >= 1, got shape "
+                    f"{p_src.shape}" + _shape_hint(p_src.shape)
+                )
+            S, A = p_src.shape[0], p_src.shape[1]
         r_src = _read_array(rewards, "rewards")
+        if sparse and r_src.shape == (S, A, S):
+            raise InvalidMDPError(
+                f"rewards of shape ({S}, {A}, {S}) with sparse transitions: pass the expected "
+                f"rewards R[s, a] of shape ({S}, {A}) instead"
+            )
         if r_src.shape not in ((S, A), (S, A, S)):
             raise InvalidMDPError(
                 f"rewards must have shape ({S}, {A}) or ({S}, {A}, {S}) to match transitions, "
@@ -322,13 +457,17 @@ class FiniteMDP:
                     f"float64 range (it rounds to 0, which would make the action unavailable): "
                     f"a positive weight must be at least 5e-324 (2**-1074)"
                 )
-        self._check_transitions(p_src, bool(termination))
-
-        p64 = _to_float(p_src, "transitions")
-        p64.setflags(write=False)
+        if p_sums is None:
+            self._check_transitions(p_src, bool(termination))
+            p64 = _to_float(p_src, "transitions")
+            p64.setflags(write=False)
+        else:
+            p64 = p_src
         s = object.__setattr__
         s(self, "_src", (p_src, r_src, mu_src, g_src))
         s(self, "_exact", None)
+        s(self, "_shape", (S, A))
+        s(self, "_row_nnz", None if p_sums is None else np.diff(p_src.indptr).astype(np.int64))
         r_err = np.zeros((S, A))
         if r_src.ndim == 2:
             r64 = _to_float(r_src, "rewards")
@@ -361,7 +500,10 @@ class FiniteMDP:
         s(self, "description", description)
         s(self, "_r_ext", r_ext)
         s(self, "_r_err", r_err)
-        s(self, "_max_row_sum", float(p64.sum(axis=2).max()))
+        if p_sums is None:
+            s(self, "_max_row_sum", float(p64.sum(axis=2).max()))
+        else:
+            s(self, "_max_row_sum", float(p_sums.max()))
         s(self, "_mu_log_err", mu_log_err)
 
     @staticmethod
@@ -413,23 +555,58 @@ class FiniteMDP:
     @property
     def num_states(self) -> int:
         """``S``, the number of states."""
-        return int(self.transitions.shape[0])
+        return self._shape[0]
 
     @property
     def num_actions(self) -> int:
         """``A``, the number of actions."""
-        return int(self.transitions.shape[1])
+        return self._shape[1]
+
+    @property
+    def is_sparse(self) -> bool:
+        """True when ``transitions`` is stored sparse (CSR, shape ``(S*A, S)``, row ``s*A + a``)."""
+        return self._row_nnz is not None
+
+    def transition_matrix(self) -> Any:
+        """``P`` as a matrix of shape ``(S*A, S)``, row ``s*A + a``: a view, or the CSR array.
+
+        Internal (documented for the operators, solvers and bounds, which go
+        through :mod:`softq_ref._linalg` with it).
+        """
+        if self._row_nnz is not None:
+            return self.transitions
+        S, A = self._shape
+        return self.transitions.reshape(S * A, S)
+
+    def row_terms(self) -> NDArray[np.int64] | int:
+        """The number of terms in a product of a row of ``P`` with a vector.
+
+        ``S`` for dense storage; for sparse storage the number of stored
+        nonzeros of each row ``(s, a)``, an array of shape ``(S, A)``.
+        Internal (documented for the rounding allowances of the float64 bounds:
+        a dot product of ``n`` nonzero terms is within ``gamma_{n+1}`` of exact).
+        """
+        if self._row_nnz is None:
+            return self._shape[0]
+        return self._row_nnz.reshape(self._shape)
+
+    def max_row_terms(self) -> int:
+        """``max`` of :meth:`row_terms` (``S`` for dense storage)."""
+        if self._row_nnz is None:
+            return self._shape[0]
+        return int(self._row_nnz.max(initial=0))
 
     @property
     def exact(self) -> ExactMDP:
         """The exact rational inputs (computed on first use and cached).
 
-        Floats become the Fractions of their binary values; a reward
+        Dense ``[S][A][S]`` even for sparse transitions (built only here, when
+        asked for: ``S * A * S`` Fractions). Floats become the Fractions of their binary values; a reward
         ``R[s, a, s']`` is reduced in exact arithmetic.
         """
         if self._exact is None:
             p_src, r_src, mu_src, g_src = self._src
-            p = _to_exact(p_src)
+            p = _sparse_to_exact(p_src, *self._shape) if self.is_sparse else _to_exact(p_src)
             r = _to_exact(r_src)
             if r.ndim == 3:
                 red = np.empty(r.shape[:2], dtype=object)
@@ -505,7 +682,7 @@ class FiniteMDP:
         }
 
     def __repr__(self) -> str:
-        extra = ""
+        extra = ", sparse" if self.is_sparse else ""
         if self.prior is not None:
             extra += ", prior=..."
         if self.termination:
@@ -665,5 +842,8 @@ def _refuse_foreign(transitions: Any) -> None:
 def _shape_hint(shape: tuple[int, ...]) -> str:
     """For a shape that can only be pymdptoolbox's ``(A, S, S)``, the adapter to use."""
     if len(shape) == 3 and shape[1] == shape[2] != shape[0] and 0 not in shape:
-        return f", which looks like pymdptoolbox's P[a, s, s']: use {PYMDPTOOLBOX_ADAPTER}"
+        return (
+            f", which looks like pymdptoolbox's P[a, s, s']: use {PYMDPTOOLBOX_ADAPTER}, "
+            "or pass a list of A sparse (S, S) matrices"
+        )
     return ""

@@ -12,7 +12,7 @@ from dataclasses import dataclass
 import numpy as np
 from numpy.typing import ArrayLike, NDArray
 
-from softq_ref._linalg import matvec, solve
+from softq_ref._linalg import identity_minus, matvec, policy_matrix, solve
 from softq_ref._validate import check_mdp, first_bad_index, float_alpha
 from softq_ref.errors import InvalidArgumentError
 from softq_ref.logsumexp import policy_entropy, soft_value
@@ -87,7 +87,7 @@ def expected_next_value(mdp: FiniteMDP, V: ArrayLike) -> FloatArray:
     """
     S, A = mdp.num_states, mdp.num_actions
     v = np.asarray(V, dtype=np.float64)
-    return matvec(mdp.transitions.reshape(S * A, S), v).reshape(S, A)
+    return matvec(mdp.transition_matrix(), v).reshape(S, A)
 
 
 def policy_transitions(mdp: FiniteMDP, policy: ArrayLike) -> FloatArray:
@@ -102,8 +102,9 @@ def policy_transitions(mdp: FiniteMDP, policy: ArrayLike) -> FloatArray:
 
     Returns
     -------
-    ndarray, shape (S, S)
-        ``P_pi``.
+    ndarray or SciPy CSR array, shape (S, S)
+        ``P_pi``: dense for dense transitions, CSR for sparse ones
+        (:attr:`FiniteMDP.is_sparse`).
 
     Examples
     --------
@@ -112,6 +113,8 @@ def policy_transitions(mdp: FiniteMDP, policy: ArrayLike) -> FloatArray:
     [[0.5, 0.5], [0.0, 1.0]]
     """
     p = np.asarray(policy, dtype=np.float64)
+    if mdp.is_sparse:
+        return policy_matrix(mdp.transitions, p, mdp.num_actions)
     return np.matmul(p[:, None, :], mdp.transitions)[:, 0, :]
 
 
@@ -251,7 +254,7 @@ def evaluate_policy(mdp: FiniteMDP, policy: ArrayLike, alpha: float) -> PolicyEv
     -----
     ``V^pi`` solves ``(I - gamma P_pi) V = r_pi + alpha H_mu(pi)`` with
     ``r_pi(s) = sum_a pi(a|s) R[s, a]`` and ``P_pi[s, s'] = sum_a pi(a|s)
-    P[s, a, s']`` (one LU solve); then ``Q^pi = R + gamma P V^pi``
+    P[s, a, s']`` (one LU solve, sparse LU for sparse transitions); then ``Q^pi = R + gamma P V^pi``
     (docs/conventions.md section 1). A finite horizon is backward induction.
 
     Examples
@@ -286,7 +289,10 @@ def evaluate_policy(mdp: FiniteMDP, policy: ArrayLike, alpha: float) -> PolicyEv
     r_pi = np.einsum("sa,sa->s", p, mdp.rewards)
     if a > 0:
         r_pi = r_pi + a * policy_entropy(p, mdp.prior)
-    M = np.eye(S) - mdp.gamma * policy_transitions(mdp, p)
+    if mdp.is_sparse:
+        M = identity_minus(mdp.gamma, policy_transitions(mdp, p))  # sparse LU
+    else:
+        M = np.eye(S) - mdp.gamma * policy_transitions(mdp, p)
     V = solve(M, r_pi)
     Q = mdp.rewards + mdp.gamma * expected_next_value(mdp, V)
     return PolicyEvaluation(Q, V)

@@ -48,3 +48,27 @@ def linear_solve_tolerance(mdp: FiniteMDP, scale: float) -> float:
 def entropy_range(mdp: FiniteMDP) -> float:
     """``log A`` for the counting measure (the bound on the entropy per step)."""
     return math.log(mdp.num_actions)
+
+
+def sparse_copy(mdp: FiniteMDP, *, as_list: bool = False) -> FiniteMDP:
+    """The same MDP with sparse transitions (CSR ``(S*A, S)``, or a list of A ``(S, S)``).
+
+    For MDPs with float64 inputs and rewards ``[S][A]`` (what the sparse path takes).
+    """
+    import scipy.sparse as sp
+
+    src = mdp.source()
+    S, A = mdp.num_states, mdp.num_actions
+    P = np.asarray(src["transitions"], dtype=np.float64)
+    if as_list:
+        trans = [sp.csr_matrix(P[:, a, :]) for a in range(A)]
+    else:
+        trans = sp.csr_array(P.reshape(S * A, S))
+    return FiniteMDP(
+        trans,
+        src["rewards"],
+        src["gamma"],
+        prior=src["prior"],
+        termination=src["termination"],
+        horizon=src["horizon"],
+    )

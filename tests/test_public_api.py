@@ -116,6 +116,7 @@ FACES = {
         "taxi",
         "from_pymdptoolbox",
         "to_pymdptoolbox",
+        "gridworld",
     ],
     "softq_ref.continuous.lqr": ["MaxEntLQRSolution", "solve_max_entropy_lqr"],
     "softq_ref.continuous.svgd": ["median_bandwidth", "svgd_direction", "svgd_step", "svgd"],

@@ -348,7 +348,8 @@ def solve_certified(
     InvalidArgumentError
         For a bad ``alpha``, ``digits``, ``backend`` or ``start``.
     InvalidMDPError
-        When ``gamma`` times the largest row sum of ``P`` is not below 1.
+        When ``gamma`` times the largest row sum of ``P`` is not below 1, or
+        for sparse transitions (not taken yet).
     UndecidedRoundingError
         When an entry stays on a rounding boundary after the largest refinement
         (an exact decimal midpoint or zero that the solver cannot prove exact).
@@ -394,6 +395,11 @@ def solve_certified(
     ('0.693147180559945309417232121', True)
     """
     check_mdp(mdp, "solve_certified")
+    if mdp.is_sparse:
+        raise InvalidMDPError(
+            "solve_certified does not take sparse transitions yet: pass a dense copy, "
+            "or use the float64 solve (certified error bound) on the sparse MDP"
+        )
     digits = positive_int(digits, "digits")
     a = read_alpha(alpha)
     be = _pick_backend(backend)

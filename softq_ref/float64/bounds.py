@@ -34,7 +34,7 @@ from typing import Any
 import numpy as np
 from numpy.typing import NDArray
 
-from softq_ref._linalg import matvec
+from softq_ref._linalg import matvec, rows_dot_extended
 from softq_ref._rounding import EXTENDED, TINY, U64, UNIT_ROUNDOFF, dot_underflow, gamma_n
 from softq_ref.logsumexp import lse_kernel
 from softq_ref.mdp import FiniteMDP
@@ -46,7 +46,7 @@ FloatArray = NDArray[np.float64]
 
 def _max_row_sum_bound(mdp: FiniteMDP) -> float:
     """An upper bound on ``max_{s,a} sum_s' P[s, a, s']`` (the float64 sum, widened by gamma_S)."""
-    return mdp.max_row_sum_float() * (1 + gamma_n(mdp.num_states, U64))
+    return mdp.max_row_sum_float() * (1 + gamma_n(mdp.max_row_terms(), U64))
 
 
 #: columns per float64 block in :func:`accurate_pv`; the blocks' rounding is gamma_8 ~ 9e-16
@@ -64,8 +64,22 @@ def accurate_pv(mdp: FiniteMDP, V: NDArray[Any]) -> tuple[NDArray[Any], FloatArr
     float64. This costs about one ``einsum`` pass over ``P`` and avoids a
     ``longdouble`` copy of ``P``. Returns the value (longdouble) and the
     error bound (float64, entrywise).
+
+    For sparse transitions each row is one dot product of its ``k`` stored
+    entries, every product and sum in ``longdouble``
+    (:func:`softq_ref._linalg.rows_dot_extended`): within ``gamma_{k+1}`` (unit
+    roundoff of longdouble) times the exact ``P|V|`` of the row, whatever
+    the order of the additions (see that function); the computed ``|P||V|`` is
+    within the same factor of the exact one, hence ``err = gamma_{k+1} *
+    computed / (1 - gamma_{k+1})``, times ``1 + 8 u64`` for the float64
+    arithmetic of the bound itself.
     """
     S, A = mdp.num_states, mdp.num_actions
+    if mdp.is_sparse:
+        value, absval = rows_dot_extended(mdp.transitions, np.asarray(V))
+        g_k = gamma_n(np.asarray(mdp.row_terms()).ravel() + 1, UNIT_ROUNDOFF)
+        err_sp = g_k * absval.astype(np.float64) / (1 - g_k) * (1 + 8 * U64)
+        return value.reshape(S, A), err_sp.reshape(S, A)
     P2 = mdp.transitions.reshape(S * A, S)
     v_hi = np.asarray(V, dtype=np.float64)
     full = S - S % BLOCK
@@ -127,14 +141,15 @@ class AccuratePV:
         negligible next to ``err`` for the small corrections of refinement.
         """
         S, A = mdp.num_states, mdp.num_actions
-        P2 = mdp.transitions.reshape(S * A, S)
+        P2 = mdp.transition_matrix()
         d_ext = np.asarray(V_new, dtype=EXTENDED) - self.V
         d = d_ext.astype(np.float64)
         d_round = float(np.abs((d_ext - d.astype(EXTENDED)).astype(np.float64)).max())
         step = matvec(P2, d)
         rows = _max_row_sum_bound(mdp)
-        step_err = rows * (gamma_n(S + 1, U64) * float(np.abs(d).max()) + d_round)
-        # underflow: the product P d (dot_underflow(S)), d_round and this sum in float64
+        terms = mdp.max_row_terms()  # S for dense storage, the most nonzeros of a row for sparse
+        step_err = rows * (gamma_n(terms + 1, U64) * float(np.abs(d).max()) + d_round)
+        # underflow: the product P d (dot_underflow(terms)), d_round and this sum in float64
         err = (
             self.err
             + step_err
@@ -310,7 +325,10 @@ def certify(
     The residual is evaluated in extended precision with an a-priori allowance
     for every rounding (see the module docstring), so the bound holds as
     computed. It depends on the run (BLAS, threads): docs/conventions.md
-    section 5. The bound applied is machine-checked in Coq: ``soft_error_bound``
+    section 5. With sparse transitions every product of a row of ``P`` with a
+    vector has as many terms as the row has stored nonzeros
+    (:meth:`~softq_ref.FiniteMDP.row_terms`), and the allowance counts those,
+    not ``S``. The bound applied is machine-checked in Coq: ``soft_error_bound``
     in ``proofs/coq/Bellman.v`` (its rounding allowance is not).
 
     References
@@ -347,10 +365,12 @@ def certify(
     c_abs_v = g * (gamma_n(4, u) + (3 * U64 if exact_inputs else 0.0)) + (
         TINY if exact_inputs else 0.0
     )
-    c_eps = g * (1 + gamma_n(S + 2, U64))
+    # A row's product has as many terms as the row has stored entries: S when dense,
+    # its nonzeros when sparse (row_terms; their maximum where one constant serves all rows).
+    c_eps = g * (1 + gamma_n(mdp.max_row_terms() + 2, U64))
     weights = c_abs_v * np.abs(v_ext.astype(np.float64)) + c_eps * eps_v
-    p_terms = matvec(mdp.transitions.reshape(S * A, S), weights).reshape(S, A)
-    allowance = g * acc.err + p_terms * (1 + gamma_n(S + 4, U64))
+    p_terms = matvec(mdp.transition_matrix(), weights).reshape(S, A)
+    allowance = g * acc.err + p_terms * (1 + gamma_n(mdp.row_terms() + 4, U64))
     allowance = allowance + gamma_n(4, u) * (np.abs(mdp.rewards) + np.abs(Q))
     allowance = allowance + mdp.reward_reduction_error()
     if exact_inputs:
@@ -361,7 +381,7 @@ def certify(
         lam = mdp.prior_log_rounding()
         allowance = allowance + U64 * np.abs(mdp.rewards) + g * alpha * lam + TINY
     row_max = mdp.max_row_sum_float()
-    L = g * row_max * (1 + (S + 4) * U64)
+    L = g * row_max * (1 + (mdp.max_row_terms() + 4) * U64)
     if L >= 1:
         return Certificate(math.inf, L, math.inf, math.inf, v_ext.astype(np.float64))
     # Underflow: rounding the residual to float64 (resid), the float64 product P * weights

@@ -28,7 +28,7 @@ from typing import Any
 import numpy as np
 from numpy.typing import ArrayLike, NDArray
 
-from softq_ref._linalg import lu_factor, lu_solve, matvec
+from softq_ref._linalg import identity_minus, lu_factor, lu_solve, matvec, rows_dot_extended
 from softq_ref._rounding import EXTENDED, TINY, U64, UNIT_ROUNDOFF, dot_underflow, gamma_n
 from softq_ref._validate import check_mdp, first_bad_index, float_alpha
 from softq_ref.errors import InvalidMDPError
@@ -292,7 +292,9 @@ def _soft_bellman_v(mdp: FiniteMDP, V: FloatArray, alpha: float) -> tuple[FloatA
 
 
 def _newton_lu(mdp: FiniteMDP, pi: NDArray[Any]) -> Any:
-    """The LU factors of the Newton matrix ``I - gamma P_pi``."""
+    """The LU factors of the Newton matrix ``I - gamma P_pi`` (sparse LU for sparse ``P``)."""
+    if mdp.is_sparse:
+        return lu_factor(identity_minus(mdp.gamma, policy_transitions(mdp, pi.astype(np.float64))))
     M = -mdp.gamma * policy_transitions(mdp, pi.astype(np.float64))
     M[np.diag_indices_from(M)] += 1.0
     return lu_factor(M)
@@ -581,9 +583,11 @@ def _backward_induction(mdp: FiniteMDP, alpha: float, exact_alpha: Fraction | No
     H, S, A = mdp.horizon, mdp.num_states, mdp.num_actions
     u = UNIT_ROUNDOFF
     g = mdp.gamma
-    P_ext = mdp.transitions.reshape(S * A, S).astype(EXTENDED)
+    sparse = mdp.is_sparse
+    P_ext = None if sparse else mdp.transitions.reshape(S * A, S).astype(EXTENDED)
+    terms = mdp.row_terms()  # terms of a row's product: S dense, its nonzeros sparse
     log_mu = _log_prior_ext(mdp)
-    row_max = mdp.max_row_sum_float() * (1 + (S + 4) * U64)
+    row_max = mdp.max_row_sum_float() * (1 + (mdp.max_row_terms() + 4) * U64)
     exact_inputs = mdp.float_source()
     h = prior_entropy_range(mdp)
     d_alpha = 0.0 if exact_alpha is None else abs(float(exact_alpha - Fraction(alpha)))
@@ -594,18 +598,19 @@ def _backward_induction(mdp: FiniteMDP, alpha: float, exact_alpha: Fraction | No
     err_v_next = 0.0  # bound on |v_next - V*_{t+1}|
     bound = 0.0
     for t in range(H - 1, -1, -1):
-        pv = (P_ext @ v_next).reshape(S, A)
+        if P_ext is None:
+            pv = rows_dot_extended(mdp.transitions, v_next)[0].reshape(S, A)
+        else:
+            pv = (P_ext @ v_next).reshape(S, A)
         q_ext = mdp.rewards_extended() + EXTENDED(g) * pv
         with np.errstate(over="ignore"):
             Qs[t] = q_ext.astype(np.float64)
         _check_range(mdp, Qs[t], f"Q[{t}]")
-        p_abs_v = matvec(mdp.transitions.reshape(S * A, S), np.abs(v_next.astype(float))).reshape(
-            S, A
-        )
-        rho = gamma_n(S + 4, u) * (np.abs(mdp.rewards) + g * p_abs_v)
+        p_abs_v = matvec(mdp.transition_matrix(), np.abs(v_next.astype(float))).reshape(S, A)
+        rho = gamma_n(terms + 4, u) * (np.abs(mdp.rewards) + g * p_abs_v)
         # underflow: the float64 product P|V| and this sum (proofs/coq/Rounding.v), the
         # rounding of Q_t, V_t and of their rounding errors to float64, 2**-1075 each
-        rho = rho + mdp.reward_reduction_error() + (dot_underflow(S) + 16 * TINY)
+        rho = rho + mdp.reward_reduction_error() + (dot_underflow(mdp.max_row_terms()) + 16 * TINY)
         if not exact_inputs:
             lam = mdp.prior_log_rounding()
             # (+ TINY terms: exact R and gamma rounded into the subnormal range, 2**-1075 each)

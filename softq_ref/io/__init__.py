@@ -6,7 +6,8 @@
 * :mod:`~softq_ref.io.golden`: the catalog writer and reader
   (``softq-ref golden``);
 * :mod:`~softq_ref.io.envs`: Gymnasium's toy-text environments and
-  pymdptoolbox to :class:`~softq_ref.FiniteMDP` (and back).
+  pymdptoolbox to :class:`~softq_ref.FiniteMDP` (and back);
+* :mod:`~softq_ref.io.gridworld`: a slippery gridworld with sparse transitions.
 """
 
 from __future__ import annotations
@@ -21,6 +22,7 @@ from softq_ref.io.envs import (
     to_pymdptoolbox,
 )
 from softq_ref.io.golden import FORMAT, VERSION, load_catalog, write_catalog
+from softq_ref.io.gridworld import gridworld
 from softq_ref.io.jsonio import (
     KEYS,
     MDPProblem,
@@ -56,4 +58,5 @@ __all__ = [
     "taxi",
     "from_pymdptoolbox",
     "to_pymdptoolbox",
+    "gridworld",
 ]

@@ -231,4 +231,9 @@ def to_pymdptoolbox(mdp: FiniteMDP) -> tuple[NDArray[np.float64], NDArray[np.flo
     >>> P.shape, R.shape
     ((1, 2, 2), (2, 1))
     """
+    if mdp.is_sparse:
+        raise InvalidMDPError(
+            "to_pymdptoolbox does not convert sparse transitions yet (it returns a dense "
+            "(A, S, S) array)"
+        )
     return np.transpose(mdp.transitions, (1, 0, 2)).copy(), np.array(mdp.rewards)

@@ -534,7 +534,7 @@ def dumps_mdp(mdp: FiniteMDP, *, alpha: Any = None) -> str:
     Raises
     ------
     InvalidArgumentError
-        For a bad ``alpha``.
+        For a bad ``alpha``, or an MDP with sparse transitions (not written yet).
 
     Notes
     -----
@@ -558,6 +558,12 @@ def dumps_mdp(mdp: FiniteMDP, *, alpha: Any = None) -> str:
       "alpha": "0.1"
     }
     """
+    if mdp.is_sparse:
+        raise InvalidArgumentError(
+            "dumps_mdp does not write sparse transitions yet; this MDP has "
+            f"{mdp.transitions.nnz} stored entries in a ({mdp.num_states}*{mdp.num_actions}, "
+            f"{mdp.num_states}) CSR matrix"
+        )
     src = mdp.source()
     fields: list[tuple[str, str]] = []
     for key in ("name", "description"):
