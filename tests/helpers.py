@@ -7,25 +7,71 @@ import math
 import numpy as np
 
 from softq_ref import FiniteMDP
-from softq_ref.float64.bounds import lse_allowance
 from softq_ref.logsumexp import soft_value
 
 EPS = 2.0**-52
 U64 = 2.0**-53
+#: the spacing of the subnormal doubles: an operation whose result underflows is off by half of it
+SUBNORMAL = 2.0**-1074
+
+
+def kernel_error_bound(Q, V, alpha: float, prior=None) -> np.ndarray:
+    """A-priori bound on ``|soft_value(Q, alpha, prior) - exact|`` per row (derived here).
+
+    Deliberately independent of the package's own allowance
+    (``float64.bounds.lse_allowance``), so that inflating that allowance cannot make
+    the tests accept a less accurate kernel. The kernel (Blanchard, Higham & Higham
+    2021) computes ``V = m + alpha (z_k + log1p(s))`` with ``m = max Q`` (exact),
+    ``z_a = (Q_a - m) / alpha + log mu_a``, ``k = argmax z``,
+    ``s = sum_{a != k} exp(z_a - z_k)``. With ``u = 2**-53`` and libm's ``exp``, ``log``
+    within 1 ulp and ``log1p`` within 2 ulp (glibc's documented maxima):
+
+    * each ``z_a`` is off by at most ``4 u (|Q_a - m| / alpha + |log mu_a|)`` (the
+      subtraction, the division, ``log mu`` and the addition, with room for second
+      order); ``alpha * LSE(z)`` moves by at most ``alpha`` times the largest of them:
+      ``4 u (2 max|Q| + alpha max|log mu|)``;
+    * the exponent ``z_a - z_k`` is rounded (``u |z_a - z_k|``), which moves
+      ``w_a = exp(z_a - z_k)`` by ``w_a u |z_a - z_k| <= u / e``: ``alpha u (A - 1) / e``;
+    * each ``exp`` is off by ``2 u`` relative, the sum of ``A`` terms in ``[0, 1]`` by
+      ``(A - 1) u (1 + s)`` and the subtraction of 1 by ``u s``: ``log(1 + s)`` moves by
+      at most ``(A + 2) u``, times ``alpha``;
+    * ``log1p(s) <= log A`` is off by ``4 u log A``, times ``alpha``;
+    * the addition ``z_k + log1p``, the product by ``alpha`` and the addition of ``m``:
+      ``2 u |V - m| + u |V| <= u (3 |V| + 2 max|Q|)``.
+
+    The sum, ``u (10 max|Q| + 3 |V| + alpha (4 max|log mu| + (A - 1)(1 + 1/e) + 3 +
+    4 log A))``, is doubled for the second-order terms; results near the underflow
+    threshold are off by half a subnormal spacing per operation instead of ``u``
+    relative, which adds ``(8 + 2 A alpha) * 2**-1074``. ``alpha = 0`` is exact (a max).
+    """
+    q = np.atleast_2d(np.asarray(Q, dtype=np.float64))
+    v = np.abs(np.asarray(V, dtype=np.float64)).reshape(q.shape[:-1])
+    A = q.shape[-1]
+    if alpha == 0:
+        return np.zeros(q.shape[:-1])
+    if prior is None:
+        qmax = np.abs(q).max(axis=-1)
+        lmu = 0.0
+    else:
+        mu = np.broadcast_to(np.asarray(prior, dtype=np.float64), q.shape)
+        qmax = np.where(mu > 0, np.abs(q), 0.0).max(axis=-1)
+        with np.errstate(divide="ignore"):
+            lmu = np.where(mu > 0, np.abs(np.log(np.where(mu > 0, mu, 1.0))), 0.0).max(axis=-1)
+    per_alpha = 4 * lmu + (A - 1) * (1 + 1 / math.e) + 3 + 4 * math.log(A)
+    first = U64 * (10 * qmax + 3 * v + alpha * per_alpha)
+    return 2 * first + (8 + 2 * A * alpha) * SUBNORMAL
 
 
 def operator_rounding(mdp: FiniteMDP, Q: np.ndarray, alpha: float) -> float:
     """A-priori bound on the float64 rounding of one evaluation of ``T Q``.
 
-    ``V_Q`` carries the kernel's allowance (``bounds.lse_allowance``); ``P V``
+    ``V_Q`` carries the kernel's error (:func:`kernel_error_bound`); ``P V``
     with ``S`` terms has error ``gamma_S * P|V|`` (Higham 2002, eq. 3.5); the
     multiplication by ``gamma`` and the addition of ``R`` two more roundings.
     """
     S = mdp.num_states
     V = soft_value(Q, alpha, mdp.prior)
-    with np.errstate(divide="ignore"):
-        log_mu = None if mdp.prior is None else np.log(mdp.prior)
-    eps_v = lse_allowance(Q, V, alpha, log_mu, U64)
+    eps_v = kernel_error_bound(Q, V, alpha, mdp.prior)
     gS = (S + 3) * U64 / (1 - (S + 3) * U64)
     pv_abs = float(np.abs(V).max()) * float(mdp.transitions.sum(axis=2).max())
     return gS * (float(np.abs(mdp.rewards).max()) + mdp.gamma * pv_abs) + mdp.gamma * float(
