@@ -5,9 +5,13 @@ from __future__ import annotations
 import math
 
 import numpy as np
+from mpmath import mp
 
 from softq_ref import FiniteMDP
+from softq_ref.float64.solvers import solve
 from softq_ref.logsumexp import soft_value
+
+from mp_reference import mp_solve, reference_error
 
 EPS = 2.0**-52
 U64 = 2.0**-53
@@ -94,3 +98,84 @@ def linear_solve_tolerance(mdp: FiniteMDP, scale: float) -> float:
 def entropy_range(mdp: FiniteMDP) -> float:
     """``log A`` for the counting measure (the bound on the entropy per step)."""
     return math.log(mdp.num_actions)
+
+
+REFERENCE_DIGITS = 60
+
+
+def float64_budget(mdp: FiniteMDP, result, alpha: float) -> float:
+    """What a float64 answer can achieve, and so what ``error_bound`` may claim at most.
+
+    The returned ``Q`` is the float64 rounding (``u |Q|``) of an extended-precision
+    value whose residual is ``O(2**-64)`` relative; ``V_Q`` adds the kernel's float64
+    rounding of ``V`` (``u |V|`` and ``u alpha`` times the log of the prior's spread
+    and of ``A``); exact (non-float) inputs add the rounding of each input (``u |R|``,
+    ``u alpha``). So ``|T Q - Q| <= 4 u s`` with ``s`` the largest of those scales, and
+    ``|Q - Q*| <= 4 u s / (1 - gamma)``. We allow 16 u s / (1 - gamma): a factor 4
+    for the extended-precision terms and the kernel. A finite horizon accumulates
+    ``H`` such steps (``gamma <= 1``).
+    """
+    mu = mdp.prior
+    lmu = 0.0 if mu is None else float(np.abs(np.log(mu[mu > 0])).max())
+    s = max(
+        1.0,
+        float(np.abs(result.Q).max()),
+        float(np.abs(result.V).max()),
+        float(np.abs(mdp.rewards).max()),
+        alpha * (math.log(mdp.num_actions) + lmu + 1),
+    )
+    if mdp.horizon is not None:
+        return 16 * U64 * s * (mdp.horizon + 1)
+    return 16 * U64 * s / (1 - mdp.gamma)
+
+
+def _mp_abs_diff(x: float, y) -> float:
+    with mp.workdps(REFERENCE_DIGITS + 10):
+        return float(abs(mp.mpf(float(x)) - y))
+
+
+def assert_matches_reference(mdp: FiniteMDP, alpha: float, *, budget: bool = True) -> None:
+    """``solve(mdp, alpha)`` against the 60-digit reference in Q, V and the policy.
+
+    ``|Q - Q*|, |V - V*| <= error_bound`` (plus the reference's own ~1e-60); the
+    policy, the kernel applied to the float ``Q``, within ``(A + 8) eps +
+    pi* expm1(2 B / alpha)`` (see ``tests/float64/test_solve_against_reference.py``),
+    uniform over an argmax within ``2 B`` of the best for ``alpha = 0``; and, with
+    ``budget``, ``error_bound <= float64_budget``.
+    """
+    r = solve(mdp, alpha)
+    start = None if mdp.horizon is not None else r.V
+    Q, V, pi = mp_solve(mdp, alpha, dps=REFERENCE_DIGITS, start=start)
+    B = r.error_bound
+    tol = B + reference_error(mdp, r.V, REFERENCE_DIGITS)
+    Qa, Va, pa = np.asarray(r.Q), np.asarray(r.V), np.asarray(r.policy)
+    Qr = np.asarray(Q, dtype=object).reshape(Qa.shape)
+    Vr = np.asarray(V, dtype=object).reshape(Va.shape)
+    pr = np.asarray(pi, dtype=object).reshape(pa.shape)
+    for idx in np.ndindex(Qa.shape):
+        assert _mp_abs_diff(Qa[idx], Qr[idx]) <= tol, ("Q", idx, Qa[idx], Qr[idx], B)
+    for idx in np.ndindex(Va.shape):
+        assert _mp_abs_diff(Va[idx], Vr[idx]) <= tol, ("V", idx, Va[idx], Vr[idx], B)
+    A = mdp.num_actions
+    if alpha > 0:
+        # pi_Q(a) = mu_a exp((Q_a - V_Q) / alpha) with |Q_a - Q*_a| <= B and |V_Q - V*| <= B:
+        # pi*(a) exp(-2 B / alpha) <= pi_Q(a) <= pi*(a) exp(2 B / alpha), in mpmath (no overflow)
+        with mp.workdps(30):
+            spread = mp.exp(2 * mp.mpf(tol) / mp.mpf(alpha))
+            for idx in np.ndindex(pa.shape):
+                lo, hi = pr[idx] / spread, min(1, pr[idx] * spread)
+                x = mp.mpf(float(pa[idx]))
+                kernel = (A + 8) * EPS
+                assert lo - kernel <= x <= hi + kernel, ("policy", idx, pa[idx], pr[idx], B)
+    else:
+        rows = Qa.reshape(-1, A)
+        for k, (q_row, p_row) in enumerate(zip(Qr.reshape(-1, A), pa.reshape(-1, A), strict=True)):
+            avail = np.ones(A, bool) if mdp.prior is None else mdp.prior[k % mdp.num_states] > 0
+            best = max(q_row[a] for a in range(A) if avail[a])
+            near = [a for a in range(A) if avail[a] and best - q_row[a] <= 2 * tol]
+            ties = [a for a in range(A) if avail[a] and rows[k, a] == rows[k][avail].max()]
+            assert set(ties) <= set(near), ("argmax", k, ties, near)
+            want = np.array([1 / len(ties) if a in ties else 0.0 for a in range(A)])
+            assert np.array_equal(p_row, want), ("policy", k, p_row, want)
+    if budget:
+        assert B <= float64_budget(mdp, r, alpha), (B, float64_budget(mdp, r, alpha))
