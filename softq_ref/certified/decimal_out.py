@@ -76,19 +76,23 @@ class DecimalFormat:
         rounding that carries into the next decade, 9.99... -> 10.0..., takes
         that decade's quantum), so equal values give equal triples.
         """
-        if x == 0:
+        return self.round_nd(x.numerator, x.denominator)
+
+    def round_nd(self, num: int, den: int) -> tuple[bool, int, int]:
+        """:meth:`round` of ``num / den`` (``den > 0``; need not be in lowest terms)."""
+        if num == 0:
             return False, 0, 0
-        n, d = abs(x.numerator), x.denominator
+        n, d = abs(num), den
         e = _exponent_nd(n, d)
         k = self.decimals(e)
-        num, den = (n * _pow10(k), d) if k >= 0 else (n, d * _pow10(-k))
-        q, r = divmod(num, den)
-        if 2 * r > den or (2 * r == den and q % 2 == 1):
+        top, bottom = (n * _pow10(k), d) if k >= 0 else (n, d * _pow10(-k))
+        q, r = divmod(top, bottom)
+        if 2 * r > bottom or (2 * r == bottom and q % 2 == 1):
             q += 1
         if q == _pow10(self.n) and e < self.E:  # carried into the next decade: its quantum
             q //= 10
             k -= 1
-        return x < 0, q, k
+        return num < 0, q, k
 
     @staticmethod
     def text(value: tuple[bool, int, int]) -> str:

@@ -13,7 +13,7 @@ import numpy as np
 from numpy.typing import NDArray
 
 from softq_ref.certified.arith import ExactMatrix
-from softq_ref.certified.printing import Log10Box
+from softq_ref.certified.printing import Log10Box, RationalBox
 from softq_ref.mdp import FiniteMDP
 
 ObjArray = NDArray[Any]  # object arrays (ints, Fractions, mpf)
@@ -266,12 +266,31 @@ class _Problem:
                 pi_grid[s, a] = (1 << F) // len(ties)
         return V, V, (pi, pi_grid, np.full((S, A), None, dtype=object)) if want_pi else None
 
+    def policy_box(
+        self, ctx: Any, z_lo: int, z_hi: int, F: int, s: int, a: int
+    ) -> RationalBox | Log10Box:
+        """An enclosure of ``pi = mu[s, a] exp(z / alpha)`` for ``z`` in ``[z_lo, z_hi] * 2**-F``
+        (``z = Q(s, a) - V(s)``), relative to ``pi``'s size: exact rational ends from one
+        interval exponential, or, for entries below ``exp(-T)`` (``T`` about the working
+        precision in bits), :meth:`policy_log10`. Clipped to ``[0, 1]``."""
+        an, ad = self.alpha.numerator, self.alpha.denominator
+        den = an << F
+        if z_lo * ad < -self.threshold(ctx.prec) * den:
+            return self.policy_log10(ctx, z_lo, z_hi, F, s, a)
+        x = ctx.exp(ctx.span(z_lo * ad, z_hi * ad, den))
+        if self.mu is not None and self.mu[s, a] != 1:
+            m = self.mu[s, a]
+            x = ctx.mul(x, ctx.ratio(m.numerator, m.denominator))
+        lo, hi = ctx.endpoints(x)
+        return RationalBox(max(lo, Fraction(0)), min(hi, Fraction(1)))
+
     def policy_log10(self, ctx: Any, z_lo: int, z_hi: int, F: int, s: int, a: int) -> Log10Box:
         """An enclosure of ``log10 pi`` for ``pi = mu[s, a] exp(z / alpha)``, ``z`` in
         ``[z_lo, z_hi] * 2**-F`` (``z = Q(s, a) - V(s)``), clipped at 0 since ``pi <= 1``.
 
-        Policy entries are enclosed in log space so that their accuracy is
-        relative: ``exp(-10**12)`` is as well determined as ``0.5``.
+        For policy entries too small for :meth:`policy_box`: in log space their
+        accuracy is still relative, so ``exp(-10**12)`` is as well determined as
+        ``0.5``.
         """
         an, ad = self.alpha.numerator, self.alpha.denominator
         w = ctx.span(z_lo * ad, z_hi * ad, an << F)

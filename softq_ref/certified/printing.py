@@ -20,13 +20,15 @@ An entry is given as one of:
 * a :class:`~fractions.Fraction`: the exact value (exact rational solutions,
   structurally exact entries such as ``pi = 0`` where ``mu = 0``);
 * a :class:`GridBox`: integers ``lo <= x * 2**F <= hi``;
+* a :class:`RationalBox`: exact rationals ``lo <= x <= hi`` (policy entries);
 * a :class:`Log10Box`: ``lo <= log10(x) <= hi`` with exact rationals, for
-  policy entries, which may be as small as ``exp(-10**400)`` and need
-  relative accuracy.
+  policy entries so small (``exp(-10**400)``) that their value has no
+  practical binary form; they still get relative accuracy.
 """
 
 from __future__ import annotations
 
+import functools
 import math
 from dataclasses import dataclass
 from fractions import Fraction
@@ -58,6 +60,14 @@ class GridBox:
     lo: int
     hi: int
     F: int
+
+
+@dataclass(frozen=True)
+class RationalBox:
+    """A proven enclosure ``lo <= x <= hi`` with exact rationals (policy entries)."""
+
+    lo: Fraction
+    hi: Fraction
 
 
 @dataclass(frozen=True)
@@ -128,7 +138,17 @@ def _scale_exponent(Q: ObjArray) -> tuple[int | None, int]:
     """``E = floor(log10(max(1, max|Q*|)))``, or ``(None, bits)`` while the enclosures
     leave it open (``max|Q*|`` within reach of a power of ten)."""
     lo = hi = Fraction(0)
-    for x in Q.flat:
+    # boxes on one grid are compared in integers; then the rest (exact values, other grids)
+    grids = [x for x in Q.flat if isinstance(x, GridBox)]
+    rest = [x for x in Q.flat if not isinstance(x, GridBox)]
+    if grids and len({x.F for x in grids}) == 1:
+        tops = [max(abs(x.lo), abs(x.hi)) for x in grids]
+        bottoms = [0 if x.lo <= 0 <= x.hi else min(abs(x.lo), abs(x.hi)) for x in grids]
+        den = 1 << grids[0].F
+        lo, hi = Fraction(max(bottoms), den), Fraction(max(tops), den)
+    else:
+        rest += grids
+    for x in rest:
         a, b = _abs_range(x)
         lo, hi = max(lo, a), max(hi, b)
     e_lo, e_hi = _decade(lo), _decade(hi)
@@ -146,15 +166,27 @@ def _log2(x: Fraction) -> float:
 def _round_grid(x: GridBox, fmt: DecimalFormat) -> tuple[tuple[bool, int, int] | None, int]:
     """The correct rounding of every point of the box, or ``(None, bits needed)``."""
     den = 1 << x.F
-    lo = fmt.round(Fraction(x.lo, den))
+    lo = fmt.round_nd(x.lo, den)
     if x.lo == x.hi:
         return lo, 0
-    hi = fmt.round(Fraction(x.hi, den))
+    hi = fmt.round_nd(x.hi, den)
     if lo == hi:  # (a box holding 0 never gets here: its ends round to opposite signs)
         return lo, 0
     # bits to shrink the width (x.hi - x.lo) 2**-F to 2**-margin of the smaller quantum
     k = max(lo[2], hi[2])
     return None, max(1, math.ceil(math.log2(x.hi - x.lo) - x.F + k * _LOG2_10) + _MARGIN_BITS)
+
+
+def _round_rational(x: RationalBox, fmt: DecimalFormat) -> tuple[tuple[bool, int, int] | None, int]:
+    """The correct rounding of every point of the box, or ``(None, bits needed)``."""
+    lo = fmt.round(x.lo)
+    if x.lo == x.hi:
+        return lo, 0
+    hi = fmt.round(x.hi)
+    if lo == hi:
+        return lo, 0
+    k = max(lo[2], hi[2])
+    return None, max(1, math.ceil(_log2(x.hi - x.lo) + k * _LOG2_10) + _MARGIN_BITS)
 
 
 def _round_log10(x: Log10Box, fmt: DecimalFormat) -> tuple[tuple[bool, int, int] | None, int]:
@@ -191,7 +223,7 @@ def _round_pow10(w: Fraction, fmt: DecimalFormat) -> tuple[bool, int, int]:
         return False, 10 ** (fmt.n - 1), fmt.decimals(e)
     prec = math.ceil(fmt.n * _LOG2_10) + 64
     while prec <= _MAX_ROUNDING_BITS:
-        ln10 = libmp.mpi_log((libmp.from_int(10), libmp.from_int(10)), prec)
+        ln10 = _ln10(prec)
         tt = (
             libmp.from_rational(t.numerator, t.denominator, prec, "f"),
             libmp.from_rational(t.numerator, t.denominator, prec, "c"),
@@ -206,6 +238,14 @@ def _round_pow10(w: Fraction, fmt: DecimalFormat) -> tuple[bool, int, int]:
             return False, q_lo, k
         prec *= 2
     raise ArithmeticError(f"could not round 10**{float(w)!r}")  # pragma: no cover
+
+
+@functools.lru_cache(maxsize=32)
+def _ln10(prec: int) -> Any:
+    """An enclosure of ``log(10)`` at ``prec`` bits (mpmath intervals)."""
+    from mpmath import libmp
+
+    return libmp.mpi_log((libmp.from_int(10), libmp.from_int(10)), prec)
 
 
 def correctly_rounded(enc: Enclosures, digits: int) -> Printout | Shortfall:
@@ -227,6 +267,9 @@ def correctly_rounded(enc: Enclosures, digits: int) -> Printout | Shortfall:
             elif isinstance(x, GridBox):
                 value, more = _round_grid(x, fmt)
                 zero = zero or (value is None and x.lo <= 0 <= x.hi)
+                exact = False
+            elif isinstance(x, RationalBox):
+                value, more = _round_rational(x, fmt)
                 exact = False
             else:
                 value, more = _round_log10(x, fmt)
@@ -251,6 +294,8 @@ def enclosure_width(enc: Enclosures) -> Fraction:
         for x in arr.flat:
             if isinstance(x, GridBox):
                 worst = max(worst, Fraction(x.hi - x.lo, 1 << x.F))
+            elif isinstance(x, RationalBox):
+                worst = max(worst, x.hi - x.lo)
             elif isinstance(x, Log10Box) and x.hi > x.lo:
                 with mpmath.workprec(64):
                     w = mpmath.mpf(10) ** _mpf(x.hi) - mpmath.mpf(10) ** _mpf(x.lo)
@@ -279,6 +324,8 @@ def points(enc: Enclosures, prec: int) -> dict[str, ObjArray]:
                 if isinstance(y, GridBox):
                     raw = libmp.from_man_exp(y.lo + y.hi, -(y.F + 1), prec, "n")
                     res[idx] = mpmath.mp.make_mpf(raw)
+                elif isinstance(y, RationalBox):
+                    res[idx] = _mpf((y.lo + y.hi) / 2)
                 elif isinstance(y, Log10Box):
                     res[idx] = mpmath.mpf(10) ** _mpf((y.lo + y.hi) / 2)
                 else:

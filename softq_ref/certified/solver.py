@@ -533,7 +533,7 @@ def _certify_soft(prob: _Problem, V: ObjArray, F: int, scale_bits: int) -> Enclo
                 else:
                     z_lo = int(Q[s, a]) - int(V_hi[s]) - 2 * B
                     z_hi = int(Q[s, a]) - int(V_lo[s]) + 2 * B
-                    pe[s, a] = prob.policy_log10(ctx, z_lo, z_hi, F, s, a)
+                    pe[s, a] = prob.policy_box(ctx, z_lo, z_hi, F, s, a)
     return Enclosures(Qe, Ve, pe)
 
 
@@ -602,7 +602,7 @@ def _solve_horizon(prob: _Problem, digits: int, run: _Run) -> CertifiedSolution:
                         else:
                             z_lo = int(Q_lo[s, a]) - int(V_hi[s])
                             z_hi = int(Q_hi[s, a]) - int(V_lo[s])
-                            pe[t, s, a] = prob.policy_log10(ctx, z_lo, z_hi, F, s, a)
+                            pe[t, s, a] = prob.policy_box(ctx, z_lo, z_hi, F, s, a)
         enc = Enclosures(Qe, Ve, pe)
         done = H
         res = _finish(enc, digits, prec, run, newton_steps=done)
