@@ -154,16 +154,16 @@ MUTANTS: tuple[Mutant, ...] = (
         "the float64 rounding of exact (string) rewards is left out of the bound",
     ),
     Mutant(
-        "certify-drops-alpha-rounding",
+        "certify-residual-mean-not-max",
         "softq_ref/float64/bounds.py",
         (
             (
-                "        q_bound += g * h_dalpha / (1 - L) * (1 + 4 * U64)\n",
-                "        q_bound += 0.0\n",
+                "    residual = float((resid + allowance).max()) * (1 + 4 * U64)\n",
+                "    residual = float((resid + allowance).mean()) * (1 + 4 * U64)\n",
             ),
         ),
         F64_TESTS,
-        'the rounding of an exact alpha ("1/3") is left out of the bound on Q',
+        "certify reduces the residual over the entries by the mean instead of the max",
     ),
     Mutant(
         "pv-blocks-misaligned",

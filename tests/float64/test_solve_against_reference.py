@@ -141,3 +141,24 @@ def test_finite_horizon_evaluate_policy_of_the_optimal_policy_is_the_reference_v
     tol = H * ((A + S + 8) * EPS * scale + alpha * A * 40 * EPS)
     assert np.abs(ev.V - Vr).max() <= tol
     assert ev.V.shape == (H, S)
+
+
+@st.composite
+def exact_text_mdps(draw):
+    """MDPs whose rewards and discount are decimal strings, read exactly (``"0.1"`` is one
+    tenth, not its double): the float64 solver solves their roundings and must bound the
+    difference."""
+    base = draw(mdps(states=sizes(1, 12), actions=(1, 4), prior=st.booleans()))
+    S, A = base.num_states, base.num_actions
+    ks = draw(st.lists(st.integers(-9999, 9999), min_size=S * A, max_size=S * A))
+    R = [[f"{ks[s * A + a]}e-3" for a in range(A)] for s in range(S)]
+    g = draw(st.sampled_from(["0", "0.1", "0.7", "0.95"]))
+    return FiniteMDP(base.transitions, R, g, prior=base.prior)
+
+
+@settings(max_examples=20)
+@given(exact_text_mdps(), temperatures(1e-3, 1e3))
+@example(FiniteMDP([[[1.0]]], [["0.1"]], "0"), 0.0)
+@example(FiniteMDP([[[1.0], [1.0]]], [["0.1", "0.3"]], "0"), 1.0)
+def test_exact_decimal_rewards_and_discount_are_within_the_bound(mdp, alpha):
+    assert_matches_reference(mdp, alpha)
