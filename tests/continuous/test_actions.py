@@ -356,11 +356,13 @@ def test_gaussian_prior_policy_is_mu_times_exp_q_minus_v_over_alpha(d, seed, alp
     m0=st.floats(-3, 3),
     s0=log_uniform(0.1, 3),
 )
+@example(k=10.0, m=0.0, c=0.0, m0=0.0, s0=2.371373705661655)  # kappa3 / (6 alpha^2) = 3e-12
+@example(k=10.0, m=-3.0, c=10.0, m0=3.0, s0=3.0)  # the largest terms the strategy allows
 def test_gaussian_prior_value_is_nonincreasing_in_alpha_and_interpolates(k, m, c, m0, s0):
     # With a probability prior, V_alpha is non-increasing in alpha (its derivative
     # is minus a KL, docs/conventions.md section 1), V_0 = c = max Q, and as alpha -> inf,
-    # V_alpha -> E_mu[Q] = c - (k s0^2 + k (m0 - m)^2) / 2 from above, the gap
-    # being Var_mu(Q) / (2 alpha) + O(alpha^-2) (cumulant expansion).
+    # V_alpha -> E_mu[Q] = c - (k s0^2 + k (m0 - m)^2) / 2 from above, by the cumulant
+    # expansion V_alpha = sum_n kappa_n(Q) / (n! alpha^(n-1)) of Q under the prior.
     alphas = [0.0, 1e-9, 1e-3, 0.1, 1.0, 10.0, 1e3]
     vals = [gaussian_prior_soft_policy([[k]], [m], c, a, [m0], [[s0 * s0]]).value for a in alphas]
     assert vals[0] == c
@@ -368,10 +370,20 @@ def test_gaussian_prior_value_is_nonincreasing_in_alpha_and_interpolates(k, m, c
         assert hi <= lo + 8 * EPS * (abs(lo) + 1)
     big = 1e8
     v_big = gaussian_prior_soft_policy([[k]], [m], c, big, [m0], [[s0 * s0]]).value
-    mean_q = c - (k * s0**2 + k * (m0 - m) ** 2) / 2
-    # Var_mu(Q) for Q quadratic in a Gaussian: (k^2/2)(2 s0^4 + 4 s0^2 (m0 - m)^2) / 2.
-    var_q = k**2 * (s0**4 / 2 + s0**2 * (m0 - m) ** 2)
-    assert abs(v_big - mean_q - var_q / (2 * big)) <= 1e-12 + 64 * EPS * (abs(mean_q) + k * s0**2)
+    # Q = c - (k/2) Y^2 with Y = a - m ~ N(d, s0^2), d = m0 - m: Y^2 / s0^2 is a noncentral
+    # chi-square (1 degree, lambda = d^2 / s0^2), kappa_n(Y^2) = 2^(n-1) (n-1)! (1 + n lambda)
+    # s0^(2n), so kappa_n(Q) = (-k/2)^n kappa_n(Y^2) for n >= 2:
+    d = m0 - m
+    mean_q = c - (k * s0**2 + k * d**2) / 2
+    var_q = k**2 * (s0**4 / 2 + s0**2 * d**2)
+    kappa3 = -(k**3) * (s0**6 + 3 * s0**4 * d**2)
+    kappa4 = 3 * k**4 * (s0**8 + 4 * s0**6 * d**2)
+    expansion = mean_q + var_q / (2 * big) + kappa3 / (6 * big**2)
+    # The rest of the series is kappa4 / (24 big^3) + ...: at most twice its first term here
+    # (big >> k s0^2, so the terms fall by a factor of order k (s0 + |d|)^2 / big each).
+    # The float64 evaluation of the closed form at alpha = 1e8 loses a few ulps of its terms.
+    rest = 2 * kappa4 / (24 * big**3)
+    assert abs(v_big - expansion) <= rest + 64 * EPS * (abs(mean_q) + k * s0**2)
 
 
 # ---------------------------------------------------------------------------
