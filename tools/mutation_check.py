@@ -509,7 +509,7 @@ def main(argv: list[str] | None = None) -> int:
         raise SystemExit(f"unknown mutants: {sorted(unknown)}")
     if args.list:
         for m in MUTANTS:
-            print(f"{m.name:45s} {m.path:38s} {m.what}")
+            print(f"{m.name:45s} {m.path:38s} {m.what}\n{'':45s} runs: {' '.join(m.tests)}")
         return 0
     with tempfile.TemporaryDirectory(prefix="softq-mutants-") as tmp:
         tree = Path(tmp)
