@@ -30,7 +30,7 @@ except ImportError as exc:  # pragma: no cover - depends on the environment
 from softq_ref.errors import InvalidArgumentError
 from softq_ref.mdp import FiniteMDP
 
-__all__ = ["mdps", "q_tables", "temperatures", "gammas", "distributions"]
+__all__ = ["mdps", "q_tables", "temperatures", "gammas", "distributions", "sizes"]
 
 T = TypeVar("T")
 
@@ -130,6 +130,43 @@ def temperatures(
     )
     positive = st.one_of(st.just(float(min(max(1.0, min_value), max_value))), positive)
     return st.one_of(st.just(0.0), positive) if zero else positive
+
+
+def sizes(min_value: int = 1, max_value: int = 24, *, small: int = 4) -> SearchStrategy[int]:
+    """Sizes (numbers of states or actions) in ``[min_value, max_value]``, mostly small.
+
+    Parameters
+    ----------
+    min_value, max_value : int, optional
+        The range, ``1 <= min_value <= max_value``.
+    small : int, optional
+        Three draws in four lie in ``[min_value, min(small, max_value)]``; the
+        fourth is uniform over the whole range. Property tests thus reach the
+        large sizes (blocked products, several refactorisations) a few times
+        per run while the run time stays that of small examples.
+
+    Returns
+    -------
+    SearchStrategy[int]
+        Sizes, shrinking to ``min_value``.
+
+    Raises
+    ------
+    InvalidArgumentError
+        For a bad range.
+
+    Examples
+    --------
+    >>> from hypothesis import find
+    >>> find(sizes(2, 24), lambda n: n > 8) > 8
+    True
+    """
+    if not 1 <= min_value <= max_value:
+        raise InvalidArgumentError(
+            f"need 1 <= min_value <= max_value, got {min_value}, {max_value}"
+        )
+    low = st.integers(min_value, max(min_value, min(small, max_value)))
+    return st.one_of(low, low, low, st.integers(min_value, max_value))
 
 
 @st.composite

@@ -18,11 +18,9 @@ from softq_ref import (
     soft_value,
     soft_value_and_policy,
 )
-from softq_ref.float64.bounds import lse_allowance
 from softq_ref.strategies import distributions, temperatures
 
-EPS = 2.0**-52
-U64 = 2.0**-53
+from helpers import EPS, U64, kernel_error_bound
 
 finite_rows = st.integers(1, 6).flatmap(
     lambda n: st.lists(st.floats(-1e6, 1e6, allow_nan=False), min_size=n, max_size=n).map(np.array)
@@ -36,10 +34,9 @@ extreme_alphas = st.sampled_from([0.0, 5e-324, 1e-300, 1e-12, 1.0, 1e12, 1e300, 
 
 
 def kernel_allowance(q: np.ndarray, v: float, alpha: float, mu: np.ndarray | None = None) -> float:
-    """The package's a-priori bound on the kernel's rounding error (bounds.lse_allowance)."""
-    with np.errstate(divide="ignore"):
-        log_mu = None if mu is None else np.log(mu)[None, :]
-    return float(lse_allowance(q[None, :], np.array([v]), alpha, log_mu, U64)[0])
+    """A-priori bound on the kernel's rounding error, derived in ``helpers.kernel_error_bound``
+    (not the package's own allowance, which a bug could inflate)."""
+    return float(kernel_error_bound(q[None, :], np.array([v]), alpha, mu)[0])
 
 
 def mp_lse(q, alpha, mu=None):
@@ -65,13 +62,29 @@ def test_soft_value_lies_between_max_and_max_plus_alpha_log_a(q, alpha):
     assert q.max() - tol <= v <= q.max() + alpha * math.log(len(q)) + tol
 
 
-@given(finite_rows, temperatures(1e-6, 1e6))
+def mp_policy(q, alpha):
+    """Reference soft-greedy policy at 50 digits (alpha > 0)."""
+    with mp.workdps(50):
+        qs = [mp.mpf(float(x)) for x in q]
+        m = max(qs)
+        w = [mp.exp((x - m) / mp.mpf(alpha)) for x in qs]
+        z = mp.fsum(w)
+        return [float(x / z) for x in w]
+
+
+@given(finite_rows, temperatures(1e-6, 1e6) | temperatures(1e-300, 1e-6, zero=False))
 @example(np.array([1e8, 1e-8, -3.0]), 1e-12)
 @example(np.array([1.0, 2.0]), 1e6)
-def test_soft_value_matches_fifty_digit_reference_within_its_rounding_allowance(q, alpha):
-    v = float(soft_value(q, alpha))
-    err = abs(mpmath.mpf(v) - mp_lse(q, alpha))
-    assert err <= kernel_allowance(q, v, alpha)
+@example(np.array([0.0, 0.0, 0.0]), 1e-12)  # V* = 1e-12 log 3, not the hard max 0
+@example(np.array([0.0, 1e-13]), 1e-12)  # near-tie: pi* ~ (0.475, 0.525), not one-hot
+@example(np.array([5.0, 5.0]), 1e-300)
+def test_soft_value_and_policy_match_fifty_digit_reference_within_the_derived_bound(q, alpha):
+    v, pi = soft_value_and_policy(q, alpha)
+    err = abs(mpmath.mpf(float(v)) - mp_lse(q, alpha))
+    assert err <= kernel_allowance(q, float(v), alpha)
+    if alpha > 0:
+        # |pi_a - pi*_a| <= (A + 8) eps: see test_gradient_of_soft_value_is_the_soft_policy
+        assert np.abs(pi - mp_policy(q, alpha)).max() <= (len(q) + 8) * EPS
 
 
 @given(

@@ -63,7 +63,14 @@ FACES = {
         "gaussian_prior_soft_policy",
         "box_quadratic_soft_value",
     ],
-    "softq_ref.strategies": ["mdps", "q_tables", "temperatures", "gammas", "distributions"],
+    "softq_ref.strategies": [
+        "mdps",
+        "q_tables",
+        "temperatures",
+        "gammas",
+        "distributions",
+        "sizes",
+    ],
     "softq_ref.conformance": [
         "KINDS",
         "DEFAULT_RTOL",
@@ -176,6 +183,7 @@ SIGNATURES = {
     "softq_ref.strategies.temperatures": "(min_value: 'float' = 0.001, max_value: 'float' = 1000.0, *, zero: 'bool' = True)",
     "softq_ref.strategies.gammas": "(min_value: 'float' = 0.0, max_value: 'float' = 0.95)",
     "softq_ref.strategies.distributions": "(n: 'int', *, allow_zeros: 'bool' = True)",
+    "softq_ref.strategies.sizes": "(min_value: 'int' = 1, max_value: 'int' = 24, *, small: 'int' = 4)",
     "softq_ref.conformance.ConformanceReport": "(ok: 'bool', kind: 'str', target: 'str', text: 'str', examples: 'int', worst_ratio: 'float', counterexample: 'Path | None' = None, failure: 'Failure | None' = None, diagnosis: 'tuple[str, ...]' = ())",
     "softq_ref.conformance.check": "(fn: 'Callable[..., Any]', kind: 'str', *, rtol: 'float | None' = None, atol: 'float | None' = None, examples: 'int' = 100, seed: 'int | None' = None, alpha_range: 'tuple[float, float]' = (0.001, 1000.0), gamma_max: 'float' = 0.95, save_dir: 'str | os.PathLike[str] | None' = None, replay: 'str | os.PathLike[str] | None' = None, target: 'str | None' = None)",
     "softq_ref.conformance.check_operator": "(fn: 'Callable[..., Any]', **options: 'Any')",

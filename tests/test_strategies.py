@@ -8,7 +8,7 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from softq_ref import FiniteMDP
-from softq_ref.strategies import distributions, gammas, mdps, q_tables, temperatures
+from softq_ref.strategies import distributions, gammas, mdps, q_tables, sizes, temperatures
 
 
 @given(mdps(states=(2, 3), actions=2, gamma=(0.5, 0.6)))
@@ -48,6 +48,17 @@ def test_gammas_and_q_tables_respect_their_bounds(g, Q):
     assert Q.shape == (3, 2) and np.abs(Q).max() <= 7.0
 
 
+@given(sizes(2, 24))
+def test_sizes_lie_in_range(n):
+    assert 2 <= n <= 24
+
+
+def test_sizes_reach_the_top_of_the_range():
+    from hypothesis import find
+
+    assert find(sizes(1, 24), lambda n: n == 24) == 24
+
+
 def test_strategy_arguments_are_validated_with_messages_naming_them():
     with pytest.raises(ValueError, match="need 0 <= min_value <= max_value < 1"):
         gammas(0.5, 1.0)
@@ -55,3 +66,5 @@ def test_strategy_arguments_are_validated_with_messages_naming_them():
         temperatures(0.0, 1.0)
     with pytest.raises(ValueError, match="states: min 3 exceeds max 1"):
         mdps(states=(3, 1)).example()
+    with pytest.raises(ValueError, match="need 1 <= min_value <= max_value"):
+        sizes(0, 3)

@@ -9,6 +9,7 @@ import math
 import numpy as np
 from hypothesis import assume, example, given
 from hypothesis import strategies as st
+from mpmath import mp
 
 from softq_ref import (
     FiniteMDP,
@@ -17,13 +18,12 @@ from softq_ref import (
     policy_operator,
     soft_policy,
     soft_q_iteration,
-    soft_value,
     solve,
 )
-from softq_ref.strategies import mdps, q_tables, temperatures
+from softq_ref.strategies import mdps, q_tables, sizes, temperatures
 
 from helpers import EPS, U64, linear_solve_tolerance, operator_rounding
-from mp_reference import mp_solve
+from mp_reference import mp_solve, reference_error
 
 mdp_and_two_q = mdps(gamma=(0.0, 0.99), prior=st.booleans(), termination=st.booleans()).flatmap(
     lambda m: st.tuples(
@@ -140,17 +140,31 @@ def test_policy_operator_of_the_soft_greedy_policy_is_the_optimality_operator(md
     assert np.abs(a - b).max() <= tol + 2 * operator_rounding(mdp, r.Q, alpha)
 
 
-@given(mdps(gamma=(0.0, 0.95)), st.floats(1e-3, 1e2), st.floats(1e-3, 1e2))
+@given(
+    mdps(gamma=(0.0, 0.95), states=sizes(1, 12)),
+    temperatures(1e-12, 1e2, zero=False),
+    temperatures(1e-12, 1e2, zero=False),
+)
+@example(FiniteMDP([[[1.0], [1.0]]], [[1.0, 1.0]], 0.5), 1e-12, 1e-12)  # V*_a = 2 + 2 a log 2
 def test_max_limit_bounds_and_monotonicity_in_alpha(mdp, a1, a2):
     lo, hi = sorted((a1, a2))
-    hard, r_lo, r_hi = solve(mdp, 0.0), solve(mdp, lo), solve(mdp, hi)
+    r_lo, r_hi = solve(mdp, lo), solve(mdp, hi)
+    # the hard side from the independent reference (exact ties, no float64 solver)
+    _, v0, _ = mp_solve(mdp, 0, dps=30, start=r_lo.V)
+    hard = np.array([float(v) for v in v0])
     g, logA = mdp.gamma, math.log(mdp.num_actions)
-    b = hard.error_bound + r_lo.error_bound + r_hi.error_bound
+    ref = reference_error(mdp, hard, 30) + U64 * float(np.abs(hard).max())  # float(v0) rounds
+    b = r_lo.error_bound + r_hi.error_bound
     # V*_0 <= V*_alpha <= V*_0 + alpha log A / (1 - gamma)   (docs/conventions.md section 1)
-    assert np.all(hard.V <= r_lo.V + b)
-    assert np.all(r_lo.V <= hard.V + lo * logA / (1 - g) * (1 + 4 * EPS) + b)
+    assert np.all(hard <= r_lo.V + r_lo.error_bound + ref)
+    assert np.all(r_lo.V <= hard + lo * logA / (1 - g) * (1 + 4 * EPS) + r_lo.error_bound + ref)
     # V*_alpha is non-decreasing in alpha with the counting measure
     assert np.all(r_lo.V <= r_hi.V + b)
+    # where every action of a state is the same (one action, or the example), the upper end
+    # is attained: V*_alpha = V*_0 + alpha log A / (1 - gamma) exactly
+    if mdp.num_actions == 1 or (mdp.num_states == 1 and np.all(mdp.rewards == mdp.rewards[0, 0])):
+        want = hard + lo * logA / (1 - g)
+        assert np.all(np.abs(r_lo.V - want) <= r_lo.error_bound + ref + 4 * U64 * np.abs(want))
 
 
 @given(
@@ -273,8 +287,24 @@ def test_permuting_states_and_actions_permutes_the_answer(mdp, alpha, rnd):
     assert np.abs(s.V - r.V[ps]).max() <= r.error_bound + s.error_bound
 
 
-@given(mdps(gamma=(0.0, 0.95)), temperatures(1e-3, 1e3))
+@given(mdps(gamma=(0.0, 0.95), prior=st.booleans(), states=sizes(1, 12)), temperatures(1e-3, 1e3))
 def test_soft_value_of_optimal_q_is_optimal_v(mdp, alpha):
+    """``V* = V_{Q*}``: the returned ``V`` against the soft value of the returned ``Q``
+    computed independently in 40-digit mpmath. ``|V - V*| <= B`` and
+    ``|V_Q - V_{Q*}| <= |Q - Q*| <= B`` (the log-sum-exp is 1-Lipschitz), so they differ
+    by at most ``2 B``."""
     r = solve(mdp, alpha)
-    v = soft_value(r.Q, alpha, mdp.prior)
-    assert np.abs(v - r.V).max() <= r.error_bound + 4 * U64 * (float(np.abs(r.V).max()) + alpha * 3)
+    mu = mdp.prior
+    with mp.workdps(40):
+        for s in range(mdp.num_states):
+            avail = [a for a in range(mdp.num_actions) if mu is None or mu[s, a] > 0]
+            m = max(mp.mpf(float(r.Q[s, a])) for a in avail)
+            v_q = m
+            if alpha > 0:
+                w = [
+                    (1 if mu is None else mp.mpf(float(mu[s, a])))
+                    * mp.exp((mp.mpf(float(r.Q[s, a])) - m) / alpha)
+                    for a in avail
+                ]
+                v_q = m + alpha * mp.log(mp.fsum(w))
+            assert abs(float(r.V[s]) - v_q) <= 2 * r.error_bound + 1e-35 * max(1, abs(v_q))

@@ -200,6 +200,39 @@ def test_float64_solver_is_within_its_own_bound_of_the_certified_answer(
         exact = np.ravel(np.array(sol.decimals[name], dtype=object))
         for x, y in zip(np.ravel(getattr(f, name)), exact, strict=True):
             assert abs(Fraction(float(x)) - Fraction(y)) <= tol, (name, x, y, float(tol))
+    # the policy: the kernel applied to the float Q. pi_Q / pi* lies in exp([-2 B, 2 B] / alpha)
+    # (|Q - Q*| <= B, |V_Q - V*| <= B), and the kernel rounds pi by at most (A + 8) eps per
+    # entry (test_logsumexp's gradient test); alpha = 0: uniform over the float argmax, whose
+    # actions are within 2 B of the best Q*, and one-hot where the best is 2 B clear.
+    A = mdp.num_actions
+    pol = np.array(sol.decimals["policy"], dtype=object).reshape(-1, A)
+    q_star = np.array(sol.decimals["Q"], dtype=object).reshape(-1, A)
+    for k, (p_row, p_star, q_row) in enumerate(
+        zip(f.policy.reshape(-1, A), pol, q_star, strict=True)
+    ):
+        if Fraction(alpha) > 0:
+            # in mpmath: a printed policy entry may be 1E-43429448 (too big a Fraction)
+            with mpmath.workdps(30):
+                fa = Fraction(alpha)
+                spread = mpmath.exp(2 * mpmath.mpf(float(tol)) * fa.denominator / fa.numerator)
+                eb = mpmath.mpf(float(sol.error_bound))
+                kernel = (A + 8) * 2.0**-52
+                for x, y in zip(p_row, p_star, strict=True):
+                    y = mpmath.mpf(y)
+                    lo, hi = (y - eb) / spread, min(1, (y + eb) * spread)
+                    assert lo - kernel <= float(x) <= hi + kernel, (k, p_row, p_star)
+        else:
+            qs = [Fraction(x) for x in q_row]
+            avail = [
+                a
+                for a in range(A)
+                if mdp.prior is None or mdp.prior.reshape(-1, A)[k % mdp.num_states, a] > 0
+            ]
+            best = max(qs[a] for a in avail)
+            near = {a for a in avail if qs[a] >= best - 2 * tol}
+            assert {a for a in range(A) if p_row[a] > 0} <= near, (k, p_row, p_star)
+            if len(near) == 1:
+                assert [float(x) for x in p_row] == [1.0 if a in near else 0.0 for a in range(A)]
 
 
 @pytest.mark.skipif(not flint_available(), reason="python-flint (the fast extra) not installed")

@@ -19,6 +19,7 @@ from softq_ref import (
 )
 from softq_ref.strategies import mdps, temperatures
 
+from helpers import assert_matches_reference
 from mp_reference import max_abs_diff, mp_solve
 
 # Extreme cases the issue names, pinned as explicit examples.
@@ -136,13 +137,16 @@ def test_solvers_refuse_bad_alpha_and_horizon_mismatch():
 
 
 @pytest.mark.parametrize("alpha", [0.0, 1e-300, 1e-12, 1e12, 1e300])
-def test_extreme_temperatures_give_finite_answers_with_finite_bounds(alpha):
+def test_extreme_temperatures_are_within_their_bound_of_the_reference(alpha):
+    """Q, V and the policy against the 60-digit reference (helpers.assert_matches_reference),
+    with a bound of a few ulps over 1 - gamma (the ``float64_budget``); the policy sums to 1
+    within its rounding, ``(A + 2) eps``."""
     mdp = FiniteMDP(
         [[[0.5, 0.5], [0.0, 1.0]], [[1.0, 0.0], [0.25, 0.75]]], [[1e8, -1e8], [0.0, 1.0]], 0.9
     )
+    assert_matches_reference(mdp, alpha)
     r = solve(mdp, alpha)
-    assert np.all(np.isfinite(r.Q)) and np.isfinite(r.error_bound)
-    assert np.all(np.isfinite(r.policy)) and np.allclose(r.policy.sum(axis=1), 1, atol=4e-16)
+    assert np.abs(r.policy.sum(axis=1) - 1).max() <= (mdp.num_actions + 2) * 2.0**-52
 
 
 # Issue 12, "Bounds that fail": each reproducer pinned.
@@ -315,3 +319,73 @@ def test_the_repr_of_a_result_is_short_and_shows_shapes_not_arrays():
     assert "Q=array(shape=(40, 3), dtype=float64)" in text
     assert "V=array(shape=(40,), dtype=float64)" in text
     assert str(float(r.Q[0, 0])) not in text
+
+
+@given(
+    mdps(gamma=(0.0, 0.95), prior=st.booleans(), termination=st.booleans()),
+    temperatures(1e-2, 1e2),
+    st.sampled_from([1e-6, 1e-9, 1e-12]),
+)
+def test_soft_q_iteration_reaches_its_tolerance(mdp, alpha, tol):
+    """The documented stopping rule ``gamma / (1 - gamma) |Q_{k+1} - Q_k| <= tol max(1, |Q|)``
+    gives ``|Q - Q*| <= tol max(1, |Q|)`` (contraction: ``|Q_{k+1} - Q*| <= gamma / (1 - gamma)
+    |Q_{k+1} - Q_k|``), plus the float64 rounding of the sweeps, at most
+    ``(S + A + 8) eps max(|Q|, alpha) / (1 - gamma)``."""
+    qi = soft_q_iteration(mdp, alpha, tol=tol)
+    exact = solve(mdp, alpha)
+    scale = max(1.0, float(np.abs(qi.Q).max()))
+    rounding = (
+        (mdp.num_states + mdp.num_actions + 8) * 2.0**-52 * max(scale, alpha) / (1 - mdp.gamma)
+    )
+    assert np.abs(qi.Q - exact.Q).max() <= tol * scale + rounding + exact.error_bound
+
+
+@given(
+    mdps(states=(1, 6), gamma=(0.0, 0.99), prior=st.booleans(), termination=st.booleans()),
+    temperatures(1e-3, 1e3),
+)
+@example(
+    FiniteMDP([[[1.0], [1.0]]], [[0.25, 0.5]], 0.5, prior=[[0.5, 0.5]]), 1000.0
+)  # large alpha, |V| small: the kernel's cancellation dominates the residual's rounding
+def test_certificate_residual_bounds_the_exact_residual(mdp, alpha):
+    """``certify(mdp, Q).residual >= max |T Q - Q|`` with ``T Q`` evaluated exactly (40-digit
+    mpmath) from the float ``Q`` near the fixed point, where the residual is all rounding."""
+    from mpmath import mp
+
+    from softq_ref.float64.bounds import certify
+
+    Q = solve(mdp, alpha).Q
+    cert = certify(mdp, Q, alpha)
+    ex = mdp.exact
+    S, A = mdp.num_states, mdp.num_actions
+    with mp.workdps(40):
+        V = []
+        for s in range(S):
+            avail = [a for a in range(A) if ex.prior is None or ex.prior[s, a] > 0]
+            m = max(mp.mpf(float(Q[s, a])) for a in avail)
+            if alpha == 0:
+                V.append(m)
+                continue
+            w = mp.fsum(
+                (
+                    1
+                    if ex.prior is None
+                    else mp.mpf(ex.prior[s, a].numerator) / ex.prior[s, a].denominator
+                )
+                * mp.exp((mp.mpf(float(Q[s, a])) - m) / alpha)
+                for a in avail
+            )
+            V.append(m + alpha * mp.log(w))
+        g = mp.mpf(ex.gamma.numerator) / ex.gamma.denominator
+        worst = mp.mpf(0)
+        for s in range(S):
+            for a in range(A):
+                r = mp.mpf(ex.rewards[s, a].numerator) / ex.rewards[s, a].denominator
+                pv = mp.fsum(
+                    mp.mpf(ex.transitions[s, a, t].numerator)
+                    / ex.transitions[s, a, t].denominator
+                    * V[t]
+                    for t in range(S)
+                )
+                worst = max(worst, abs(r + g * pv - mp.mpf(float(Q[s, a]))))
+        assert worst <= cert.residual

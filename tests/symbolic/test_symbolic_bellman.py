@@ -21,9 +21,10 @@ from hypothesis import example, given
 from hypothesis import strategies as st
 
 from softq_ref import FiniteMDP, soft_policy, soft_value, solve, solve_certified
-from softq_ref.float64.bounds import lse_allowance
 from softq_ref.symbolic import bellman
 from softq_ref.symbolic._common import DerivationError
+
+from helpers import kernel_error_bound
 
 DIGITS = 40  # closed forms are evaluated to this many significant digits
 EPS = float(np.finfo(np.float64).eps)
@@ -143,10 +144,8 @@ def test_derived_value_and_policy_agree_with_the_kernel(q, mu, alpha):
         V, *pi = f(*map(mpmath.mpf, [alpha, *q, *mu]))
         V, pi = float(V), [float(p) for p in pi]
     got_V = soft_value(q, alpha, mu)
-    # the kernel's a-priori rounding allowance (bounds.lse_allowance), plus rounding V to float
-    allowance = float(
-        lse_allowance(np.array([q]), np.atleast_1d(got_V), alpha, np.log([mu]), U64)[0]
-    )
+    # the kernel's a-priori rounding bound (helpers.kernel_error_bound), plus rounding V to float
+    allowance = float(kernel_error_bound(np.array([q]), np.atleast_1d(got_V), alpha, [mu])[0])
     assert abs(float(got_V) - V) <= allowance + U64 * abs(V)
     # pi = mu exp((q - V) / alpha): the absolute error of (q - V) / alpha is at most
     # (allowance + ulp(q)) / alpha, which is the relative error of the exponential; plus the

@@ -3,7 +3,7 @@ each step holds symbolically, a wrong step is caught, and the derived facts hold
 package's float64 functions on random inputs.
 
 Tolerances: ``helpers.operator_rounding`` (an a-priori bound on the rounding of one
-evaluation of ``T Q``), the kernel's own allowance ``bounds.lse_allowance``, and the
+evaluation of ``T Q``), the kernel's rounding bound ``helpers.kernel_error_bound``, and the
 certified ``error_bound`` of ``solve_certified``; each use says which.
 """
 
@@ -21,12 +21,11 @@ from hypothesis import example, given, settings
 from hypothesis import strategies as st
 
 from softq_ref import bellman_operator, soft_policy, soft_q_iteration, soft_value, solve_certified
-from softq_ref.float64.bounds import lse_allowance
 from softq_ref.strategies import mdps, q_tables, temperatures
 from softq_ref.symbolic import contraction
 from softq_ref.symbolic._common import DerivationError
 
-from helpers import EPS, U64, operator_rounding
+from helpers import EPS, U64, kernel_error_bound, operator_rounding
 
 
 @cache
@@ -114,7 +113,7 @@ def test_derived_gradient_is_the_kernels_soft_policy(q, mu, alpha):
     pi = soft_policy(q, alpha, mu)
     # pi = mu exp((q - V) / alpha): the rounding of V (kernel allowance) divided by alpha
     V = soft_value(q, alpha, mu)
-    allowance = float(lse_allowance(np.array([q]), np.atleast_1d(V), alpha, np.log([mu]), U64)[0])
+    allowance = float(kernel_error_bound(np.array([q]), np.atleast_1d(V), alpha, [mu])[0])
     rel = (allowance + 4 * EPS * max(map(abs, q))) / alpha + 8 * EPS
     for a in range(3):
         assert abs(pi[a] - g[a]) <= rel * g[a] + 1e-300
@@ -125,9 +124,9 @@ def test_derived_gradient_is_the_kernels_soft_policy(q, mu, alpha):
 def test_soft_value_is_1_lipschitz_in_the_sup_norm(q1, q2, alpha):
     v1, v2 = float(soft_value(q1, alpha)), float(soft_value(q2, alpha))
     dist = max(abs(a - b) for a, b in zip(q1, q2, strict=True))
-    # each value is rounded by at most the kernel's allowance (bounds.lse_allowance)
+    # each value is rounded by at most the derived kernel bound (helpers.kernel_error_bound)
     rounding = sum(
-        float(lse_allowance(np.array([q]), np.array([v]), alpha, None, U64)[0])
+        float(kernel_error_bound(np.array([q]), np.array([v]), alpha)[0])
         for q, v in ((q1, v1), (q2, v2))
     )
     assert abs(v1 - v2) <= dist * (1 + 2 * EPS) + rounding

@@ -17,7 +17,6 @@ from mpmath import mp
 
 from softq_ref import soft_policy, soft_value
 from softq_ref.continuous import continuous_soft_value
-from softq_ref.float64.bounds import lse_allowance
 from softq_ref.strategies import distributions, temperatures
 from softq_ref.symbolic._common import DerivationError
 from softq_ref.symbolic.gibbs import (
@@ -29,6 +28,8 @@ from softq_ref.symbolic.gibbs import (
     derive_discrete_gibbs,
     derive_gibbs_symbolic_n,
 )
+
+from helpers import kernel_error_bound
 
 EPS = 2.0**-52
 U64 = 2.0**-53
@@ -52,8 +53,8 @@ def numeric(n: int) -> tuple[Any, Any, Any]:
 
 
 def kernel_allowance(f: np.ndarray, v: float, lam: float) -> float:
-    """The package's a-priori bound on the rounding error of soft_value (bounds.lse_allowance)."""
-    return float(lse_allowance(f[None, :], np.array([v]), lam, None, U64)[0])
+    """A-priori bound on the rounding error of soft_value, derived in helpers.kernel_error_bound."""
+    return float(kernel_error_bound(f[None, :], np.array([v]), lam)[0])
 
 
 payoffs = st.lists(st.floats(-1e3, 1e3, allow_nan=False), min_size=N_NUMERIC, max_size=N_NUMERIC)
@@ -107,7 +108,7 @@ def test_symbolic_n_and_continuous_checks_reject_a_positive_second_variation() -
 def test_derived_maximum_is_the_soft_value(f: list[float], lam: float) -> None:
     # The derived lambda log sum exp(f/lambda), evaluated at 50 digits on the exact binary
     # inputs (error far below 1e-40 relative), against the float64 kernel, whose rounding
-    # error is bounded a priori by lse_allowance.
+    # error is bounded a priori by helpers.kernel_error_bound.
     maximum, _, _ = numeric(N_NUMERIC)
     with mp.workdps(50):
         exact = maximum(*(mp.mpf(x) for x in f), mp.mpf(lam))

@@ -16,7 +16,6 @@ from hypothesis import strategies as st
 from mpmath import mp
 
 from softq_ref import soft_policy, soft_value
-from softq_ref.float64.bounds import lse_allowance
 from softq_ref.strategies import temperatures
 from softq_ref.symbolic._common import DerivationError
 from softq_ref.symbolic.lse import (
@@ -28,6 +27,8 @@ from softq_ref.symbolic.lse import (
     derive_log_sum_exp,
     derive_log_sum_exp_limits,
 )
+
+from helpers import kernel_error_bound
 
 EPS = 2.0**-52
 U64 = 2.0**-53
@@ -49,8 +50,8 @@ def numeric_gradient_and_hessian(n: int) -> tuple[Any, Any]:
 
 
 def kernel_allowance(q: np.ndarray, v: float, alpha: float) -> float:
-    """The package's a-priori bound on the rounding error of soft_value (bounds.lse_allowance)."""
-    return float(lse_allowance(q[None, :], np.array([v]), alpha, None, U64)[0])
+    """A-priori bound on the rounding error of soft_value, derived in helpers.kernel_error_bound."""
+    return float(kernel_error_bound(q[None, :], np.array([v]), alpha)[0])
 
 
 def rows(n_min: int, n_max: int, scale: float) -> st.SearchStrategy[np.ndarray]:
