@@ -134,8 +134,8 @@ MUTANTS: tuple[Mutant, ...] = (
         "softq_ref/float64/bounds.py",
         (
             (
-                "    q_bound = residual / (1 - L) * (1 + 4 * U64)\n",
-                "    q_bound = residual * (1 + 4 * U64)\n",
+                "    q_bound = residual / (1 - L) * (1 + 4 * U64) + TINY\n",
+                "    q_bound = residual * (1 + 4 * U64) + TINY\n",
             ),
         ),
         F64_TESTS,
@@ -146,7 +146,7 @@ MUTANTS: tuple[Mutant, ...] = (
         "softq_ref/float64/bounds.py",
         (
             (
-                "        allowance = allowance + U64 * (np.abs(mdp.rewards) + g * alpha)\n",
+                "        allowance = allowance + U64 * np.abs(mdp.rewards) + g * alpha * lam + TINY\n",
                 "        allowance = allowance\n",
             ),
         ),
@@ -192,7 +192,13 @@ MUTANTS: tuple[Mutant, ...] = (
     Mutant(
         "allowance-inflated",
         "softq_ref/float64/bounds.py",
-        (("    return 4.0 * u * terms\n", "    return 4.0 * u * terms + 1e-12 * (qmax + v)\n"),),
+        (
+            (
+                "    return (7 * c) * qmax + c * v + (c * alpha) * (4 * lmu + (A + 7 + math.log(A)))\n",
+                "    return (7 * c) * qmax + c * v + (c * alpha) * (4 * lmu + (A + 7 + math.log(A)))"
+                " + 1e-12 * (qmax + v)\n",
+            ),
+        ),
         KERNEL_TESTS + ("tests/float64/test_solve_against_reference.py",),
         "lse_allowance inflated by 1e-12 relative (alone: bounds become useless)",
     ),
