@@ -194,7 +194,7 @@ class _Problem:
 
     def lse(
         self, ctx: Any, Q: ObjArray, F: int, want_pi: bool = False
-    ) -> tuple[ObjArray, ObjArray, tuple[NDArray[np.float64], ObjArray, ObjArray] | None]:
+    ) -> tuple[ObjArray, ObjArray, tuple[NDArray[np.float64], ObjArray] | None]:
         """``V(s) = alpha log sum_a mu exp(Q / alpha)`` on the grid: ``(V_lo, V_hi, pi)``.
 
         With an interval context, ``V_lo <= V * 2**F <= V_hi`` is proven; with a
@@ -204,8 +204,7 @@ class _Problem:
         without evaluating them (Blanchard, Higham & Higham 2021, for the
         shift; docs/conventions.md section 1 for the convention). ``pi`` (point contexts,
         ``want_pi``) is the soft-greedy policy ``mu exp((Q - V) / alpha)``: in
-        float64, on the grid ``2**-F`` (point contexts, for the Jacobian), and
-        as enclosures (None where ``mu = 0``).
+        float64 and on the grid ``2**-F`` (for Newton's Jacobian).
         """
         if self.alpha == 0:
             return self._hard_max(Q, F, want_pi)
@@ -219,7 +218,6 @@ class _Problem:
         V_hi = np.empty(S, dtype=object)
         pi = np.zeros((S, A)) if want_pi else None
         pi_grid = np.zeros((S, A), dtype=object)
-        pi_enc = np.full((S, A), None, dtype=object)
         mu = self.mu
         for s in range(S):
             acts = [a for a in range(A) if self.avail[s, a]]
@@ -247,12 +245,11 @@ class _Problem:
                     p = ctx.div(term, total)
                     pi[s, a] = ctx.to_float(p)
                     pi_grid[s, a] = ctx.floor_scaled(p, F)
-                    pi_enc[s, a] = p
-        return V_lo, V_hi, None if pi is None else (pi, pi_grid, pi_enc)
+        return V_lo, V_hi, None if pi is None else (pi, pi_grid)
 
     def _hard_max(
         self, Q: ObjArray, F: int, want_pi: bool
-    ) -> tuple[ObjArray, ObjArray, tuple[NDArray[np.float64], ObjArray, ObjArray] | None]:
+    ) -> tuple[ObjArray, ObjArray, tuple[NDArray[np.float64], ObjArray] | None]:
         """``alpha = 0``: ``V = max_{a: mu > 0} Q`` (exact on the grid) and the uniform
         policy over the maximisers (for the Newton step; certified separately)."""
         S, A = self.S, self.A
@@ -266,7 +263,7 @@ class _Problem:
             for a in ties:
                 pi[s, a] = 1.0 / len(ties)
                 pi_grid[s, a] = (1 << F) // len(ties)
-        return V, V, (pi, pi_grid, np.full((S, A), None, dtype=object)) if want_pi else None
+        return V, V, (pi, pi_grid) if want_pi else None
 
     def policy_box(
         self, ctx: Any, z_lo: int, z_hi: int, F: int, s: int, a: int

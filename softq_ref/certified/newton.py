@@ -192,7 +192,7 @@ def _newton(
             Q = prob.q_point(V, F)
             TV, _, pol = prob.lse(ctx, Q, F, want_pi=True)
         assert pol is not None
-        pi, pi_grid, _ = pol
+        pi, pi_grid = pol
         r = [int(x) for x in TV - V]
         x = None
         if prob.backend == "flint" and S <= _DIRECT_SOLVE_MAX_STATES:
