@@ -27,7 +27,14 @@ from softq_ref._validate import GYMNASIUM_ADAPTER, PYMDPTOOLBOX_ADAPTER, first_b
 from softq_ref.errors import InvalidMDPError
 from softq_ref.exact import short_text, to_fraction
 
-__all__ = ["FiniteMDP", "ExactMDP", "Renormalized", "row_sum_tolerance", "MAX_HORIZON_ENTRIES"]
+__all__ = [
+    "FiniteMDP",
+    "ExactMDP",
+    "Renormalized",
+    "SparseEntries",
+    "row_sum_tolerance",
+    "MAX_HORIZON_ENTRIES",
+]
 
 _EPS = 2 * U64  # float64's machine epsilon, 2**-52
 
@@ -63,8 +70,42 @@ class ExactMDP:
     gamma: Fraction
 
 
+@dataclass(frozen=True)
+class SparseEntries:
+    """Sparse transitions entry by entry: ``P[s[k], a[k], t[k]] = values[k]``, the rest 0.
+
+    The input form for sparse transitions with exact values (docs/conventions.md
+    section 3: the JSON reader builds it from ``{"shape": ..., "entries": ...}``).
+    ``values`` is a float64 array, or an object array of ``Fraction`` (exact
+    values, as ``"1/3"`` in a file); ``s``, ``a``, ``t`` are integer arrays of
+    the same length with ``0 <= s, t < S`` and ``0 <= a < A``.
+    :class:`FiniteMDP` validates it as any sparse input (repeated ``(s, a, t)``,
+    negative values and row sums are refused there).
+    """
+
+    num_states: int
+    num_actions: int
+    s: NDArray[np.int64]
+    a: NDArray[np.int64]
+    t: NDArray[np.int64]
+    values: NDArray[Any]
+
+
 def _sparse_parts(transitions: Any) -> tuple[Any, Any, Any, int, int]:
     """``(row, col, data, S, A)`` of sparse ``transitions``, rows ``s*A + a`` (duplicates kept)."""
+    if isinstance(transitions, SparseEntries):
+        S, A = transitions.num_states, transitions.num_actions
+        s_, a_, t_ = (np.asarray(x, dtype=np.int64) for x in (transitions.s, transitions.a, transitions.t))
+        bad = np.flatnonzero((s_ < 0) | (s_ >= S) | (a_ < 0) | (a_ >= A) | (t_ < 0) | (t_ >= S))
+        if S < 1 or A < 1 or bad.size:
+            k = int(bad[0]) if bad.size else 0
+            raise InvalidMDPError(
+                f"sparse entry {k} is (s, a, t) = ({s_[k]}, {a_[k]}, {t_[k]}); outside "
+                f"the shape (S, A, S) = ({S}, {A}, {S})"
+                if bad.size
+                else f"sparse transitions need S, A >= 1, got (S, A) = ({S}, {A})"
+            )
+        return s_ * A + a_, t_, np.asarray(transitions.values), S, A
     if is_sparse_input(transitions):
         n_rows, S = transitions.shape
         if S < 1 or n_rows < S or n_rows % S:
@@ -96,17 +137,20 @@ def _sparse_parts(transitions: Any) -> tuple[Any, Any, Any, int, int]:
     return np.concatenate(rows), np.concatenate(cols), np.concatenate(data), S, A
 
 
-def _read_sparse(transitions: Any, termination: bool) -> tuple[Any, NDArray[np.float64]]:
-    """Validate sparse transitions; return the CSR matrix ``(S*A, S)`` and its float64 row sums.
+def _read_sparse(
+    transitions: Any, termination: bool
+) -> tuple[Any, NDArray[np.float64], NDArray[np.object_] | None]:
+    """Validate sparse transitions: the CSR matrix ``(S*A, S)``, its float64 row sums, and
+    the exact values of its stored entries (Fractions, in CSR order; None for float input).
 
     Time O(nnz log nnz) (one sort of the entries) and memory O(nnz + S*A): no
     dense row of ``P`` is ever formed. Explicit zeros are dropped; a repeated
     ``(s, a, s')`` is an error (its value would be a rounded sum). The checks
     are those of dense input, in the same order, naming ``(s, a, s')``.
     """
-    import scipy.sparse as sp
-
     row, col, data, S, A = _sparse_parts(transitions)
+    if data.dtype == object:
+        return _read_sparse_exact(row, col, data, S, A, termination)
     if data.dtype.kind not in "fiu":
         raise InvalidMDPError(
             f"sparse transitions have dtype {data.dtype}; expected real numbers (float64)"
@@ -156,10 +200,71 @@ def _read_sparse(transitions: Any, termination: bool) -> tuple[Any, NDArray[np.f
     indptr = np.zeros(S * A + 1, dtype=np.int64)
     np.cumsum(np.bincount(rows, minlength=S * A), out=indptr[1:])
     del rows
+    return _frozen_csr(vals, cols, indptr, S, A), sums, None
+
+
+def _frozen_csr(vals: Any, cols: Any, indptr: Any, S: int, A: int) -> Any:
+    import scipy.sparse as sp
+
     csr = sp.csr_array((vals, cols, indptr), shape=(S * A, S))
     for arr in (csr.data, csr.indices, csr.indptr):
         arr.setflags(write=False)
-    return csr, sums
+    return csr
+
+
+def _read_sparse_exact(
+    row: Any, col: Any, data: NDArray[np.object_], S: int, A: int, termination: bool
+) -> tuple[Any, NDArray[np.float64], NDArray[np.object_]]:
+    """:func:`_read_sparse` for exact values (an object array of Fractions, or numbers).
+
+    The checks are on the exact values, as for dense exact input; the CSR
+    matrix holds their float64 roundings, and the exact values are kept beside
+    it (O(nnz) Fractions, never a dense row).
+    """
+    key = row.astype(np.int64) * S + col.astype(np.int64)
+    order = np.argsort(key, kind="stable")
+    key = key[order]
+    exact = np.empty(len(order), dtype=object)
+    exact[:] = [to_fraction(x, "transitions") for x in data[order].tolist()]
+    del order
+
+    def at(i: int) -> str:
+        r, c = divmod(int(key[i]), S)
+        return f"transitions[{r // A}, {r % A}, {c}]"
+
+    dup = np.flatnonzero(key[1:] == key[:-1])
+    if dup.size:
+        raise InvalidMDPError(
+            f"{at(int(dup[0]))} is given twice in the sparse transitions; each (s, a, s') "
+            "may appear once"
+        )
+    for i, x in enumerate(exact.tolist()):
+        if x < 0:
+            raise InvalidMDPError(f"{at(i)} is {_fmt(x)}; probabilities must be >= 0")
+    keep = np.array([x != 0 for x in exact.tolist()], dtype=bool)
+    key, exact = key[keep], exact[keep]
+    rows, cols = np.divmod(key, S)
+    sums = [Fraction(0)] * (S * A)
+    for r, x in zip(rows.tolist(), exact.tolist(), strict=True):
+        sums[r] += x
+    tol = row_sum_tolerance(S)
+    for r, total in enumerate(sums):
+        if total > 1 + tol or (not termination and total < 1 - tol):
+            hint = (
+                ""
+                if termination or total > 1
+                else "; pass termination=True for rows that end the episode"
+            )
+            raise InvalidMDPError(
+                f"transitions[{r // A}, {r % A}, :] sums to {_fmt(total)}, not 1 "
+                f"(tolerance {tol:.1e}){hint}"
+            )
+    vals = np.array([float(x) for x in exact.tolist()], dtype=np.float64)
+    float_sums = np.asarray(np.bincount(rows, weights=vals, minlength=S * A), dtype=np.float64)
+    indptr = np.zeros(S * A + 1, dtype=np.int64)
+    np.cumsum(np.bincount(rows, minlength=S * A), out=indptr[1:])
+    exact.setflags(write=False)
+    return _frozen_csr(vals, cols, indptr, S, A), float_sums, exact
 
 
 def _is_float_array(a: NDArray[Any]) -> bool:
@@ -276,12 +381,12 @@ def _to_exact(arr: NDArray[Any]) -> NDArray[np.object_]:
     return out
 
 
-def _sparse_to_exact(csr: Any, S: int, A: int) -> NDArray[np.object_]:
+def _sparse_to_exact(csr: Any, values: NDArray[np.object_], S: int, A: int) -> NDArray[np.object_]:
     """The exact dense ``[S][A][S]`` Fractions of a CSR ``(S*A, S)`` (only when asked for)."""
     out = np.full((S * A, S), Fraction(0), dtype=object)
     for r in range(S * A):
         for k in range(csr.indptr[r], csr.indptr[r + 1]):
-            out[r, csr.indices[k]] = Fraction(float(csr.data[k]))
+            out[r, csr.indices[k]] = values[k]
     return out.reshape(S, A, S)
 
 
@@ -358,6 +463,7 @@ class FiniteMDP:
         "_mu_log_err",
         "_shape",
         "_row_nnz",
+        "_p_exact",
     )
 
     transitions: Any  # NDArray (S, A, S), or a SciPy CSR array (S*A, S) for sparse input
@@ -376,6 +482,7 @@ class FiniteMDP:
     _mu_log_err: float
     _shape: tuple[int, int]
     _row_nnz: NDArray[np.int64] | None
+    _p_exact: NDArray[np.object_] | None
 
     def __init__(
         self,
@@ -399,9 +506,11 @@ class FiniteMDP:
         sparse = is_sparse_input(transitions) or (
             isinstance(transitions, list | tuple) and any(is_sparse_input(m) for m in transitions)
         )
+        sparse = sparse or isinstance(transitions, SparseEntries)
         p_sums: NDArray[np.float64] | None = None
+        p_exact: NDArray[np.object_] | None = None
         if sparse:
-            p_src, p_sums = _read_sparse(transitions, bool(termination))
+            p_src, p_sums, p_exact = _read_sparse(transitions, bool(termination))
             S, A = p_src.shape[1], p_src.shape[0] // p_src.shape[1]
         else:
             p_src = _read_array(transitions, "transitions")
@@ -466,6 +575,7 @@ class FiniteMDP:
         s = object.__setattr__
         s(self, "_src", (p_src, r_src, mu_src, g_src))
         s(self, "_exact", None)
+        s(self, "_p_exact", p_exact)
         s(self, "_shape", (S, A))
         s(self, "_row_nnz", None if p_sums is None else np.diff(p_src.indptr).astype(np.int64))
         r_err = np.zeros((S, A))
@@ -606,7 +716,10 @@ class FiniteMDP:
         """
         if self._exact is None:
             p_src, r_src, mu_src, g_src = self._src
-            p = _sparse_to_exact(p_src, *self._shape) if self.is_sparse else _to_exact(p_src)
+            if self.is_sparse:
+                p = _sparse_to_exact(p_src, self.exact_sparse_values(), *self._shape)
+            else:
+                p = _to_exact(p_src)
             r = _to_exact(r_src)
             if r.ndim == 3:
                 red = np.empty(r.shape[:2], dtype=object)
@@ -620,6 +733,23 @@ class FiniteMDP:
         assert self._exact is not None
         return self._exact
 
+    def exact_sparse_values(self) -> NDArray[np.object_]:
+        """Sparse storage: the exact values (Fractions) of the stored entries, in CSR order.
+
+        Internal (documented for the certified solver and the JSON writer,
+        which work on the nonzeros only): entry ``k`` is ``P[s, a, t]`` for the
+        ``k``-th stored entry of :attr:`transitions` (row ``s*A + a``, column
+        ``t``). O(nnz) Fractions; for float input the Fractions of the doubles,
+        built on each call.
+        """
+        if self._row_nnz is None:
+            raise InvalidMDPError("exact_sparse_values is for sparse transitions only")
+        if self._p_exact is not None:
+            return self._p_exact
+        out = np.empty(self.transitions.nnz, dtype=object)
+        out[:] = [Fraction(x) for x in self.transitions.data.tolist()]
+        return out
+
     def float_source(self) -> bool:
         """True when every input was a float64 (so the float arrays are the exact input).
 
@@ -628,7 +758,7 @@ class FiniteMDP:
         """
         p_src, r_src, mu_src, g_src = self._src
         arrays_float = all(a is None or a.dtype != object for a in (p_src, r_src, mu_src))
-        return arrays_float and Fraction(self.gamma) == g_src
+        return arrays_float and self._p_exact is None and Fraction(self.gamma) == g_src
 
     def rewards_extended(self) -> NDArray[Any]:
         """``R[s, a]`` in ``numpy.longdouble`` (more accurate than float64 for 3-D rewards).

@@ -48,7 +48,7 @@ from numpy.typing import NDArray
 from softq_ref._validate import read_alpha
 from softq_ref.errors import InvalidArgumentError, InvalidMDPError
 from softq_ref.exact import decimal_text, ratio_text, to_fraction
-from softq_ref.mdp import FiniteMDP
+from softq_ref.mdp import FiniteMDP, SparseEntries
 
 __all__ = [
     "MDPProblem",
@@ -66,7 +66,8 @@ __all__ = [
 KEYS: dict[str, str] = {
     "name": "a short name (string)",
     "description": "free text (string)",
-    "transitions": "P[s][a][s'], shape [S][A][S]",
+    "transitions": "P[s][a][s'], shape [S][A][S], or sparse {\"shape\": [S, A, S], "
+    "\"entries\": [[s, a, s2, p], ...]}",
     "rewards": "R[s][a] or R[s][a][s']",
     "gamma": "the discount, 0 <= gamma < 1",
     "prior": "the reference measure mu[s][a] >= 0; default all ones",
@@ -259,15 +260,26 @@ def _problem_from_object(obj: Any) -> MDPProblem:
         if key not in obj:
             raise InvalidMDPError(f"the required key {key!r} is missing: {KEYS[key]}")
 
-    p_shape = _array_shape(obj["transitions"], "transitions", "[S][A][S]")
-    if len(p_shape) != 3 or 0 in p_shape:
-        raise InvalidMDPError(
-            f"transitions has shape {list(p_shape)}; expected [S][A][S] with S, A >= 1"
-        )
-    S, A = p_shape[0], p_shape[1]
+    transitions = obj["transitions"]
+    if isinstance(transitions, dict):
+        transitions = _sparse_transitions(transitions)
+        S, A = transitions.num_states, transitions.num_actions
+    else:
+        p_shape = _array_shape(transitions, "transitions", "[S][A][S]")
+        if len(p_shape) != 3 or 0 in p_shape:
+            raise InvalidMDPError(
+                f"transitions has shape {list(p_shape)}; expected [S][A][S] with S, A >= 1"
+            )
+        S, A = p_shape[0], p_shape[1]
     sizes = f"S = {S} states and A = {A} actions (from transitions)"
-    _check_dims("transitions", p_shape, (S, A, S), f"[S][A][S] with {sizes}")
+    if not isinstance(transitions, SparseEntries):
+        _check_dims("transitions", p_shape, (S, A, S), f"[S][A][S] with {sizes}")
     r_shape = _array_shape(obj["rewards"], "rewards", "[S][A] or [S][A][S]")
+    if isinstance(transitions, SparseEntries) and len(r_shape) == 3:
+        raise InvalidMDPError(
+            f"rewards has shape {list(r_shape)}, R[s][a][s']; with sparse transitions "
+            f"rewards must be the expected rewards R[s][a], shape [{S}][{A}]"
+        )
     r_expected = (S, A, S) if len(r_shape) == 3 else (S, A)
     _check_dims("rewards", r_shape, r_expected, f"[S][A] or [S][A][S] with {sizes}")
     if "prior" in obj:
@@ -291,7 +303,7 @@ def _problem_from_object(obj: Any) -> MDPProblem:
         alpha = read_alpha(obj["alpha"], "alpha")
 
     mdp = FiniteMDP(
-        obj["transitions"],
+        transitions,
         obj["rewards"],
         obj["gamma"],
         prior=obj.get("prior"),
@@ -301,6 +313,102 @@ def _problem_from_object(obj: Any) -> MDPProblem:
         description=obj.get("description"),
     )
     return MDPProblem(mdp, alpha)
+
+
+_SPARSE_KEYS = ("shape", "entries")
+_SPARSE_FORM = '{"shape": [S, A, S], "entries": [[s, a, s2, p], ...]}'
+
+
+def _sparse_transitions(obj: dict[str, Any]) -> SparseEntries:
+    """Read the sparse form of ``transitions`` (docs/conventions.md section 3), entry by entry.
+
+    ``{"shape": [S, A, S], "entries": [[s, a, s2, p], ...]}``: entries not listed
+    are 0. Errors name the entry's index ``k`` (``transitions.entries[k]``) and
+    its value: a malformed entry, an index outside the shape, a ``p`` that is
+    not a number or is negative, and a ``(s, a, s2)`` listed twice (both
+    indices). Rows that do not sum to 1 are refused by :class:`FiniteMDP`.
+    Time and memory O(number of entries): no dense row is formed.
+    """
+    for key in obj:
+        if key not in _SPARSE_KEYS:
+            raise InvalidMDPError(
+                f"transitions has the unknown key {key!r}; the sparse form is {_SPARSE_FORM}"
+            )
+    for key in _SPARSE_KEYS:
+        if key not in obj:
+            raise InvalidMDPError(
+                f"transitions has no {key!r}; the sparse form is {_SPARSE_FORM}"
+            )
+    shape = obj["shape"]
+    if (
+        not isinstance(shape, list)
+        or len(shape) != 3
+        or not all(type(n) is int and n >= 1 for n in shape)
+        or shape[0] != shape[2]
+    ):
+        raise InvalidMDPError(
+            f"transitions.shape is {_json_text(shape)}; expected [S, A, S] with integers S, A >= 1"
+        )
+    S, A = shape[0], shape[1]
+    entries = obj["entries"]
+    if not isinstance(entries, list):
+        raise InvalidMDPError(
+            f"transitions.entries is {_json_kind(entries)}; expected a list of [s, a, s2, p]"
+        )
+    n = len(entries)
+    idx = np.empty((3, n), dtype=np.int64)
+    values: list[Any] = [None] * n
+    exact = False
+    limits = (S, A, S)
+    for k, entry in enumerate(entries):
+        where = f"transitions.entries[{k}]"
+        if not isinstance(entry, list) or len(entry) != 4:
+            raise InvalidMDPError(
+                f"{where} is {_json_text(entry)}; expected [s, a, s2, p]"
+            )
+        for j, (i, lim, name) in enumerate(zip(entry[:3], limits, ("s", "a", "s2"), strict=True)):
+            if type(i) is not int or not 0 <= i < lim:
+                raise InvalidMDPError(
+                    f"{where} is {_json_text(entry)}: {name} = {_json_text(i)} is not an "
+                    f"integer in [0, {lim}) (shape [{S}, {A}, {S}])"
+                )
+            idx[j, k] = i
+        p = entry[3]
+        _check_scalar(p, where + "[3]")
+        if isinstance(p, str):
+            p = to_fraction(p, where + "[3]")
+            exact = True
+        if p < 0:
+            raise InvalidMDPError(
+                f"{where} is {_json_text(entry)}: p = {_json_text(entry[3])} is negative; "
+                "probabilities must be >= 0"
+            )
+        values[k] = p
+    key = (idx[0] * A + idx[1]) * S + idx[2]
+    order = np.argsort(key, kind="stable")
+    same = np.flatnonzero(key[order][1:] == key[order][:-1])
+    if same.size:
+        first, second = sorted((int(order[same[0]]), int(order[same[0] + 1])))
+        s, a, t = (int(x) for x in idx[:, first])
+        raise InvalidMDPError(
+            f"transitions.entries[{first}] and transitions.entries[{second}] both give "
+            f"(s, a, s2) = ({s}, {a}, {t}); each may appear once"
+        )
+    if exact:
+        vals = np.empty(n, dtype=object)
+        vals[:] = [Fraction(x) for x in values]
+    else:
+        vals = np.array(values, dtype=np.float64)
+    return SparseEntries(S, A, idx[0], idx[1], idx[2], vals)
+
+
+def _json_text(value: Any) -> str:
+    """A JSON value as written, shortened for a one-line message."""
+    try:
+        text = json.dumps(value, default=lambda v: v.text if isinstance(v, _Refused) else str(v))
+    except (TypeError, ValueError):
+        text = repr(value)
+    return text if len(text) <= 60 else text[:40] + "..." + text[-10:]
 
 
 def loads_problem(text: str | bytes, *, source: str = "<string>") -> MDPProblem:
@@ -516,6 +624,22 @@ def _dump_array(rows: list[Any]) -> str:
     return "[\n    " + inner + "\n  ]"
 
 
+def _dump_sparse(mdp: FiniteMDP) -> str:
+    """The sparse form of ``transitions``, one entry ``[s, a, s2, p]`` per line."""
+    S, A = mdp.num_states, mdp.num_actions
+    csr = mdp.transitions
+    rows = np.repeat(np.arange(S * A, dtype=np.int64), np.diff(csr.indptr))
+    lines = [
+        json.dumps([r // A, r % A, t, _encode(p)], allow_nan=False)
+        for r, t, p in zip(
+            rows.tolist(), csr.indices.tolist(), mdp.exact_sparse_values().tolist(), strict=True
+        )
+    ]
+    body = ",\n      ".join(lines)
+    entries = "[\n      " + body + "\n    ]" if lines else "[]"
+    return '{\n    "shape": ' + json.dumps([S, A, S]) + ',\n    "entries": ' + entries + "\n  }"
+
+
 def dumps_mdp(mdp: FiniteMDP, *, alpha: Any = None) -> str:
     """Write ``mdp`` (and optionally ``alpha``) in the JSON MDP format, losslessly.
 
@@ -534,13 +658,15 @@ def dumps_mdp(mdp: FiniteMDP, *, alpha: Any = None) -> str:
     Raises
     ------
     InvalidArgumentError
-        For a bad ``alpha``, or an MDP with sparse transitions (not written yet).
+        For a bad ``alpha``.
 
     Notes
     -----
     Doubles are written as JSON numbers, other rationals as exact strings, so
     reading the text back gives the same exact values (docs/conventions.md
-    section 2).
+    section 2). Sparse transitions (:attr:`FiniteMDP.is_sparse`) are written in
+    the sparse form ``{"shape": [S, A, S], "entries": [[s, a, s2, p], ...]}``,
+    one entry per line in the order ``(s, a, s2)``, never densified.
 
     Examples
     --------
@@ -558,18 +684,15 @@ def dumps_mdp(mdp: FiniteMDP, *, alpha: Any = None) -> str:
       "alpha": "0.1"
     }
     """
-    if mdp.is_sparse:
-        raise InvalidArgumentError(
-            "dumps_mdp does not write sparse transitions yet; this MDP has "
-            f"{mdp.transitions.nnz} stored entries in a ({mdp.num_states}*{mdp.num_actions}, "
-            f"{mdp.num_states}) CSR matrix"
-        )
     src = mdp.source()
     fields: list[tuple[str, str]] = []
     for key in ("name", "description"):
         if src[key] is not None:
             fields.append((key, json.dumps(src[key])))
-    fields.append(("transitions", _dump_array(_encode_array(src["transitions"]))))
+    if mdp.is_sparse:
+        fields.append(("transitions", _dump_sparse(mdp)))
+    else:
+        fields.append(("transitions", _dump_array(_encode_array(src["transitions"]))))
     fields.append(("rewards", _dump_array(_encode_array(src["rewards"]))))
     fields.append(("gamma", json.dumps(_encode(src["gamma"]))))
     if src["prior"] is not None:
