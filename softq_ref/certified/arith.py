@@ -33,7 +33,7 @@ from typing import Any
 import numpy as np
 from numpy.typing import NDArray
 
-__all__ = ["make_context", "flint_available", "ExactMatrix"]
+__all__ = ["make_context", "flint_available", "ExactMatrix", "SparseExactMatrix"]
 
 FLINT_HINT = "the flint backend needs python-flint: pip install 'softq-ref[fast]'"
 
@@ -323,3 +323,24 @@ class ExactMatrix:
             res[:] = [int(x) for x in out]
             return res
         return np.asarray(self.M.dot(v), dtype=object)
+
+
+class SparseExactMatrix:
+    """A sparse integer matrix (CSR structure, one Python int per stored entry) for exact
+    products ``M @ v`` over the stored entries only: O(nnz) big-integer products, never a
+    dense row (the certified solver on sparse transitions)."""
+
+    def __init__(self, indptr: NDArray[Any], indices: NDArray[Any], values: list[int]) -> None:
+        ptr = np.asarray(indptr).tolist()
+        cols = np.asarray(indices).tolist()
+        self.rows = [
+            list(zip(cols[ptr[r] : ptr[r + 1]], values[ptr[r] : ptr[r + 1]], strict=True))
+            for r in range(len(ptr) - 1)
+        ]
+
+    def dot(self, v: NDArray[np.object_]) -> NDArray[np.object_]:
+        """``M @ v`` exactly, as an object array of Python ints."""
+        vl = [int(x) for x in v]
+        res = np.empty(len(self.rows), dtype=object)
+        res[:] = [sum(p * vl[t] for t, p in row) for row in self.rows]
+        return res

@@ -52,12 +52,17 @@ def _flint_p(P: NDArray[Any]) -> Any:
     return flint.fmpq_mat([[flint.fmpq(x.numerator, x.denominator) for x in row] for row in rows])
 
 
+Rows = list[list[dict[int, Fraction]]]  # P[s][a] as {s': P[s, a, s']} over the nonzeros
+
+
 def _q_of_v(
-    P: NDArray[Any], R: NDArray[Any], g: Fraction, V: list[Fraction], Pf: Any = None
+    P: NDArray[Any] | Rows, R: NDArray[Any], g: Fraction, V: list[Fraction], Pf: Any = None
 ) -> NDArray[Any]:
     """``Q[s, a] = R[s, a] + gamma * sum_s' P[s, a, s'] V[s']`` exactly.
 
-    ``Pf``: ``P`` as a flint ``fmpq_mat`` (:func:`_flint_p`) to multiply with, or None.
+    ``P``: the dense exact array, or its rows over the nonzeros (``P[s][a]`` a dict
+    ``{s': P[s, a, s']}``). ``Pf``: ``P`` as a flint ``fmpq_mat`` (:func:`_flint_p`) to
+    multiply with, or None.
     """
     S, A = R.shape
     Q = np.empty((S, A), dtype=object)
@@ -70,6 +75,13 @@ def _q_of_v(
         for i, w in enumerate(W):
             s, a = divmod(i, A)
             Q[s, a] = R[s, a] + g * Fraction(int(w.p), int(w.q))
+        return Q
+    if isinstance(P, list):
+        for s in range(S):
+            for a in range(A):
+                Q[s, a] = R[s, a] + g * sum(
+                    (p * V[t] for t, p in P[s][a].items()), Fraction(0)
+                )
         return Q
     for s in range(S):
         for a in range(A):
@@ -133,9 +145,11 @@ def exact_policy_iteration(
 
 
 def exact_backward_induction(
-    P: NDArray[Any], R: NDArray[Any], g: Fraction, avail: NDArray[np.bool_], horizon: int
+    P: NDArray[Any] | Rows, R: NDArray[Any], g: Fraction, avail: NDArray[np.bool_], horizon: int
 ) -> tuple[NDArray[Any], NDArray[Any], NDArray[Any]]:
     """Finite horizon, ``alpha = 0``: ``Q_t = R + gamma P V_{t+1}``, ``V_H = 0``, exactly.
+
+    ``P`` as for :func:`_q_of_v` (dense, or rows over the nonzeros).
 
     Returns ``Q`` ``(H, S, A)``, ``V`` ``(H, S)`` and ``policy`` ``(H, S, A)`` (uniform over
     the maximisers) as object arrays of Fractions.
@@ -167,10 +181,10 @@ def _mass(mu: NDArray[Any] | None, avail: NDArray[np.bool_], s: int) -> Fraction
     return sum((mu[s, a] for a in range(mu.shape[1]) if avail[s, a]), Fraction(0))
 
 
-def _uniform_rows(P: NDArray[Any], R: NDArray[Any], avail: NDArray[np.bool_], s: int) -> bool:
+def _uniform_rows(P: Rows, R: NDArray[Any], avail: NDArray[np.bool_], s: int) -> bool:
     """True when every available action of ``s`` has the same reward and transition row."""
     acts = [a for a in range(R.shape[1]) if avail[s, a]]
-    return all(R[s, a] == R[s, acts[0]] and (P[s, a] == P[s, acts[0]]).all() for a in acts[1:])
+    return all(R[s, a] == R[s, acts[0]] and P[s][a] == P[s][acts[0]] for a in acts[1:])
 
 
 def _tie_policy(
@@ -184,7 +198,7 @@ def _tie_policy(
 
 
 def structural_exact(
-    P: NDArray[Any],
+    P: Rows,
     R: NDArray[Any],
     g: Fraction,
     mu: NDArray[Any] | None,
@@ -217,7 +231,7 @@ def structural_exact(
     its rounding.
     """
     S, A = R.shape
-    succ = [[{t for t in range(S) if P[s, a, t] != 0} for a in range(A)] for s in range(S)]
+    succ = [[set(P[s][a]) for a in range(A)] for s in range(S)]
     X = {s for s in range(S) if _mass(mu, avail, s) == 1}
     V: dict[int, Fraction] = {}
     while X:
@@ -236,14 +250,14 @@ def structural_exact(
             a = first[s]
             M[pos[s]][pos[s]] += 1
             for t in succ[s][a]:
-                M[pos[s]][pos[t]] -= g * P[s, a, t]
+                M[pos[s]][pos[t]] -= g * P[s][a][t]
         sol = _solve(M, [R[s, first[s]] for s in order], backend)
         V = dict(zip(order, sol, strict=True))
         bad = {
             s
             for s in order
             for a in range(A)
-            if avail[s, a] and R[s, a] + g * sum(P[s, a, t] * V[t] for t in succ[s][a]) != V[s]
+            if avail[s, a] and R[s, a] + g * sum(P[s][a][t] * V[t] for t in succ[s][a]) != V[s]
         }
         if not bad:
             break
@@ -258,7 +272,7 @@ def structural_exact(
                 out["Q"][(s, a)] = R[s, a]
             elif succ[s][a] <= V.keys():
                 out["Q"][(s, a)] = R[s, a] + g * sum(
-                    (P[s, a, t] * V[t] for t in succ[s][a]), Fraction(0)
+                    (P[s][a][t] * V[t] for t in succ[s][a]), Fraction(0)
                 )
         acts = [a for a in range(A) if avail[s, a]]
         qs = [out["Q"].get((s, a)) for a in acts]
@@ -268,7 +282,7 @@ def structural_exact(
 
 
 def structural_exact_horizon(
-    P: NDArray[Any],
+    P: Rows,
     R: NDArray[Any],
     g: Fraction,
     mu: NDArray[Any] | None,
@@ -280,7 +294,7 @@ def structural_exact_horizon(
     successor, ``V_t(s)`` when all available ``Q_t(s, .)`` are rational and equal and
     ``sum_a mu[s, a] = 1``, and ``pi_t(. | s) = mu / sum mu`` when they are equal."""
     S, A = R.shape
-    succ = [[[t for t in range(S) if P[s, a, t] != 0] for a in range(A)] for s in range(S)]
+    succ = [[sorted(P[s][a]) for a in range(A)] for s in range(S)]
     out: dict[str, dict[Entry, Fraction]] = {"Q": {}, "V": {}, "policy": {}}
     nxt: dict[int, Fraction] = dict.fromkeys(range(S), Fraction(0))
     for t in range(horizon - 1, -1, -1):
@@ -288,7 +302,7 @@ def structural_exact_horizon(
         for s in range(S):
             for a in range(A):
                 if all(u in nxt for u in succ[s][a]):
-                    q = R[s, a] + g * sum((P[s, a, u] * nxt[u] for u in succ[s][a]), Fraction(0))
+                    q = R[s, a] + g * sum((P[s][a][u] * nxt[u] for u in succ[s][a]), Fraction(0))
                     out["Q"][(t, s, a)] = q
             qs = [out["Q"].get((t, s, a)) for a in range(A) if avail[s, a]]
             equal = None not in qs and len(set(qs)) == 1

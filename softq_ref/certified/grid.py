@@ -12,7 +12,7 @@ from typing import Any
 import numpy as np
 from numpy.typing import NDArray
 
-from softq_ref.certified.arith import ExactMatrix
+from softq_ref.certified.arith import ExactMatrix, SparseExactMatrix
 from softq_ref.certified.printing import Log10Box, RationalBox
 from softq_ref.mdp import FiniteMDP
 
@@ -59,17 +59,80 @@ def _grid_to_float(n: int, F: int) -> float:
     return math.ldexp(float(n), -F)
 
 
+Rows = list[list[dict[int, Fraction]]]  # P[s][a] as {s': P[s, a, s']} over the nonzeros
+
+
+def _exact_inputs(mdp: FiniteMDP) -> tuple[ObjArray, ObjArray | None, Fraction]:
+    """``R``, ``mu``, ``gamma`` exactly, without the dense ``P`` of :attr:`FiniteMDP.exact`
+    for sparse transitions (whose rewards are ``[S][A]``, so nothing needs reducing)."""
+    if not mdp.is_sparse:
+        ex = mdp.exact
+        return ex.rewards, ex.prior, ex.gamma
+    src = mdp.source()
+
+    def exact(arr: Any) -> ObjArray:
+        if arr.dtype == object:
+            return np.asarray(arr, dtype=object)
+        out = np.empty(arr.size, dtype=object)
+        out[:] = [Fraction(x) for x in arr.ravel().tolist()]
+        return out.reshape(arr.shape)
+
+    mu = None if src["prior"] is None else exact(src["prior"])
+    return exact(src["rewards"]), mu, src["gamma"]
+
+
+class _SparseInts:
+    """Integers ``P * 2**G`` of sparse transitions: the CSR structure and one Python int per
+    stored entry."""
+
+    def __init__(self, indptr: Any, indices: Any, values: list[int]) -> None:
+        self.indptr = indptr
+        self.indices = indices
+        self.values = values
+
+
+def _int_rows(ints: Any) -> list[list[int]]:
+    """The rows of a dense integer object array, or of :class:`_SparseInts` (nonzeros)."""
+    if isinstance(ints, _SparseInts):
+        ptr = ints.indptr.tolist()
+        return [ints.values[ptr[r] : ptr[r + 1]] for r in range(len(ptr) - 1)]
+    rows: list[list[int]] = ints.tolist()
+    return rows
+
+
+def _sparse_dyadic(mdp: FiniteMDP) -> tuple[int, _SparseInts] | None:
+    """:meth:`_Problem._dyadic_p` for sparse transitions, over the stored entries only."""
+    csr = mdp.transitions
+    if mdp.float_source():
+        m, e = np.frexp(np.asarray(csr.data, dtype=np.float64))
+        mant = (m * 2.0**53).astype(np.int64)  # exact: P = mant * 2**(e - 53)
+        nz = mant != 0
+        G = int((53 - e[nz]).max()) if nz.any() else 0
+        shift = np.where(nz, G - 53 + e, 0)
+        vals = [int(a) << int(b) for a, b in zip(mant.tolist(), shift.tolist(), strict=True)]
+        return G, _SparseInts(csr.indptr, csr.indices, vals)
+    exact = mdp.exact_sparse_values().tolist()
+    if not all(x.denominator & (x.denominator - 1) == 0 for x in exact):
+        return None
+    G = max((x.denominator.bit_length() - 1 for x in exact), default=0)
+    vals = [(x.numerator << G) // x.denominator for x in exact]
+    return G, _SparseInts(csr.indptr, csr.indices, vals)
+
+
 class _Problem:
-    """Exact inputs, the grid representations of ``P``, and the shared kernels."""
+    """Exact inputs, the grid representations of ``P``, and the shared kernels.
+
+    Sparse transitions stay sparse: ``P`` is kept as its rows over the
+    nonzeros (:meth:`rows`), the integer matrices of :meth:`pmat` are sparse,
+    and the dense exact ``P`` (:attr:`P`) is built only if asked for.
+    """
 
     def __init__(self, mdp: FiniteMDP, alpha: Fraction, backend: str) -> None:
-        ex = mdp.exact
         self.mdp = mdp
+        self.sparse = mdp.is_sparse
         self.S, self.A = mdp.num_states, mdp.num_actions
-        self.P: ObjArray = ex.transitions
-        self.R: ObjArray = ex.rewards
-        self.mu: ObjArray | None = ex.prior
-        self.g: Fraction = ex.gamma
+        self.R, self.mu, self.g = _exact_inputs(mdp)
+        self._rows: Rows | None = None
         self.alpha = alpha
         # log2(alpha) for any size of alpha (a float would overflow for "1e-400")
         self.alpha_log2 = (
@@ -82,13 +145,13 @@ class _Problem:
             if self.mu is None
             else np.array([[x > 0 for x in row] for row in self.mu], dtype=bool)
         )
-        self._pmats: dict[int, tuple[int, ExactMatrix, ExactMatrix, bool]] = {}
-        self._dyadic: tuple[int, ObjArray] | None = self._dyadic_p(mdp)
+        self._pmats: dict[int, tuple[int, Any, Any, bool]] = {}
+        self._dyadic: tuple[int, Any] | None = self._dyadic_p(mdp)
         if self._dyadic is not None:
             G, ints = self._dyadic
-            rowsum = Fraction(max(sum(row) for row in ints.tolist()), 1 << G)
+            rowsum = Fraction(max(sum(row) for row in _int_rows(ints)), 1 << G)
         else:
-            rowsum = max(sum(self.P[s, a], Fraction(0)) for s in range(S) for a in range(A))
+            rowsum = max(sum(row.values(), Fraction(0)) for st in self.rows() for row in st)
         self.L = self.g * rowsum  # exact Lipschitz constant of T in the sup norm
         self._rn = [x.numerator for x in self.R.ravel().tolist()]
         self._rd = [x.denominator for x in self.R.ravel().tolist()]
@@ -101,14 +164,44 @@ class _Problem:
         else:
             self.mu_spread_bits = 0
 
+    @property
+    def P(self) -> ObjArray:
+        """The exact ``P`` as a dense ``[S][A][S]`` object array (built on first use for sparse
+        transitions: only the rational solves of ``alpha = 0`` need it)."""
+        return self.mdp.exact.transitions
+
+    def rows(self) -> Rows:
+        """``P[s][a]`` as ``{s': P[s, a, s']}`` over the nonzeros, exactly (cached)."""
+        if self._rows is None:
+            S, A = self.S, self.A
+            if self.sparse:
+                csr = self.mdp.transitions
+                ptr, cols = csr.indptr.tolist(), csr.indices.tolist()
+                vals = self.mdp.exact_sparse_values().tolist()
+                flat = [
+                    {cols[k]: vals[k] for k in range(ptr[r], ptr[r + 1]) if vals[k] != 0}
+                    for r in range(S * A)
+                ]
+            else:
+                flat = [
+                    {t: x for t, x in enumerate(row) if x != 0}
+                    for row in self.P.reshape(S * A, S).tolist()
+                ]
+            self._rows = [flat[s * A : (s + 1) * A] for s in range(S)]
+        return self._rows
+
     @staticmethod
-    def _dyadic_p(mdp: FiniteMDP) -> tuple[int, ObjArray] | None:
+    def _dyadic_p(mdp: FiniteMDP) -> tuple[int, Any] | None:
         """``(G, P * 2**G)`` as exact integers (shape ``(S * A, S)``) when ``P`` is dyadic.
 
         Float64 inputs are read from their bits (``frexp``); other exact inputs
-        qualify when every denominator is a power of two. None otherwise.
+        qualify when every denominator is a power of two. None otherwise. For
+        sparse transitions the integers are a :class:`_SparseInts` (the
+        nonzeros only).
         """
         S, A = mdp.num_states, mdp.num_actions
+        if mdp.is_sparse:
+            return _sparse_dyadic(mdp)
         src = np.asarray(mdp.source()["transitions"])
         if src.dtype != object:
             m, e = np.frexp(np.asarray(src, dtype=np.float64).reshape(S * A, S))
@@ -132,16 +225,30 @@ class _Problem:
         return G, ints
 
     # ---- P on a grid 2**-G: exact for dyadic inputs, else rounded down and up ----
-    def pmat(self, F: int) -> tuple[int, ExactMatrix, ExactMatrix, bool]:
+    def pmat(self, F: int) -> tuple[int, Any, Any, bool]:
         """``(G, P_lo, P_hi, exact)``: integer matrices with ``P_lo <= P * 2**G <= P_hi``."""
         if self._dyadic is not None and self._dyadic[0] <= F + 64:
             G, key = self._dyadic[0], -1
             if key not in self._pmats:
-                m = ExactMatrix(self._dyadic[1], self.backend)
+                ints = self._dyadic[1]
+                m = (
+                    SparseExactMatrix(ints.indptr, ints.indices, ints.values)
+                    if isinstance(ints, _SparseInts)
+                    else ExactMatrix(ints, self.backend)
+                )
                 self._pmats[key] = (G, m, m, True)
             return self._pmats[key]
         G = F + 64
         key = G
+        if key not in self._pmats and self.sparse:
+            csr = self.mdp.transitions
+            vals = self.mdp.exact_sparse_values().tolist()
+            lo_v = [(x.numerator << G) // x.denominator for x in vals]
+            hi_v = [-((-x.numerator << G) // x.denominator) for x in vals]
+            exact = lo_v == hi_v
+            s_lo = SparseExactMatrix(csr.indptr, csr.indices, lo_v)
+            s_hi = s_lo if exact else SparseExactMatrix(csr.indptr, csr.indices, hi_v)
+            self._pmats[key] = (G, s_lo, s_hi, exact)
         if key not in self._pmats:
             S, A = self.S, self.A
             flat = self.P.reshape(S * A, S)

@@ -6,6 +6,7 @@ Part of :mod:`softq_ref.certified` (see its docstring for the method).
 from __future__ import annotations
 
 import math
+from collections.abc import Callable
 from fractions import Fraction
 from typing import Any
 
@@ -84,13 +85,18 @@ def _scaled_floats(units: list[int]) -> tuple[NDArray[np.float64], int]:
 
 
 def _inner_solve(
-    prob: _Problem, r: list[int], pi_grid: ObjArray, Minv: NDArray[np.float64], F: int
+    prob: _Problem,
+    r: list[int],
+    pi_grid: ObjArray,
+    Minv: Callable[[NDArray[np.float64]], NDArray[np.float64]],
+    F: int,
 ) -> list[int]:
     """Solve ``(I - gamma P_pi) x = r`` on the grid ``2**-F`` by mixed-precision refinement.
 
     ``x <- x + M64^{-1} (r - (I - gamma P_pi) x)`` with the residual in exact
     integer arithmetic (``P_pi`` from ``P`` and the policy on the grid) and the
-    correction from the float64 inverse ``M64^{-1}``: each step gains about
+    correction from the float64 inverse ``M64^{-1}`` (``Minv``: applies it; the LU
+    factors of the sparse ``M64`` for sparse transitions): each step gains about
     ``-log2(cond * 2**-53)`` bits, with no log-sum-exp to evaluate (Wilkinson's
     iterative refinement; Higham, "Accuracy and Stability of Numerical
     Algorithms", 2nd ed., chapter 12).
@@ -106,7 +112,7 @@ def _inner_solve(
         if last <= 2:
             break
         rf, e = _scaled_floats(res)
-        x = [xi + _to_grid(float(d), e) for xi, d in zip(x, Minv @ rf, strict=True)]
+        x = [xi + _to_grid(float(d), e) for xi, d in zip(x, Minv(rf), strict=True)]
         W = P_lo.dot(np.array(x, dtype=object)).tolist()
         # pi on a coarser grid 2**-k suffices: the error sum_a |d pi_a| |W_a| 2**-G is then
         # below A * 2**-16 grid units (|W_a| 2**-G <= max |x| < 2**(k - 16))
@@ -123,6 +129,24 @@ def _inner_solve(
             break  # no progress: the float64 inverse cannot do better at this grid
         res, last = new, bits
     return x
+
+
+def _float_inverse(
+    prob: _Problem, pi: NDArray[np.float64], P64: Any, g64: float
+) -> Callable[[NDArray[np.float64]], NDArray[np.float64]]:
+    """``b -> (I - gamma P_pi)^{-1} b`` in float64, for the refinement of :func:`_inner_solve`.
+
+    Dense: the explicit inverse. Sparse: the sparse LU factors of ``I - gamma P_pi``
+    (:mod:`softq_ref._linalg`, SuperLU), never a dense ``(S, S)`` matrix. Only the
+    convergence speed of the refinement depends on this; its residuals are exact.
+    """
+    if prob.sparse:
+        from softq_ref._linalg import identity_minus, lu_factor, lu_solve, policy_matrix
+
+        lu = lu_factor(identity_minus(g64, policy_matrix(P64, pi, prob.A)))
+        return lambda b: lu_solve(lu, b)
+    Minv = np.linalg.inv(np.eye(prob.S) - g64 * np.einsum("sa,sat->st", pi, P64))
+    return lambda b: Minv @ b
 
 
 def _direct_solve_flint(
@@ -195,7 +219,7 @@ def _newton(
         pi, pi_grid = pol
         r = [int(x) for x in TV - V]
         x = None
-        if prob.backend == "flint" and S <= _DIRECT_SOLVE_MAX_STATES:
+        if prob.backend == "flint" and S <= _DIRECT_SOLVE_MAX_STATES and not prob.sparse:
             try:
                 x = _direct_solve_flint(prob, r, pi_grid, F, prob.prec_for(F, scale_bits))
             except ZeroDivisionError:
@@ -203,8 +227,7 @@ def _newton(
                 # values near 1e100 and few digits: pi = 1/2 rounds to 1): solve as below
                 x = None
         if x is None:
-            Minv = np.linalg.inv(np.eye(S) - g64 * np.einsum("sa,sat->st", pi, P64))
-            x = _inner_solve(prob, r, pi_grid, Minv, F)
+            x = _inner_solve(prob, r, pi_grid, _float_inverse(prob, pi, P64, g64), F)
         V = V + np.array(x, dtype=object)
         steps[0] += 1
         top = max(abs(v) for v in x)

@@ -99,6 +99,8 @@ _LOG2_10 = math.log2(10.0)
 _MAX_ROUNDS = 8  # Ziv refinements of the grid before giving up on a rounding
 _MAX_EXTRA_BITS = 1 << 17  # ... or once the grid has this many more bits than at first
 _EXACT_MAX_STATES = 60  # alpha = 0 without flint: exact rational solves up to this size
+# alpha = 0, sparse transitions: the rational solves (dense S x S Fractions) up to this size
+_SPARSE_EXACT_MAX_STATES = 2000
 
 
 @dataclass(frozen=True)
@@ -348,11 +350,12 @@ def solve_certified(
     InvalidArgumentError
         For a bad ``alpha``, ``digits``, ``backend`` or ``start``.
     InvalidMDPError
-        When ``gamma`` times the largest row sum of ``P`` is not below 1, or
-        for sparse transitions (not taken yet).
+        When ``gamma`` times the largest row sum of ``P`` is not below 1.
     UndecidedRoundingError
         When an entry stays on a rounding boundary after the largest refinement
-        (an exact decimal midpoint or zero that the solver cannot prove exact).
+        (an exact decimal midpoint or zero that the solver cannot prove exact),
+        or, for ``alpha = 0`` on more than 2000 sparse states, when a tie
+        between actions needs the rational solves.
     ImportError
         For ``backend="flint"`` without python-flint.
 
@@ -395,11 +398,6 @@ def solve_certified(
     ('0.693147180559945309417232121', True)
     """
     check_mdp(mdp, "solve_certified")
-    if mdp.is_sparse:
-        raise InvalidMDPError(
-            "solve_certified does not take sparse transitions yet: pass a dense copy, "
-            "or use the float64 solve (certified error bound) on the sparse MDP"
-        )
     digits = positive_int(digits, "digits")
     a = read_alpha(alpha)
     be = _pick_backend(backend)
@@ -413,7 +411,8 @@ def solve_certified(
         iterations=mdp.horizon if mdp.horizon is not None else _schedule_steps(digits),
     )
     if a == 0:
-        if mdp.horizon is None and be == "mpmath" and prob.S > _EXACT_MAX_STATES:
+        big = prob.S > _EXACT_MAX_STATES and (be == "mpmath" or mdp.is_sparse)
+        if mdp.horizon is None and big:
             # rational solves with sympy get slow: certify the argmax instead, and go
             # exact only when some state's maximiser cannot be told apart (ties) or an
             # entry is a rounding boundary
@@ -424,7 +423,13 @@ def solve_certified(
             try:
                 return _solve_soft(prob, digits, start, run)
             except _AmbiguousArgmax:
-                pass
+                if mdp.is_sparse and prob.S > _SPARSE_EXACT_MAX_STATES:
+                    raise UndecidedRoundingError(
+                        f"alpha = 0 on {prob.S} sparse states: some state's best action (a "
+                        "tie?) or a rounding boundary cannot be certified without solving in "
+                        "rationals, which needs dense (S, S) matrices; at most "
+                        f"{_SPARSE_EXACT_MAX_STATES} states are solved so"
+                    ) from None
         return _solve_exact(prob, digits, start, run)
     if mdp.horizon is not None:
         return _solve_horizon(prob, digits, run)
@@ -445,7 +450,7 @@ def _solve_exact(prob: _Problem, digits: int, start: Any, run: _Run) -> Certifie
 
     mdp = prob.mdp
     if mdp.horizon is not None:
-        Q, V, pi = exact_backward_induction(prob.P, prob.R, prob.g, prob.avail, mdp.horizon)
+        Q, V, pi = exact_backward_induction(prob.rows(), prob.R, prob.g, prob.avail, mdp.horizon)
         steps = mdp.horizon
     else:
         if prob.L >= 1:
@@ -515,7 +520,7 @@ def _solve_soft(prob: _Problem, digits: int, start: Any, run: _Run) -> Certified
                 from softq_ref.certified.exact_policy import structural_exact
 
                 exact_parts = structural_exact(
-                    prob.P, prob.R, prob.g, prob.mu, prob.avail, prob.backend
+                    prob.rows(), prob.R, prob.g, prob.mu, prob.avail, prob.backend
                 )
             res = _finish(_with_exact(enc, exact_parts), digits, prec, run, newton_steps=done)
         if isinstance(res, CertifiedSolution):
@@ -644,7 +649,7 @@ def _solve_horizon(prob: _Problem, digits: int, run: _Run) -> CertifiedSolution:
         if isinstance(res, Shortfall):
             if exact_parts is None:
                 exact_parts = structural_exact_horizon(
-                    prob.P, prob.R, prob.g, prob.mu, prob.avail, H
+                    prob.rows(), prob.R, prob.g, prob.mu, prob.avail, H
                 )
             res = _finish(_with_exact(enc, exact_parts), digits, prec, run, newton_steps=done)
         if isinstance(res, CertifiedSolution):
