@@ -30,7 +30,15 @@ except ImportError as exc:  # pragma: no cover - depends on the environment
 from softq_ref.errors import InvalidArgumentError
 from softq_ref.mdp import FiniteMDP
 
-__all__ = ["mdps", "q_tables", "temperatures", "gammas", "distributions", "sizes"]
+__all__ = [
+    "mdps",
+    "sparse_mdps",
+    "q_tables",
+    "temperatures",
+    "gammas",
+    "distributions",
+    "sizes",
+]
 
 T = TypeVar("T")
 
@@ -292,6 +300,92 @@ def mdps(
     mu = None
     if draw(_as_strategy(prior, "prior", "bool")):
         mu = np.stack([draw(distributions(A, allow_zeros=prior_zeros)) for _ in range(S)])
+    return FiniteMDP(P, R, g, prior=mu, termination=bool(term), horizon=H)
+
+
+@st.composite
+def sparse_mdps(
+    draw: Any,
+    *,
+    states: int | tuple[int, int] | SearchStrategy[int] = (20, 200),
+    actions: int | tuple[int, int] | SearchStrategy[int] = (1, 3),
+    successors: int | tuple[int, int] | SearchStrategy[int] = (1, 3),
+    gamma: float | tuple[float, float] | SearchStrategy[float] = (0.0, 0.95),
+    reward_scale: float = 10.0,
+    prior: bool | SearchStrategy[bool] = False,
+    prior_zeros: bool = True,
+    termination: bool | SearchStrategy[bool] = False,
+    horizon: int | None | tuple[int, int] | SearchStrategy[int | None] = None,
+) -> FiniteMDP:
+    """A valid :class:`~softq_ref.FiniteMDP` with sparse transitions (CSR ``(S*A, S)``).
+
+    Parameters
+    ----------
+    states, actions : int, (int, int) or SearchStrategy[int], optional
+        The sizes: a value, a ``(min, max)`` range or a strategy.
+    successors : int, (int, int) or SearchStrategy[int], optional
+        The most successors of a row ``(s, a)``; each row draws between 1 and
+        this many distinct successors (at most ``S``).
+    gamma, reward_scale, prior, prior_zeros, termination, horizon
+        As for :func:`mdps`.
+
+    Returns
+    -------
+    SearchStrategy[FiniteMDP]
+        Valid sparse MDPs by construction, never densified. The sizes, ``gamma``
+        and the options are drawn by Hypothesis; the successors, weights (small
+        integers, normalised), rewards and prior come from a NumPy generator
+        seeded by a drawn integer, so that large MDPs are cheap to draw (they
+        shrink through the sizes and the seed).
+
+    Raises
+    ------
+    InvalidArgumentError
+        For a bad range or sizes below 1, naming the argument.
+
+    Examples
+    --------
+    >>> from hypothesis import find
+    >>> find(sparse_mdps(states=20), lambda m: True)
+    <FiniteMDP S=20 A=1 gamma=0.0, sparse>
+    """
+    import scipy.sparse as sp
+
+    S = draw(_as_strategy(states, "states", "int"))
+    A = draw(_as_strategy(actions, "actions", "int"))
+    k_max = draw(_as_strategy(successors, "successors", "int"))
+    if S < 1 or A < 1 or k_max < 1:
+        raise InvalidArgumentError(
+            f"states, actions and successors must be >= 1, got {S}, {A}, {k_max}"
+        )
+    g = draw(_as_strategy(gamma, "gamma", "float"))
+    H = draw(_as_strategy(horizon, "horizon", "int")) if horizon is not None else None
+    term = draw(_as_strategy(termination, "termination", "bool"))
+    use_prior = draw(_as_strategy(prior, "prior", "bool"))
+    integer_rewards = draw(st.booleans())
+    rng = np.random.default_rng(draw(st.integers(0, 2**32 - 1)))
+    counts = rng.integers(1, min(k_max, S) + 1, size=S * A)
+    rows = np.repeat(np.arange(S * A), counts)
+    cols = np.concatenate([rng.choice(S, size=int(c), replace=False) for c in counts])
+    w = rng.integers(1, 9, size=rows.size).astype(np.float64)
+    sums = np.bincount(rows, weights=w, minlength=S * A)
+    vals = w / sums[rows]
+    if term:
+        keep = rng.choice(np.array([1.0, 0.5, 0.25, 0.0]), size=S * A)
+        vals = vals * keep[rows]
+    P = sp.csr_array((vals, (rows, cols)), shape=(S * A, S))
+    scale = float(reward_scale)
+    if integer_rewards:
+        k = max(1, int(scale))
+        R = rng.integers(-k, k + 1, size=(S, A)).astype(np.float64) * (scale / k)
+    else:
+        R = rng.uniform(-scale, scale, size=(S, A))
+    mu = None
+    if use_prior:
+        lo = 0 if prior_zeros else 1
+        m = rng.integers(lo, 9, size=(S, A)).astype(np.float64)
+        m[np.arange(S), rng.integers(0, A, size=S)] += 1.0  # a positive weight in each row
+        mu = m / m.sum(axis=1, keepdims=True)
     return FiniteMDP(P, R, g, prior=mu, termination=bool(term), horizon=H)
 
 

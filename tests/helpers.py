@@ -171,7 +171,7 @@ def assert_matches_reference(mdp: FiniteMDP, alpha: float, *, budget: bool = Tru
     start = None if mdp.horizon is not None else r.V
     Q, V, pi = mp_solve(mdp, alpha, dps=REFERENCE_DIGITS, start=start)
     B = r.error_bound
-    tol = B + reference_error(mdp, r.V, REFERENCE_DIGITS)
+    tol = B + reference_error(mdp, r.V, REFERENCE_DIGITS, alpha)
     Qa, Va, pa = np.asarray(r.Q), np.asarray(r.V), np.asarray(r.policy)
     Qr = np.asarray(Q, dtype=object).reshape(Qa.shape)
     Vr = np.asarray(V, dtype=object).reshape(Va.shape)

@@ -65,6 +65,7 @@ FACES = {
     ],
     "softq_ref.strategies": [
         "mdps",
+        "sparse_mdps",
         "q_tables",
         "temperatures",
         "gammas",
@@ -179,6 +180,7 @@ SIGNATURES = {
     "softq_ref.continuous.gaussian_prior_soft_policy": "(K: 'ArrayLike', m: 'ArrayLike', c: 'float', alpha: 'float', prior_mean: 'ArrayLike', prior_covariance: 'ArrayLike')",
     "softq_ref.continuous.box_quadratic_soft_value": "(k: 'float', m: 'float', c: 'float', alpha: 'float', low: 'float', high: 'float', *, digits: 'int | None' = None)",
     "softq_ref.strategies.mdps": "(*, states: 'int | tuple[int, int] | SearchStrategy[int]' = (1, 4), actions: 'int | tuple[int, int] | SearchStrategy[int]' = (1, 3), gamma: 'float | tuple[float, float] | SearchStrategy[float]' = (0.0, 0.95), reward_scale: 'float' = 10.0, prior: 'bool | SearchStrategy[bool]' = False, prior_zeros: 'bool' = True, termination: 'bool | SearchStrategy[bool]' = False, rewards_3d: 'bool | SearchStrategy[bool]' = False, horizon: 'int | None | tuple[int, int] | SearchStrategy[int | None]' = None)",
+    "softq_ref.strategies.sparse_mdps": "(*, states: 'int | tuple[int, int] | SearchStrategy[int]' = (20, 200), actions: 'int | tuple[int, int] | SearchStrategy[int]' = (1, 3), successors: 'int | tuple[int, int] | SearchStrategy[int]' = (1, 3), gamma: 'float | tuple[float, float] | SearchStrategy[float]' = (0.0, 0.95), reward_scale: 'float' = 10.0, prior: 'bool | SearchStrategy[bool]' = False, prior_zeros: 'bool' = True, termination: 'bool | SearchStrategy[bool]' = False, horizon: 'int | None | tuple[int, int] | SearchStrategy[int | None]' = None)",
     "softq_ref.strategies.q_tables": "(states: 'int', actions: 'int', *, scale: 'float' = 100.0)",
     "softq_ref.strategies.temperatures": "(min_value: 'float' = 0.001, max_value: 'float' = 1000.0, *, zero: 'bool' = True)",
     "softq_ref.strategies.gammas": "(min_value: 'float' = 0.0, max_value: 'float' = 0.95)",

@@ -36,7 +36,7 @@ def assert_printout_matches_reference(mdp: FiniteMDP, alpha: Any, digits: int = 
     with mp.workdps(DIGITS + 10):
         vs = np.asarray(V, dtype=object)
         tol = mp.mpf(sol.error_bound.numerator) / sol.error_bound.denominator
-        tol += reference_error(mdp, np.array([float(x) for x in vs.ravel()]), DIGITS)
+        tol += reference_error(mdp, np.array([float(x) for x in vs.ravel()]), DIGITS, alpha)
         for key in ("Q", "V", "policy"):
             printed = np.asarray(sol.decimals[key], dtype=object)
             exact = np.asarray(ref[key], dtype=object).reshape(printed.shape)
