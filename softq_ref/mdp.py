@@ -95,7 +95,9 @@ def _sparse_parts(transitions: Any) -> tuple[Any, Any, Any, int, int]:
     """``(row, col, data, S, A)`` of sparse ``transitions``, rows ``s*A + a`` (duplicates kept)."""
     if isinstance(transitions, SparseEntries):
         S, A = transitions.num_states, transitions.num_actions
-        s_, a_, t_ = (np.asarray(x, dtype=np.int64) for x in (transitions.s, transitions.a, transitions.t))
+        s_, a_, t_ = (
+            np.asarray(x, dtype=np.int64) for x in (transitions.s, transitions.a, transitions.t)
+        )
         bad = np.flatnonzero((s_ < 0) | (s_ >= S) | (a_ < 0) | (a_ >= A) | (t_ < 0) | (t_ >= S))
         if S < 1 or A < 1 or bad.size:
             k = int(bad[0]) if bad.size else 0

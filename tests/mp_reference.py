@@ -94,9 +94,7 @@ def input_size(mdp: FiniteMDP, alpha) -> float:
     ``alpha (1 + log A + max |log mu|)`` (a float; see the module docstring)."""
     _, R, mu, _ = _exact_inputs(mdp)
     A = mdp.num_actions
-    avail = [
-        (s, a) for s in range(len(R)) for a in range(A) if mu is None or mu[s][a] > 0
-    ]
+    avail = [(s, a) for s in range(len(R)) for a in range(A) if mu is None or mu[s][a] > 0]
     r_max = max(abs(float(R[s][a])) for s, a in avail)
     log_mu = 0.0
     if mu is not None:  # log of the integers: a weight of 1e-400 is no float
@@ -122,9 +120,7 @@ def _solve_linear(rows, pi, g, r, dps):
                     prow.append(s)
                     pcol.append(t)
                     pval.append(w * float(p))
-    M64 = sp.identity(S, format="csc") - float(g) * sp.csc_array(
-        (pval, (prow, pcol)), shape=(S, S)
-    )
+    M64 = sp.identity(S, format="csc") - float(g) * sp.csc_array((pval, (prow, pcol)), shape=(S, S))
     lu = splu(M64.tocsc())
 
     def apply(d):  # (I - gamma P_pi) d over the nonzeros, in mpmath

@@ -79,9 +79,7 @@ def _q_of_v(
     if isinstance(P, list):
         for s in range(S):
             for a in range(A):
-                Q[s, a] = R[s, a] + g * sum(
-                    (p * V[t] for t, p in P[s][a].items()), Fraction(0)
-                )
+                Q[s, a] = R[s, a] + g * sum((p * V[t] for t, p in P[s][a].items()), Fraction(0))
         return Q
     for s in range(S):
         for a in range(A):

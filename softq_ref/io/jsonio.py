@@ -66,8 +66,8 @@ __all__ = [
 KEYS: dict[str, str] = {
     "name": "a short name (string)",
     "description": "free text (string)",
-    "transitions": "P[s][a][s'], shape [S][A][S], or sparse {\"shape\": [S, A, S], "
-    "\"entries\": [[s, a, s2, p], ...]}",
+    "transitions": 'P[s][a][s\'], shape [S][A][S], or sparse {"shape": [S, A, S], '
+    '"entries": [[s, a, s2, p], ...]}',
     "rewards": "R[s][a] or R[s][a][s']",
     "gamma": "the discount, 0 <= gamma < 1",
     "prior": "the reference measure mu[s][a] >= 0; default all ones",
@@ -336,9 +336,7 @@ def _sparse_transitions(obj: dict[str, Any]) -> SparseEntries:
             )
     for key in _SPARSE_KEYS:
         if key not in obj:
-            raise InvalidMDPError(
-                f"transitions has no {key!r}; the sparse form is {_SPARSE_FORM}"
-            )
+            raise InvalidMDPError(f"transitions has no {key!r}; the sparse form is {_SPARSE_FORM}")
     shape = obj["shape"]
     if (
         not isinstance(shape, list)
@@ -363,9 +361,7 @@ def _sparse_transitions(obj: dict[str, Any]) -> SparseEntries:
     for k, entry in enumerate(entries):
         where = f"transitions.entries[{k}]"
         if not isinstance(entry, list) or len(entry) != 4:
-            raise InvalidMDPError(
-                f"{where} is {_json_text(entry)}; expected [s, a, s2, p]"
-            )
+            raise InvalidMDPError(f"{where} is {_json_text(entry)}; expected [s, a, s2, p]")
         for j, (i, lim, name) in enumerate(zip(entry[:3], limits, ("s", "a", "s2"), strict=True)):
             if type(i) is not int or not 0 <= i < lim:
                 raise InvalidMDPError(

@@ -25,11 +25,14 @@ from softq_ref.strategies import mdps, temperatures
 
 from helpers import sparse_copy
 
+
 def _dense_copy(mdp: FiniteMDP) -> FiniteMDP:
     src = mdp.source()
     S, A = mdp.num_states, mdp.num_actions
     return FiniteMDP(
-        mdp.exact.transitions if not mdp.float_source() else mdp.transitions.toarray().reshape(S, A, S),
+        mdp.exact.transitions
+        if not mdp.float_source()
+        else mdp.transitions.toarray().reshape(S, A, S),
         src["rewards"],
         src["gamma"],
         prior=src["prior"],

@@ -35,7 +35,14 @@ def _sparse_text(entries, shape=(2, 2, 2), rewards=None, **extra) -> str:
     return json.dumps(obj)
 
 
-GOOD = [[0, 0, 0, "1/3"], [0, 0, 1, "2/3"], [0, 1, 1, 1], [1, 0, 0, 0.5], [1, 0, 1, 0.5], [1, 1, 1, 1]]
+GOOD = [
+    [0, 0, 0, "1/3"],
+    [0, 0, 1, "2/3"],
+    [0, 1, 1, 1],
+    [1, 0, 0, 0.5],
+    [1, 0, 1, 0.5],
+    [1, 1, 1, 1],
+]
 
 
 def _same_exact_mdp(a: FiniteMDP, b: FiniteMDP) -> None:
@@ -177,12 +184,16 @@ def test_bad_sparse_transitions_name_the_entry_and_its_value(transitions, needle
 
 @pytest.mark.parametrize(
     ("literal", "needle"),
-    [("NaN", "transitions.entries[3][3] is NaN"), ("-Infinity", "is -Infinity"), ("1e400", "1e400")],
+    [
+        ("NaN", "transitions.entries[3][3] is NaN"),
+        ("-Infinity", "is -Infinity"),
+        ("1e400", "1e400"),
+    ],
 )
 def test_non_finite_probabilities_are_refused_naming_the_entry(literal, needle):
     entries = json.dumps(GOOD[:3])[:-1] + f", [1, 0, 0, {literal}], [1, 0, 1, 0.5], [1, 1, 1, 1]]"
     text = (
-        '{"transitions": {"shape": [2, 2, 2], "entries": ' + entries + '}, '
+        '{"transitions": {"shape": [2, 2, 2], "entries": ' + entries + "}, "
         '"rewards": [[0, 0], [0, 0]], "gamma": 0.9}'
     )
     with pytest.raises(InvalidMDPError) as err:
@@ -222,9 +233,10 @@ def test_reading_a_large_sparse_file_is_linear_in_its_entries(tmp_path):
         for s, t in enumerate(nxt.tolist())
     )
     path = tmp_path / "big.json"
+    rewards = ",".join(["[1]"] * S)
     path.write_text(
-        '{"transitions": {"shape": [%d, 1, %d], "entries": [%s]}, "rewards": [%s], "gamma": 0.5}'
-        % (S, S, entries, ",".join(["[1]"] * S))
+        f'{{"transitions": {{"shape": [{S}, 1, {S}], "entries": [{entries}]}}, '
+        f'"rewards": [{rewards}], "gamma": 0.5}}'
     )
     tracemalloc.start()
     try:
