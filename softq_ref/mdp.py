@@ -8,8 +8,10 @@ float64 arrays that the fast solvers use are read-only attributes; the exact
 rational values that the high-precision solver uses are in :attr:`exact`.
 
 ``transitions`` may also be sparse (a SciPy sparse array or matrix of shape
-``(S*A, S)``, row ``s*A + a``, or a list of ``A`` sparse ``(S, S)`` matrices):
-it is then stored as one CSR matrix of shape ``(S*A, S)`` and never densified.
+``(S*A, S)``, row ``s*A + a``, a list of ``A`` sparse ``(S, S)`` matrices, or
+:class:`SparseEntries` with exact values): it is then stored as one CSR matrix
+of shape ``(S*A, S)`` and never densified (exact values are kept per stored
+entry beside it).
 """
 
 from __future__ import annotations
@@ -410,7 +412,8 @@ class FiniteMDP:
         ``termination=True``: the missing mass ends the episode). Sparse: a
         SciPy sparse array or matrix of shape ``(S*A, S)`` (row ``s*A + a``),
         or a list of ``A`` sparse ``(S, S)`` matrices (pymdptoolbox's layout),
-        with float64 entries and no repeated ``(s, a, s')``; stored as CSR
+        with float64 entries, or a :class:`SparseEntries` (exact values, as a
+        JSON file's ``"1/3"``), with no repeated ``(s, a, s')``; stored as CSR
         ``(S*A, S)`` in :attr:`transitions` (see :attr:`is_sparse`), never
         densified, and then ``rewards`` must have shape ``(S, A)``.
     rewards : array_like, shape (S, A) or (S, A, S)

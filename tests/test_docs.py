@@ -64,13 +64,17 @@ def _console_runs(text: str) -> list[tuple[list[str], str]]:
 
 
 def _example_files(tmp: Path, example: str) -> None:
-    """The files the console examples of docs/cli.md read: the example and three bad ones."""
+    """The files the console examples of docs/cli.md read: the example and four bad ones."""
     (tmp / "spec.json").write_text(example)
     bad = json.loads(example)
     bad["transitions"][1][0] = [0.9, 0]
     (tmp / "bad.json").write_text(json.dumps(bad))
     (tmp / "typo.json").write_text(example.replace('"gamma"', '"gama"'))
     (tmp / "nan.json").write_text(example.replace('"1/2"]]', "NaN]]"))
+    (tmp / "dup.json").write_text(  # sparse transitions listing (0, 0, 0) twice
+        '{"transitions": {"shape": [1, 1, 1], "entries": [[0, 0, 0, 1], [0, 0, 0, 1]]}, '
+        '"rewards": [[0]], "gamma": 0.5, "alpha": 1}'
+    )
 
 
 def test_cli_md_console_examples_print_what_the_code_prints(

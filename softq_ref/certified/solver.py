@@ -47,6 +47,13 @@ How (``alpha > 0``, infinite horizon):
    how tight this run's enclosures were (those widths are in
    ``enclosure_width``).
 
+Sparse transitions (:attr:`FiniteMDP.is_sparse`) take the same steps over the
+nonzeros only: exact integer products per stored entry, float64 corrections
+from the sparse LU of ``I - gamma P_pi``, the exact values of ``P`` per stored
+entry (:meth:`FiniteMDP.exact_sparse_values`); no dense row of ``P`` is formed,
+and the printout is the same bytes as for the dense copy (docs/certified.md,
+"Sparse transitions").
+
 ``alpha = 0`` is solved exactly by policy iteration in rational arithmetic
 (:mod:`softq_ref.certified.exact_policy`); the result says ``exact = True`` and
 carries the fractions. (With the mpmath back end and more than 60 states the
