@@ -109,3 +109,52 @@ def test_the_reference_resolves_values_of_order_1e_300():
     with mp.workdps(DPS + 10):
         for v1, vk in zip(V1, Vk, strict=True):
             assert abs(vk / (v1 * mp.mpf(k)) - 1) < mp.mpf(10) ** -45
+
+
+def _exact_copy(mdp: FiniteMDP) -> FiniteMDP:
+    """The sparse MDP with exact rational rows, given as :class:`SparseEntries` (as a JSON
+    file gives ``"3/7"``): each stored ``p`` becomes the nearest fraction with denominator
+    at most 64, and each row is scaled exactly to the row's mass (1, or 1/2 or 1/4 where
+    :func:`sparse_mdps` drew termination), so most values are no double."""
+    from fractions import Fraction
+
+    from softq_ref.mdp import SparseEntries
+
+    S, A = mdp.num_states, mdp.num_actions
+    csr = mdp.transitions
+    rows = np.repeat(np.arange(S * A), np.diff(csr.indptr))
+    fr = [Fraction(p).limit_denominator(64) or Fraction(1, 64) for p in csr.data.tolist()]
+    sums = [Fraction(0)] * (S * A)
+    for r, f in zip(rows.tolist(), fr, strict=True):
+        sums[r] += f
+    mass = np.bincount(rows, weights=csr.data, minlength=S * A)
+    vals = np.empty(csr.nnz, dtype=object)
+    vals[:] = [
+        f / sums[r] * Fraction(float(mass[r])).limit_denominator(4)
+        for f, r in zip(fr, rows.tolist(), strict=True)
+    ]
+    src = mdp.source()
+    return FiniteMDP(
+        SparseEntries(S, A, rows // A, rows % A, csr.indices.astype(np.int64), vals),
+        src["rewards"],
+        src["gamma"],
+        prior=src["prior"],
+        termination=src["termination"],
+        horizon=src["horizon"],
+    )
+
+
+@given(
+    sparse_mdps(
+        states=(20, 200),
+        successors=(1, 4),
+        gamma=(0.0, 0.99),
+        prior=st.booleans(),
+        termination=st.booleans(),
+    ),
+    temperatures(1e-3, 1e3),
+)
+def test_the_bound_covers_the_rounding_of_exact_sparse_values(mdp, alpha):
+    exact = _exact_copy(mdp)
+    assert exact.is_sparse and not exact.float_source()
+    _check(exact, alpha)
