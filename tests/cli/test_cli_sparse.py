@@ -12,7 +12,7 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-from test_cli import run_cli, strict_json
+from test_cli import strict_json
 
 from softq_ref import FiniteMDP
 from softq_ref.cli import main
@@ -51,13 +51,16 @@ def test_float64_solve_of_a_sparse_file_agrees_with_the_dense_file_within_the_bo
         assert np.abs(np.array(outs[0][key]) - np.array(outs[1][key])).max() <= tol
 
 
-def test_certified_solve_of_a_sparse_file_prints_the_dense_files_bytes(tmp_path: Path) -> None:
+def test_certified_solve_of_a_sparse_file_prints_the_dense_files_bytes(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
     sparse_path, dense_path = _files(tmp_path)
-    a = run_cli("solve", str(sparse_path), "--digits", "25")
-    b = run_cli("solve", str(dense_path), "--digits", "25")
-    assert a.returncode == b.returncode == 0, a.stderr + b.stderr
-    assert a.stdout == b.stdout
-    assert json.loads(a.stdout)["digits"] == 25
+    outs = []
+    for path in (sparse_path, dense_path):
+        assert main(["solve", str(path), "--digits", "25"]) == 0
+        outs.append(capsys.readouterr().out)
+    assert outs[0] == outs[1]
+    assert json.loads(outs[0])["digits"] == 25
 
 
 @pytest.mark.parametrize(
