@@ -171,6 +171,10 @@ def exact_backward_induction(
 
 Entry = tuple[int, ...]
 
+#: The most states of the closed set ``X`` of :func:`structural_exact` solved in rationals
+#: (a dense ``|X| x |X|`` system); ``X`` with zero rewards needs no solve at any size.
+STRUCTURAL_SOLVE_MAX_STATES = 2000
+
 
 def _mass(mu: NDArray[Any] | None, avail: NDArray[np.bool_], s: int) -> Fraction:
     """``sum_a mu[s, a]`` (the counting measure when ``mu`` is None)."""
@@ -215,6 +219,9 @@ def structural_exact(
     ``V = R + gamma P V`` on ``X``, which is rational and is computed exactly;
     the candidate is checked (every available action of every state of ``X``
     gives the same ``Q``), and states that fail are dropped until it holds.
+    (With zero rewards on ``X`` the solution is 0 and no system is solved;
+    otherwise ``X`` of more than :data:`STRUCTURAL_SOLVE_MAX_STATES` states is
+    not solved, and no value there is exact.)
     It solves the soft Bellman equation on the closed set ``X``, so it is
     ``V*`` there (the fixed point is unique). Then ``Q*(s, a)`` is rational for
     every pair whose successors all lie in ``X`` (every pair if ``gamma = 0``), and ``pi*(. | s)`` is
@@ -241,15 +248,21 @@ def structural_exact(
         if not X:
             break
         order = sorted(X)
-        pos = {s: i for i, s in enumerate(order)}
         first = {s: next(a for a in range(A) if avail[s, a]) for s in order}
-        M = [[Fraction(0)] * len(order) for _ in order]
-        for s in order:
-            a = first[s]
-            M[pos[s]][pos[s]] += 1
-            for t in succ[s][a]:
-                M[pos[s]][pos[t]] -= g * P[s][a][t]
-        sol = _solve(M, [R[s, first[s]] for s in order], backend)
+        rhs = [R[s, first[s]] for s in order]
+        if not any(rhs):
+            sol = [Fraction(0)] * len(order)  # V = gamma P V on X: V = 0 (unique fixed point)
+        elif len(order) > STRUCTURAL_SOLVE_MAX_STATES:
+            break  # a dense rational solve this large would not end: no exact values here
+        else:
+            pos = {s: i for i, s in enumerate(order)}
+            M = [[Fraction(0)] * len(order) for _ in order]
+            for s in order:
+                a = first[s]
+                M[pos[s]][pos[s]] += 1
+                for t in succ[s][a]:
+                    M[pos[s]][pos[t]] -= g * P[s][a][t]
+            sol = _solve(M, rhs, backend)
         V = dict(zip(order, sol, strict=True))
         bad = {
             s

@@ -132,3 +132,26 @@ def test_the_dense_exact_transitions_are_never_built(monkeypatch):
     printed = np.array([[float(Fraction(x)) for x in row] for row in sol.decimals["Q"]])
     tol = r.error_bound + float(sol.error_bound) + 2.0**-53 * float(np.abs(printed).max())
     assert np.abs(printed - r.Q).max() <= tol
+
+
+def test_zero_values_on_thousands_of_sparse_states_are_exact_without_a_rational_solve():
+    """Zero rewards under a probability prior: ``V* = Q* = 0`` exactly and ``pi* = mu``.
+    The closed set of such states is larger than any dense rational solve could take
+    (``STRUCTURAL_SOLVE_MAX_STATES``); with zero rewards its solution is 0 without one."""
+    import scipy.sparse as sp
+
+    from softq_ref.certified.exact_policy import STRUCTURAL_SOLVE_MAX_STATES
+
+    S, A = STRUCTURAL_SOLVE_MAX_STATES + 100, 2
+    rows = np.repeat(np.arange(S * A), 2)  # action a: to s + 1 or to s + 7 + a, half each
+    s_of = rows // A
+    cols = np.where(np.arange(rows.size) % 2 == 0, s_of + 1, s_of + 7 + rows % A) % S
+    P = sp.csr_array((np.full(rows.size, 0.5), (rows, cols)), shape=(S * A, S))
+    # exact thirds: no enclosure of log(1/3 + 2/3) in binary intervals is the point 0
+    mdp = FiniteMDP(P, np.zeros((S, A)), 0.9, prior=[["1/3", "2/3"]] * S)
+    sol = solve_certified(mdp, "0.1", digits=20)
+    assert {v for v in sol.decimals["V"]} == {"0"}
+    assert {q for row in sol.decimals["Q"] for q in row} == {"0"}
+    assert {tuple(row) for row in sol.decimals["policy"]} == {
+        ("0.3333333333333333333333", "0.6666666666666666666667")
+    }
