@@ -145,7 +145,8 @@ def _float_inverse(
 
         lu = lu_factor(identity_minus(g64, policy_matrix(P64, pi, prob.A)))
         return lambda b: lu_solve(lu, b)
-    Minv = np.linalg.inv(np.eye(prob.S) - g64 * np.einsum("sa,sat->st", pi, P64))
+    S = prob.S
+    Minv = np.linalg.inv(np.eye(S) - g64 * np.einsum("sa,sat->st", pi, P64))
     return lambda b: Minv @ b
 
 
