@@ -170,3 +170,49 @@ def test_construction_from_entries_is_linear_in_its_nonzeros_too():
         assert mdp.transitions.nnz == nnz and mdp.float_source() != exact
         factor = 2 if exact else 1
         assert peak <= factor * (BYTES_PER_ENTRY * nnz + BYTES_PER_ROW * S * A), (S, peak)
+
+
+@pytest.mark.parametrize(
+    ("s", "a", "t", "values", "needle"),
+    [
+        (
+            [0, 0, 1, 1],
+            [0, 1, 0, 1],
+            [0, 1, 1, 2],
+            [1.0] * 4,
+            "sparse entry 3 is (s, a, t) = (1, 1, 2)",
+        ),
+        (
+            [0, 0, 1, 1],
+            [0, 1, 0, 1],
+            [0, 1, 1, 1],
+            ["1/2", "-1/2", 1, 1],
+            "transitions[0, 1, 1] is -1/2",
+        ),
+        (
+            [0, 0, 0, 1, 1],
+            [0, 0, 1, 0, 1],
+            [0, 0, 1, 1, 1],
+            ["1/2"] * 2 + [1] * 3,
+            "transitions[0, 0, 0] is given twice",
+        ),
+        (
+            [0, 0, 1, 1],
+            [0, 1, 0, 1],
+            [0, 1, 1, 1],
+            ["1/3", 1, 1, 1],
+            "transitions[0, 0, :] sums to 1/3, not 1",
+        ),
+    ],
+)
+def test_bad_exact_entries_name_the_entry(s, a, t, values, needle):
+    from fractions import Fraction
+
+    from softq_ref.mdp import SparseEntries
+
+    vals = np.empty(len(values), dtype=object)
+    vals[:] = [Fraction(v) for v in values]
+    entries = SparseEntries(2, 2, np.array(s), np.array(a), np.array(t), vals)
+    with pytest.raises(InvalidMDPError) as err:
+        FiniteMDP(entries, R2, 0.9)
+    assert needle in str(err.value), str(err.value)
