@@ -386,7 +386,33 @@ def _read_mdp_file(path: Path) -> tuple[FiniteMDP, float]:
             f"{path}: the check signatures carry no prior, termination or horizon; "
             "this file has one"
         )
+    if mdp.is_sparse:
+        mdp = _dense_for_the_kit(mdp, path)
     return mdp, float(to_fraction(alpha, f"{path}: alpha"))
+
+
+#: The largest ``S * A * S`` of a sparse file that the kit densifies for a replay.
+MAX_DENSE_ENTRIES = 10**7
+
+
+def _dense_for_the_kit(mdp: FiniteMDP, path: Path) -> FiniteMDP:
+    """A sparse file's MDP as dense ``P[s, a, s']``: the signatures of the kit take dense
+    arrays (docs/conventions.md section 4), so the implementation under test gets one."""
+    S, A = mdp.num_states, mdp.num_actions
+    if S * A * S > MAX_DENSE_ENTRIES:
+        raise InvalidMDPError(
+            f"{path}: the check signatures take a dense P of shape (S, A, S); this sparse file "
+            f"has S = {S}, A = {A}: {S * A * S} entries, more than {MAX_DENSE_ENTRIES:.0e}"
+        )
+    src = mdp.source()
+    P = mdp.transitions.toarray().reshape(S, A, S) if mdp.float_source() else None
+    return FiniteMDP(
+        P if P is not None else mdp.exact.transitions,
+        src["rewards"],
+        src["gamma"],
+        name=mdp.name,
+        description=mdp.description,
+    )
 
 
 def load_case(path: str | os.PathLike[str], kind: str) -> Case:

@@ -17,6 +17,7 @@ import shlex
 import subprocess
 import sys
 import textwrap
+from fractions import Fraction
 from pathlib import Path
 
 import numpy as np
@@ -410,6 +411,19 @@ def test_saved_mdp_is_spec_json_that_round_trips_exactly(tmp_path):
     assert np.array_equal(back.mdp.rewards, case.mdp.rewards)
     assert np.array_equal(back.Q, case.Q) and back.alpha == case.alpha
     assert back.mdp.gamma == case.mdp.gamma
+
+
+def test_a_sparse_mdp_file_is_replayed_with_the_dense_p_the_signatures_take(tmp_path):
+    path = tmp_path / "sparse.json"
+    path.write_text(
+        '{"transitions": {"shape": [2, 2, 2], "entries": [[0, 0, 0, "1/3"], [0, 0, 1, "2/3"],'
+        ' [0, 1, 1, 1], [1, 0, 0, 1], [1, 1, 1, 1]]}, "rewards": [[1, 0], [0, 2]],'
+        ' "gamma": 0.9, "alpha": 0.5}'
+    )
+    case = load_case(path, "solver")
+    assert not case.mdp.is_sparse and case.mdp.transitions.shape == (2, 2, 2)
+    assert case.mdp.exact.transitions[0, 0, 0] == Fraction(1, 3)
+    assert case.alpha == 0.5
 
 
 # --- a faulty function is a failure with a clear report, never a crash ----------
