@@ -150,19 +150,25 @@ def _read_sparse(
     Time O(nnz log nnz) (one sort of the entries) and memory O(nnz + S*A): no
     dense row of ``P`` is ever formed. Explicit zeros are dropped; a repeated
     ``(s, a, s')`` is an error (its value would be a rounded sum). The checks
-    are those of dense input, in the same order, naming ``(s, a, s')``.
+    are those of dense input, in the same order, naming ``(s, a, s')``; for
+    exact values (an object array, from :class:`SparseEntries`) they are made
+    on the exact values, and the CSR matrix holds their float64 roundings.
     """
     row, col, data, S, A = _sparse_parts(transitions)
-    if data.dtype == object:
-        return _read_sparse_exact(row, col, data, S, A, termination)
-    if data.dtype.kind not in "fiu":
+    exact_input = data.dtype == object
+    if not exact_input and data.dtype.kind not in "fiu":
         raise InvalidMDPError(
             f"sparse transitions have dtype {data.dtype}; expected real numbers (float64)"
         )
     key = row.astype(np.int64) * S + col.astype(np.int64)
     order = np.argsort(key, kind="stable")
     key = key[order]
-    vals = np.asarray(data, dtype=np.float64)[order]
+    exact: NDArray[np.object_] | None = None
+    if exact_input:
+        exact = np.empty(len(order), dtype=object)
+        exact[:] = [to_fraction(x, "transitions") for x in data[order].tolist()]
+    else:
+        vals = np.asarray(data, dtype=np.float64)[order]
     del order
 
     def at(i: int) -> str:
@@ -175,100 +181,62 @@ def _read_sparse(
             f"{at(int(dup[0]))} is given twice in the sparse transitions; each (s, a, s') "
             "may appear once"
         )
-    bad = np.flatnonzero(~np.isfinite(vals))
-    if bad.size:
-        i = int(bad[0])
-        raise InvalidMDPError(f"{at(i)} is {float(vals[i])!r}; every number must be finite")
-    bad = np.flatnonzero(vals < 0)
-    if bad.size:
-        i = int(bad[0])
-        raise InvalidMDPError(f"{at(i)} is {_fmt(vals[i])}; probabilities must be >= 0")
-    keep = vals != 0
-    key, vals = key[keep], vals[keep]
-    rows, cols = np.divmod(key, S)
-    sums = np.asarray(np.bincount(rows, weights=vals, minlength=S * A), dtype=np.float64)
     tol = row_sum_tolerance(S)
-    off = sums > 1 + tol if termination else np.abs(sums - 1) > tol
-    if off.any():
-        r = int(np.argmax(off))
-        total = float(sums[r])
-        hint = (
-            ""
-            if termination or total > 1
-            else "; pass termination=True for rows that end the episode"
-        )
-        raise InvalidMDPError(
-            f"transitions[{r // A}, {r % A}, :] sums to {_fmt(total)}, not 1 "
-            f"(tolerance {tol:.1e}){hint}"
-        )
+    if exact is not None:
+        for i, x in enumerate(exact.tolist()):
+            if x < 0:
+                raise InvalidMDPError(f"{at(i)} is {_fmt(x)}; probabilities must be >= 0")
+        keep = np.array([x != 0 for x in exact.tolist()], dtype=bool)
+        key, exact = key[keep], exact[keep]
+        rows = key // S
+        exact_sums = [Fraction(0)] * (S * A)
+        for r, x in zip(rows.tolist(), exact.tolist(), strict=True):
+            exact_sums[r] += x
+        for r, total in enumerate(exact_sums):
+            if total > 1 + tol or (not termination and total < 1 - tol):
+                raise _row_sum_error(r, total, tol, A, termination)
+        vals = np.array([float(x) for x in exact.tolist()], dtype=np.float64)
+        exact.setflags(write=False)
+    else:
+        bad = np.flatnonzero(~np.isfinite(vals))
+        if bad.size:
+            i = int(bad[0])
+            raise InvalidMDPError(f"{at(i)} is {float(vals[i])!r}; every number must be finite")
+        bad = np.flatnonzero(vals < 0)
+        if bad.size:
+            i = int(bad[0])
+            raise InvalidMDPError(f"{at(i)} is {_fmt(vals[i])}; probabilities must be >= 0")
+        keep = vals != 0
+        key, vals = key[keep], vals[keep]
+        rows = key // S
+    # the float64 sums (of the rounded values, for exact input), as for dense input
+    sums = np.asarray(np.bincount(rows, weights=vals, minlength=S * A), dtype=np.float64)
+    if exact is None:
+        off = sums > 1 + tol if termination else np.abs(sums - 1) > tol
+        if off.any():
+            r = int(np.argmax(off))
+            raise _row_sum_error(r, float(sums[r]), tol, A, termination)
     indptr = np.zeros(S * A + 1, dtype=np.int64)
     np.cumsum(np.bincount(rows, minlength=S * A), out=indptr[1:])
     del rows
-    return _frozen_csr(vals, cols, indptr, S, A), sums, None
-
-
-def _frozen_csr(vals: Any, cols: Any, indptr: Any, S: int, A: int) -> Any:
+    cols = key % S
     import scipy.sparse as sp
 
     csr = sp.csr_array((vals, cols, indptr), shape=(S * A, S))
     for arr in (csr.data, csr.indices, csr.indptr):
         arr.setflags(write=False)
-    return csr
+    return csr, sums, exact
 
 
-def _read_sparse_exact(
-    row: Any, col: Any, data: NDArray[np.object_], S: int, A: int, termination: bool
-) -> tuple[Any, NDArray[np.float64], NDArray[np.object_]]:
-    """:func:`_read_sparse` for exact values (an object array of Fractions, or numbers).
-
-    The checks are on the exact values, as for dense exact input; the CSR
-    matrix holds their float64 roundings, and the exact values are kept beside
-    it (O(nnz) Fractions, never a dense row).
-    """
-    key = row.astype(np.int64) * S + col.astype(np.int64)
-    order = np.argsort(key, kind="stable")
-    key = key[order]
-    exact = np.empty(len(order), dtype=object)
-    exact[:] = [to_fraction(x, "transitions") for x in data[order].tolist()]
-    del order
-
-    def at(i: int) -> str:
-        r, c = divmod(int(key[i]), S)
-        return f"transitions[{r // A}, {r % A}, {c}]"
-
-    dup = np.flatnonzero(key[1:] == key[:-1])
-    if dup.size:
-        raise InvalidMDPError(
-            f"{at(int(dup[0]))} is given twice in the sparse transitions; each (s, a, s') "
-            "may appear once"
-        )
-    for i, x in enumerate(exact.tolist()):
-        if x < 0:
-            raise InvalidMDPError(f"{at(i)} is {_fmt(x)}; probabilities must be >= 0")
-    keep = np.array([x != 0 for x in exact.tolist()], dtype=bool)
-    key, exact = key[keep], exact[keep]
-    rows, cols = np.divmod(key, S)
-    sums = [Fraction(0)] * (S * A)
-    for r, x in zip(rows.tolist(), exact.tolist(), strict=True):
-        sums[r] += x
-    tol = row_sum_tolerance(S)
-    for r, total in enumerate(sums):
-        if total > 1 + tol or (not termination and total < 1 - tol):
-            hint = (
-                ""
-                if termination or total > 1
-                else "; pass termination=True for rows that end the episode"
-            )
-            raise InvalidMDPError(
-                f"transitions[{r // A}, {r % A}, :] sums to {_fmt(total)}, not 1 "
-                f"(tolerance {tol:.1e}){hint}"
-            )
-    vals = np.array([float(x) for x in exact.tolist()], dtype=np.float64)
-    float_sums = np.asarray(np.bincount(rows, weights=vals, minlength=S * A), dtype=np.float64)
-    indptr = np.zeros(S * A + 1, dtype=np.int64)
-    np.cumsum(np.bincount(rows, minlength=S * A), out=indptr[1:])
-    exact.setflags(write=False)
-    return _frozen_csr(vals, cols, indptr, S, A), float_sums, exact
+def _row_sum_error(r: int, total: Any, tol: float, A: int, termination: bool) -> InvalidMDPError:
+    """The error for row ``r = s*A + a`` of sparse transitions summing to ``total``."""
+    hint = (
+        "" if termination or total > 1 else "; pass termination=True for rows that end the episode"
+    )
+    return InvalidMDPError(
+        f"transitions[{r // A}, {r % A}, :] sums to {_fmt(total)}, not 1 "
+        f"(tolerance {tol:.1e}){hint}"
+    )
 
 
 def _is_float_array(a: NDArray[Any]) -> bool:
