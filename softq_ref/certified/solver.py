@@ -107,7 +107,7 @@ _MAX_ROUNDS = 8  # Ziv refinements of the grid before giving up on a rounding
 _MAX_EXTRA_BITS = 1 << 17  # ... or once the grid has this many more bits than at first
 _EXACT_MAX_STATES = 60  # alpha = 0 without flint: exact rational solves up to this size
 # alpha = 0, sparse transitions: the rational solves (dense S x S Fractions) up to this size
-_SPARSE_EXACT_MAX_STATES = 2000
+_SPARSE_EXACT_MAX_STATES = 500
 
 
 @dataclass(frozen=True)
@@ -361,7 +361,7 @@ def solve_certified(
     UndecidedRoundingError
         When an entry stays on a rounding boundary after the largest refinement
         (an exact decimal midpoint or zero that the solver cannot prove exact),
-        or, for ``alpha = 0`` on more than 2000 sparse states, when a tie
+        or, for ``alpha = 0`` on more than 500 sparse states, when a tie
         between actions needs the rational solves.
     ImportError
         For ``backend="flint"`` without python-flint.

@@ -155,3 +155,13 @@ def test_zero_values_on_thousands_of_sparse_states_are_exact_without_a_rational_
     assert {tuple(row) for row in sol.decimals["policy"]} == {
         ("0.3333333333333333333333", "0.6666666666666666666667")
     }
+
+
+def test_alpha_zero_ties_on_a_large_sparse_mdp_are_refused_with_a_reason():
+    """A symmetric gridworld has exact ties between moving right and moving down on its
+    diagonal: the argmax cannot be certified by gaps, and the rational solves that would
+    decide it need dense matrices, beyond 500 sparse states: a clear error, not a hang."""
+    from softq_ref.errors import UndecidedRoundingError
+
+    with pytest.raises(UndecidedRoundingError, match=r"alpha = 0 on 529 sparse states: .*tie"):
+        solve_certified(gridworld(23, 23), 0, digits=10)
