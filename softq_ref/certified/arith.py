@@ -331,16 +331,21 @@ class SparseExactMatrix:
     dense row (the certified solver on sparse transitions)."""
 
     def __init__(self, indptr: NDArray[Any], indices: NDArray[Any], values: list[int]) -> None:
-        ptr = np.asarray(indptr).tolist()
-        cols = np.asarray(indices).tolist()
-        self.rows = [
-            list(zip(cols[ptr[r] : ptr[r + 1]], values[ptr[r] : ptr[r + 1]], strict=True))
-            for r in range(len(ptr) - 1)
-        ]
+        self.indices = np.asarray(indices, dtype=np.int64)
+        self.data = np.empty(len(values), dtype=object)
+        self.data[:] = values
+        ptr = np.asarray(indptr, dtype=np.int64)
+        self.n_rows = len(ptr) - 1
+        self.nonempty = np.diff(ptr) > 0
+        self.starts = ptr[:-1][self.nonempty]
 
     def dot(self, v: NDArray[np.object_]) -> NDArray[np.object_]:
-        """``M @ v`` exactly, as an object array of Python ints."""
-        vl = [int(x) for x in v]
-        res = np.empty(len(self.rows), dtype=object)
-        res[:] = [sum(p * vl[t] for t, p in row) for row in self.rows]
+        """``M @ v`` exactly, as an object array of Python ints (each row summed over its
+        stored entries; an empty row is 0)."""
+        vv = np.empty(len(v), dtype=object)
+        vv[:] = [int(x) for x in v]
+        res = np.zeros(self.n_rows, dtype=object)
+        res[:] = 0  # Python ints, not NumPy zeros
+        if self.starts.size:
+            res[self.nonempty] = np.add.reduceat(self.data * vv[self.indices], self.starts)
         return res
