@@ -89,8 +89,8 @@ def site(tmp_path_factory: pytest.TempPathFactory) -> Path:
 
 def test_the_site_builds_without_a_warning_and_has_every_page(site: Path) -> None:
     pages = [p.stem for p in DOCS.glob("*.md") if p.stem != "index"]
-    assert {"conventions", "architecture", "api"} <= set(pages)
-    for page in ["index", *pages]:
+    assert {"conventions", "architecture", "golden"} <= set(pages)
+    for page in ["index", "reference/index", *pages]:
         assert (site / f"{page}.html").is_file(), page
     for notebook in PROOFS.glob("*.ipynb"):
         assert (site / "proofs" / f"{notebook.stem}.html").is_file(), notebook.name
@@ -128,13 +128,13 @@ def test_the_reference_documents_exactly_each_public_modules_all(site: Path) -> 
 
 
 def test_a_function_is_described_with_its_numpydoc_sections(site: Path) -> None:
-    html = (site / "api" / "softq_ref.html").read_text(encoding="utf-8")
+    html = (site / "reference" / "softq_ref.html").read_text(encoding="utf-8")
     start = html.index('id="softq_ref.solve"')
     entry = html[start : html.index('id="softq_ref.', start + 1)]  # up to the next object
     for section in ("Parameters", "Returns"):
         assert section in entry, section
     # A second home points to the first instead of describing it again.
-    alias = (site / "api" / "softq_ref.float64.html").read_text(encoding="utf-8")
+    alias = (site / "reference" / "softq_ref.float64.html").read_text(encoding="utf-8")
     assert 'id="softq_ref.float64.solve"' in alias
     assert re.search(r'href="softq_ref.html#softq_ref.solve"', alias)
 

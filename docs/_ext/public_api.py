@@ -4,7 +4,7 @@ The public modules are ``softq_ref`` and every module or subpackage directly und
 whose name does not start with ``_`` (docs/architecture.md: a leading underscore marks
 what is private); a subpackage without ``__all__`` (``softq_ref.symbolic``) is public
 through its own such modules. Each public module gets one page,
-``docs/api/<module>.rst`` (written at build time, not stored), that documents every
+``docs/reference/<module>.rst`` (written at build time, not stored), that documents every
 name of its ``__all__``: in full on the first page that exports the object (the
 top-level package first, so ``softq_ref.solve`` is where :func:`solve` is described),
 and on later pages as a signature that points there (``softq_ref.float64.solve``).
@@ -30,7 +30,7 @@ from sphinx.pycode import ModuleAnalyzer
 from sphinx.util.docutils import SphinxDirective
 
 PACKAGE = "softq_ref"
-API_DIR = "api"
+API_DIR = "reference"
 MAX_VALUE_CHARS = 120  # a longer value (a table of cases) is shown by its type only
 _MISSING = object()
 
@@ -182,7 +182,7 @@ def _write_pages(app: Sphinx) -> None:
     for modname in modules:
         title = f"``{modname}``"
         wanted[f"{modname}.rst"] = f"{title}\n{'=' * len(title)}\n\n.. public-module:: {modname}\n"
-    for stale in out.glob("*.rst"):
+    for stale in out.glob(f"{PACKAGE}*.rst"):
         if stale.name not in wanted:
             stale.unlink()
     for filename, text in wanted.items():
