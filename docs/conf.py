@@ -63,12 +63,8 @@ numpydoc_class_members_toctree = False
 numpydoc_xref_param_type = False
 numpydoc_validation_checks: set[str] = set()
 
-html_theme = "pydata_sphinx_theme"
-html_title = "softq-ref"
-html_theme_options = {
-    "navigation_with_keys": False,
-    "show_toc_level": 2,
-}
+html_theme = "furo"
+html_title = f"softq-ref {release}"
 html_static_path: list[str] = []
 
 

@@ -169,7 +169,7 @@ def test_the_docs_extra_is_installed_by_the_test_extra() -> None:
     extras = tomllib.loads((ROOT / "pyproject.toml").read_text())["project"][
         "optional-dependencies"
     ]
-    assert {"sphinx", "numpydoc", "myst-nb", "pydata-sphinx-theme"} <= {
+    assert {"sphinx", "numpydoc", "myst-nb", "furo"} <= {
         re.split(r"[<>=!~ \[]", r)[0] for r in extras["docs"]
     }
     assert set(extras["docs"]) <= set(extras["test"])
