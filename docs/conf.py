@@ -41,7 +41,9 @@ extensions = [
 # copied into docs/ at build time (MIRRORED, ignored by git) so that the links of the
 # Markdown files work on the site as they do in the repository.
 MIRRORED = ["LICENSE", "proofs/README.md", "proofs/*.ipynb", "proofs/coq/allowed_axioms.txt"]
-exclude_patterns = ["_build", "**/.ipynb_checkpoints"]
+# MyST-NB writes copies of the notebooks beside the output folder: docs/jupyter_execute/
+# when the site is built into docs/_build, so it is no source.
+exclude_patterns = ["_build", "jupyter_execute", "**/.ipynb_checkpoints"]
 root_doc = "index"
 
 # MyST: $...$ and $$...$$ as in the notebooks, GitHub-style heading anchors so that the
