@@ -30,7 +30,6 @@ version = release
 extensions = [
     "myst_nb",  # Markdown (MyST) and the stored notebooks
     "sphinx.ext.autodoc",
-    "sphinx.ext.autosummary",
     "sphinx.ext.mathjax",
     "numpydoc",
     "public_api",
@@ -59,7 +58,6 @@ nb_merge_streams = True
 # members in the order of the source, no per-class member tables of their own.
 autodoc_typehints = "none"
 autodoc_member_order = "bysource"
-autosummary_generate = False
 numpydoc_show_class_members = False
 numpydoc_class_members_toctree = False
 numpydoc_xref_param_type = False
