@@ -1,5 +1,6 @@
 """The derivation notebooks in ``proofs/``: stored with their outputs, up to date with
-their sources, indexed in ``proofs/README.md``, and green when run again from scratch.
+their sources, indexed in ``proofs/README.md``, and green when run again from scratch,
+printing exactly the outputs stored (which the documentation site renders unexecuted).
 
 Each notebook ends its derivations with checks that raise if a step is wrong, so
 executing it in a fresh kernel is the test of what it proves.
@@ -57,14 +58,45 @@ def test_stored_notebook_is_executed_in_order_without_errors(source: Path) -> No
     assert sum(len(c.outputs) for c in code_cells) >= 1
 
 
+def _shown(nb: nbformat.NotebookNode) -> list[list[object]]:
+    """What each code cell shows: its streams and its text, LaTeX and HTML outputs, exactly;
+    an image by its type only (its bytes depend on the matplotlib and font versions)."""
+    shown = []
+    for cell in nb.cells:
+        if cell.cell_type != "code":
+            continue
+        outs: list[object] = []
+        for out in cell.outputs:
+            if out.output_type == "stream":
+                outs.append((out.name, out.text))
+            elif "data" in out:
+                outs.append(
+                    {k: ("<image>" if k.startswith("image/") else v) for k, v in out.data.items()}
+                )
+            else:
+                outs.append(out.output_type)
+        shown.append(outs)
+    return shown
+
+
 @pytest.mark.parametrize("source", SOURCES, ids=IDS)
-def test_notebook_runs_green_in_a_fresh_kernel(source: Path) -> None:
-    nb = copy.deepcopy(_stored(source))
+def test_notebook_runs_green_in_a_fresh_kernel_and_shows_what_is_stored(source: Path) -> None:
+    """The stored outputs (what GitHub and the documentation site show) cannot go stale:
+    running the notebook again must print exactly them."""
+    stored = _stored(source)
+    nb = copy.deepcopy(stored)
     for cell in nb.cells:
         if cell.cell_type == "code":
             cell.outputs = []
             cell.execution_count = None
     build_notebooks.execute(nb)  # raises CellExecutionError on any failing cell
+    fresh, kept = _shown(nb), _shown(stored)
+    stale = [k for k, (a, b) in enumerate(zip(fresh, kept, strict=True)) if a != b]
+    assert not stale, (
+        f"{source.stem}.ipynb: the stored outputs of code cells {stale} differ from a fresh "
+        f"run, e.g. stored {str(kept[stale[0]])[:300]} but ran {str(fresh[stale[0]])[:300]}; "
+        f"run python proofs/build_notebooks.py {source.stem[:2]}"
+    )
 
 
 def test_readme_indexes_every_notebook() -> None:

@@ -118,6 +118,7 @@ def _random(states: int, actions: int, seed: int) -> Callable[[], FiniteMDP]:
     return build
 
 
+#: Every catalog case, in catalog order (what :func:`cases` returns).
 CASES: tuple[CatalogCase, ...] = (
     CatalogCase("bandit", "one state, three actions with rewards 1, 1/2, 0 (a bandit)", _bandit),
     CatalogCase("chain", "two-state chain: stay or move, reward 1 for staying in state 1", _chain),

@@ -21,7 +21,9 @@ from softq_ref.mdp import FiniteMDP
 
 __all__ = ["write_catalog", "load_catalog", "add_arguments", "run", "FORMAT", "VERSION"]
 
+#: The ``"format"`` of the catalog's ``index.json``.
 FORMAT = "softq-ref golden catalog"
+#: The ``"version"`` of the catalog's ``index.json``.
 VERSION = 1
 
 
