@@ -509,16 +509,18 @@ def _shape_mistake(failing: Probe) -> Any:
     if case.kind == "policy-solver" and case.alpha > 0 and case.mdp is not None:
         from softq_ref.float64.solvers import solve
 
-        Q = solve(case.mdp, case.alpha).Q
-        greedy = Q >= Q.max(axis=-1, keepdims=True) - exp.tol
         one_row = np.isclose(got.sum(axis=-1), 1.0, rtol=0, atol=1e-9).all()
-        if one_row and bool(np.all(np.where(greedy, True, np.abs(got) <= exp.tol))):
-            return Diagnosis(
-                ("hard-max",),
-                "matches: temperature ignored (greedy policy): every returned row puts its "
-                f"mass on the actions that maximise Q*; at alpha = {case.alpha!r} the soft-greedy "
-                "policy is pi*(a|s) = exp((Q*(s,a) - V*(s))/alpha), positive on every action",
-            )
+        for at, whose in ((case.alpha, "the soft Q*"), (0.0, "the hard Q* (alpha = 0)")):
+            Q = solve(case.mdp, at).Q
+            greedy = Q >= Q.max(axis=-1, keepdims=True) - exp.tol
+            if one_row and bool(np.all(np.where(greedy, True, np.abs(got) <= exp.tol))):
+                return Diagnosis(
+                    ("hard-max",),
+                    "matches: temperature ignored (greedy policy): every returned row puts its "
+                    f"mass on the actions that maximise {whose}; at alpha = {case.alpha!r} the "
+                    "soft-greedy policy is pi*(a|s) = exp((Q*(s,a) - V*(s))/alpha), positive on "
+                    "every action",
+                )
     return None
 
 

@@ -112,6 +112,12 @@ def horizon_steps(gamma: float, H: int) -> float:
     return float(-math.expm1(H * math.log(gamma)) / (1.0 - gamma)) if gamma > 0 else 1.0
 
 
+def policy_shift(x: float) -> float:
+    """``min(1, exp(x) - 1)``: how far ``pi = exp((Q - V)/alpha)`` (at most 1) can move when
+    ``(Q - V)/alpha`` moves by ``x``."""
+    return 1.0 if x >= 1.0 else min(1.0, math.expm1(x))
+
+
 def reference(case: Case, tolerance: Tolerance) -> Expected:
     """The reference result of ``case`` (softq_ref's float64 functions) and its tolerance.
 
@@ -171,7 +177,7 @@ def reference(case: Case, tolerance: Tolerance) -> Expected:
                 # bound, divided by alpha, plus the softmax's own conditioning 1 + max|Q*|/alpha
                 scale = 1.0 + (q_max + 2.0 * q_scale) / a
                 text = "1 + (max|Q*| + 2*scale(Q*))/alpha, scale(Q*) = " + q_text
-                bound = min(1.0, math.expm1(2.0 * q_bound / a))
+                bound = policy_shift(2.0 * q_bound / a)
             else:
                 scale, text = 1.0, "1 (alpha = 0: any distribution over the near-ties of Q*)"
                 best = result.Q.max(axis=-1, keepdims=True)
