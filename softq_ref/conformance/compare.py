@@ -17,6 +17,26 @@ Stability of Numerical Algorithms*, 2002, ch. 3):
   through the contraction: ``|Q - Q*| <= |T Q - Q| / (1 - gamma)``, so
   ``scale = (max|R| + gamma*(max|Q*| + alpha*log(A))) / (1 - gamma)``; the
   reference's certified ``error_bound`` is added to the tolerance.
+* ``value-solver``: a method iterating ``V <- T_V V`` rounds, per step,
+  ``R + gamma P V`` and the log-sum-exp of that ``Q`` itself (not multiplied by
+  ``gamma``), so ``scale = (max|R| + gamma*max|V*| + max|Q*| + alpha*log(A)) /
+  (1 - gamma)``; the reference's bound (which covers ``V*``) is added.
+* ``policy-solver``: an error ``e`` in ``Q*`` moves ``pi* = exp((Q* - V*)/alpha)``
+  by a factor within ``exp(+-2e/alpha)``; with the solver's allowance
+  ``e = rtol * scale(Q*)`` and the softmax's own conditioning,
+  ``scale = 1 + (max|Q*| + 2*scale(Q*))/alpha``, and the reference's bound ``b``
+  on ``Q*`` becomes ``min(1, exp(2b/alpha) - 1)``. At ``alpha = 0`` the optimal
+  policy is discontinuous in ``Q*``: any distribution over the actions whose
+  ``Q*`` lies within twice the ``Q*`` tolerance of the best conforms
+  (``Expected.allowed``), so a one-hot argmax passes on near-ties.
+* ``horizon-solver``: backward induction ``Q[t] = R + gamma P V(Q[t+1])`` rounds
+  ``rho = eps*(max|R| + gamma*(max|Q| + alpha*log(A)))`` per step (the operator's
+  scale), and an error in ``Q[t+1]`` reaches ``Q[t]`` multiplied by at most
+  ``gamma`` (the log-sum-exp is 1-Lipschitz, ``P`` stochastic). So ``e_t <= rho +
+  gamma*e_(t+1)``, ``e_(H-1) <= rho``, and ``e_0 <= rho * sum_{k<H} gamma**k``
+  (``H`` for ``gamma = 1``, below ``1/(1 - gamma)`` otherwise):
+  ``scale = (max|R| + gamma*(max_t max|Q[t]| + alpha*log(A))) * sum_{k<H} gamma**k``,
+  plus the reference's bound.
 
 Defaults: ``rtol = 2**-44`` (256 units of float64's ``eps = 2**-52``, about
 5.7e-14) leaves room for sums over up to a few dozen terms and for the

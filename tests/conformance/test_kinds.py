@@ -483,7 +483,7 @@ def test_golden_check_exit_2_when_nothing_can_be_checked_or_it_cannot_run(impl, 
     assert "--check needs --kind" in capsys.readouterr().err
     assert cli_main(["golden", "--check", "nowhere:f", "--kind", "solver"]) == 2
     assert cli_main(["golden"]) == 2
-    assert "give OUTDIR" in capsys.readouterr().err
+    assert "required: outdir" in capsys.readouterr().err
 
 
 def test_saved_horizon_counterexample_is_an_mdp_file_with_its_horizon(tmp_path):
