@@ -26,6 +26,7 @@ from scipy.special import logsumexp
 from softq_ref import FiniteMDP, solve
 from softq_ref.cli import main as cli_main
 from softq_ref.conformance import (
+    DEFAULT_RTOL,
     add_arguments,
     check,
     check_horizon_solver,
@@ -492,3 +493,71 @@ def test_saved_horizon_counterexample_is_an_mdp_file_with_its_horizon(tmp_path):
     assert obj["horizon"] == 5 and obj["alpha"] == 0.7
     r = solve(FiniteMDP(obj["transitions"], obj["rewards"], obj["gamma"], horizon=5), 0.7)
     assert r.Q.shape == (5, 3, 3)
+
+
+# --- the tolerance model admits the error it is derived from, and not much more ------
+
+
+def _step_rounding(P, R, gamma, alpha, Q):
+    """``max|R| + gamma*(max|Q| + alpha*log(A))``: what one Bellman step's rounding is
+    proportional to (docs/conformance.md, "How close is close enough")."""
+    return float(np.abs(R).max()) + gamma * (float(np.abs(Q).max()) + alpha * np.log(P.shape[1]))
+
+
+def _drifting_horizon_solver(units):
+    """Backward induction that errs by ``units * rtol`` of one step's scale at every step,
+    always upwards: the worst case of the model, ``e_t = rho + gamma*e_(t+1)``."""
+
+    def solver(P, R, gamma, alpha, H):
+        Q0 = backward_induction(P, R, gamma, alpha, H)
+        c = units * DEFAULT_RTOL * _step_rounding(P, R, gamma, alpha, Q0)
+        Q = np.zeros_like(Q0)
+        V = np.zeros(P.shape[0])
+        for t in range(H - 1, -1, -1):
+            Q[t] = R + gamma * np.einsum("sat,t->sa", P, V) + c
+            V = _v(Q[t], alpha)
+        return Q
+
+    return solver
+
+
+def _drifting_solver(units):
+    """Value iteration on ``T Q + c``, ``c = units * rtol`` of one step's scale: its fixed
+    point is ``Q* + c/(1 - gamma)``, the contraction's worst case."""
+
+    def solver(P, R, gamma, alpha):
+        Q0 = value_iteration(P, R, gamma, alpha)
+        return Q0 + units * DEFAULT_RTOL * _step_rounding(P, R, gamma, alpha, Q0) / (1 - gamma)
+
+    return solver
+
+
+def _tilted_policy_solver(units):
+    """pi* from ``Q*`` with its first action raised by ``units * rtol * scale(Q*)``: a solver
+    error of that size moved into the policy."""
+
+    def solver(P, R, gamma, alpha):
+        Q = value_iteration(P, R, gamma, alpha)
+        Q[:, 0] += units * DEFAULT_RTOL * _step_rounding(P, R, gamma, alpha, Q) / (1 - gamma)
+        z = Q / alpha
+        return np.exp(z - logsumexp(z, axis=-1, keepdims=True))
+
+    return solver
+
+
+@pytest.mark.parametrize(
+    ("kind", "make", "allowed"),
+    [
+        ("horizon-solver", _drifting_horizon_solver, 0.9),
+        ("solver", _drifting_solver, 0.9),
+        ("policy-solver", _tilted_policy_solver, 0.9),
+    ],
+)
+def test_the_tolerance_admits_the_worst_error_of_its_model(kind, make, allowed):
+    """An implementation that errs by 0.9 of the modelled allowance, all in one direction,
+    conforms (on the edge cases, where the scales are known); at 1.5 times the allowance
+    the solver kinds fail, so the tolerance is not looser than its derivation."""
+    report = check(make(allowed), kind, examples=1, seed=0, alpha_range=(1e-3, 1e3))
+    assert report.ok, report.text
+    if kind != "policy-solver":  # the policy's allowance is a bound, not attained
+        assert not check(make(1.5), kind, examples=1, seed=0).ok
