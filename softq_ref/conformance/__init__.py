@@ -140,25 +140,29 @@ def _target_name(fn: Callable[..., Any]) -> str | None:
 
 
 def _reproduce_line(
-    kind: str, target: str | None, path: Path, tolerance: Tolerance, options: str = ""
+    kind: str,
+    target: str | None,
+    path: Path,
+    tolerance: Tolerance,
+    options: tuple[tuple[str, str, str], ...] = (),
 ) -> tuple[str, str]:
-    opts = ""
-    if tolerance.rtol != DEFAULT_RTOL:
-        opts += f" --rtol {tolerance.rtol!r}"
-    if tolerance.atol != DEFAULT_ATOL:
-        opts += f" --atol {tolerance.atol!r}"
+    """The replay command and its Python line; ``options`` are ``(flag, value, keyword)``
+    triples of the options that shape the probes (temperatures, discounts, rewards, arrays)."""
+    opts, kw = "", ""
+    for name in ("rtol", "atol"):
+        value = getattr(tolerance, name)
+        if value != {"rtol": DEFAULT_RTOL, "atol": DEFAULT_ATOL}[name]:
+            opts += f" --{name} {value!r}"
+            kw += f", {name}={value!r}"
+    for flag, value, keyword in options:
+        opts += f" {flag} {value}"
+        kw += f", {keyword}"
     p = shlex.quote(str(path))
     cli = (
-        f"softq-ref check {shlex.quote(target)} --kind {kind}{opts}{options} --replay {p}"
+        f"softq-ref check {shlex.quote(target)} --kind {kind}{opts} --replay {p}"
         if target
         else "(the function is not importable by name; use the Python line)"
     )
-    kw = "".join(f", {k}={getattr(tolerance, k)!r}" for k in ("rtol", "atol") if k in opts)
-    if "--rewards state" in options:
-        kw += ', rewards="state"'
-    for lib in ARRAYS[1:]:
-        if f"--array {lib}" in options:
-            kw += f', array="{lib}"'
     py = f'softq_ref.conformance.check(fn, "{kind}"{kw}, replay={str(path)!r})'
     return cli, py
 
@@ -546,10 +550,24 @@ def _diagnose(failing: Probe, probes: list[Probe], tolerance: Tolerance) -> Any:
     return diagnose(failing, probes, tolerance)
 
 
-def _cli_options(space: SearchSpace, kind: str, array: str) -> str:
-    """The command-line options a replay needs: the form of the rewards and the arrays."""
-    opts = " --rewards state" if space.state_rewards else ""
-    return opts + (f" --array {array}" if array != "numpy" else "")
+def _cli_options(space: SearchSpace, kind: str, array: str) -> tuple[tuple[str, str, str], ...]:
+    """The options a replay needs to run the same probes: ``(flag, value, keyword)``."""
+    out: list[tuple[str, str, str]] = []
+    lo, hi = space.alpha_range
+    if space.fixed_alpha is not None:
+        out.append(("--alpha", repr(lo), f"alpha={lo!r}"))
+    elif (lo, hi) != (1e-3, 1e3):
+        out.append(("--alpha-range", f"{lo!r} {hi!r}", f"alpha_range=({lo!r}, {hi!r})"))
+    if space.gamma_min > 0:
+        out.append(("--gamma-min", repr(space.gamma_min), f"gamma_min={space.gamma_min!r}"))
+    default_max = 1.0 if kind == "horizon-solver" else DEFAULT_GAMMA_MAX
+    if space.gamma_max != default_max:
+        out.append(("--gamma-max", repr(space.gamma_max), f"gamma_max={space.gamma_max!r}"))
+    if space.state_rewards:
+        out.append(("--rewards", "state", 'rewards="state"'))
+    if array != "numpy":
+        out.append(("--array", array, f'array="{array}"'))
+    return tuple(out)
 
 
 def _search(

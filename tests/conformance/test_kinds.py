@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import shlex
 import sys
 import textwrap
 
@@ -435,6 +436,14 @@ def test_the_reproduce_line_carries_the_options_a_replay_needs(impl, capsys):
     assert cli(argv) == 1
     line = capsys.readouterr().out.split("reproduce:\n")[1].splitlines()[0]
     assert "--rewards state --replay softq-failures/" in line
+    argv = ["kindimpl:lme", "--kind", "solver", "--alpha", "0.5", "--gamma-min", "0.25"]
+    assert cli([*argv, "--examples", "5"]) == 1
+    out = capsys.readouterr().out
+    line = out.split("reproduce:\n")[1].splitlines()[0].strip()
+    assert "--alpha 0.5 --gamma-min 0.25 --replay softq-failures/" in line
+    assert cli(shlex.split(line)[2:]) == 1  # the replay runs the same probes: same report
+    again = capsys.readouterr().out
+    assert again.split("diagnosis:")[1] == out.split("diagnosis:")[1]
 
 
 # --- softq-ref golden --check ---------------------------------------------------
