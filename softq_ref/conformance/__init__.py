@@ -425,7 +425,7 @@ def check(
             if replay
             else (
                 f"{len(edges)} edge cases{yours} and {n_search} Hypothesis examples "
-                f"({space.describe()})"
+                f"({space.describe(kind)})"
             )
         )
         text = "\n".join(
