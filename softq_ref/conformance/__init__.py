@@ -528,10 +528,52 @@ def _shape_mistake(failing: Probe) -> Any:
     return None
 
 
+def _horizon_step_mistake(failing: Probe) -> Any:
+    """A horizon-solver built on a wrong value map ``V'``: ``Q[H-1] = R`` and every earlier
+    step is ``R + gamma P V'(Q[t+1])`` of the returned tables. Each known wrong value map
+    of :func:`~softq_ref.conformance.mistakes.mistakes_for` is tried; None if none fits."""
+    from softq_ref.conformance.cases import dense_transitions
+    from softq_ref.conformance.mistakes import MATCH_SLACK, Diagnosis, mistakes_for
+
+    case, outcome, exp = failing
+    got, H, mdp = outcome.array, case.horizon, case.mdp
+    if H is None or H < 2 or mdp is None or case.alpha == 0 or got is None:
+        return None
+    if got.shape != exp.value.shape or not np.isfinite(got).all():
+        return None
+    S, A = case.shape
+    P = dense_transitions(mdp).reshape(S * A, S)
+    R, g, limit = mdp.rewards, mdp.gamma, MATCH_SLACK * exp.tol
+    if float(np.abs(got[H - 1] - R).max()) > limit:
+        return None
+    for m in mistakes_for("value"):
+        v = getattr(m, "v", None)
+        if v is None:
+            continue
+        worst = 0.0
+        with np.errstate(all="ignore"):
+            for t in range(H - 1):
+                Vn = v(got[t + 1], case.alpha)
+                if Vn is None:
+                    worst = math.inf
+                    break
+                pred = R + g * (P @ Vn).reshape(S, A)
+                worst = max(worst, float(np.abs(pred - got[t]).max()))
+        if worst <= limit:
+            return Diagnosis(
+                (m.key,),
+                f"matches: {m.title}: Q[H - 1] = R, and every earlier step is "
+                "R + gamma*P*V'(Q[t + 1]) of the returned tables with this wrong V' "
+                f"(within {worst:.3g}); the soft value is V(s) = alpha*log sum_a "
+                "exp(Q[s, a]/alpha) (docs/conventions.md section 1)",
+            )
+    return None
+
+
 def _diagnose(failing: Probe, probes: list[Probe], tolerance: Tolerance) -> Any:
     """:func:`~softq_ref.conformance.mistakes.diagnose`; a value-solver through its Q view,
     the new kinds' layout mistakes first."""
-    shaped = _shape_mistake(failing)
+    shaped = _shape_mistake(failing) or _horizon_step_mistake(failing)
     if shaped is not None:
         return shaped
     if failing[0].kind == "value-solver":

@@ -174,6 +174,23 @@ def test_wrong_solvers_of_the_new_kinds_fail_with_their_diagnosis(kind, fn, key,
     assert not again.ok and again.failure == report.failure
 
 
+def lme_horizon_solver(P, R, gamma, alpha, H):
+    """Backward induction on the log-MEAN-exp (the uniform-prior convention)."""
+    S, A = R.shape
+    Q = np.zeros((H, S, A))
+    V = np.zeros(S)
+    for t in range(H - 1, -1, -1):
+        Q[t] = R + gamma * np.einsum("sat,t->sa", P, V)
+        V = alpha * (logsumexp(Q[t] / alpha, axis=-1) - np.log(A))
+    return Q
+
+
+def test_a_horizon_solver_on_a_wrong_value_map_is_diagnosed_step_by_step():
+    report = check(lme_horizon_solver, "horizon-solver", examples=5)
+    assert not report.ok and report.diagnosis == ("log-mean-exp",), report.text
+    assert "every earlier step is R + gamma*P*V'(Q[t + 1])" in report.text
+
+
 def test_an_off_by_one_horizon_fails():
     report = check(one_step_too_many_horizon_solver, "horizon-solver", examples=5)
     assert not report.ok and report.failure.what == "values", report.text
