@@ -95,6 +95,8 @@ DEFAULT_SAVE_DIR = "softq-failures"
 DEFAULT_GAMMA_MAX = 0.95
 #: the largest sizes tried by default (most draws are small: softq_ref.strategies.sizes)
 DEFAULT_MAX_STATES, DEFAULT_MAX_ACTIONS = 12, 6
+#: the largest horizon of a random horizon-solver case by default
+DEFAULT_MAX_HORIZON = 12
 #: the values of ``rewards``: R[s, a] (default) or R[s]
 REWARDS = ("state-action", "state")
 
@@ -258,6 +260,7 @@ def check(
     gamma_max: float | None = None,
     max_states: int = DEFAULT_MAX_STATES,
     max_actions: int = DEFAULT_MAX_ACTIONS,
+    max_horizon: int = DEFAULT_MAX_HORIZON,
     rewards: str = "state-action",
     mdp_files: Sequence[str | os.PathLike[str]] = (),
     array: str = "numpy",
@@ -294,6 +297,8 @@ def check(
     max_states, max_actions : int, optional
         The largest sizes of random cases (default 12 and 6; most draws are
         small).
+    max_horizon : int, optional
+        The largest horizon ``H`` of random cases of ``horizon-solver`` (default 12).
     rewards : {"state-action", "state"}, optional
         ``"state"`` passes rewards ``R[s]`` of shape ``(S,)``; the reference
         solves the MDP with ``R[s, a] = R[s]``.
@@ -389,6 +394,7 @@ def check(
         gamma_min=float(gamma_min),
         max_states=max_states,
         max_actions=max_actions,
+        max_horizon=max_horizon,
         state_rewards=state_rewards,
     )
     importable = target or _target_name(fn)
@@ -855,6 +861,13 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         help=f"largest number of actions of a random case (default {DEFAULT_MAX_ACTIONS})",
     )
     parser.add_argument(
+        "--max-horizon",
+        type=int,
+        default=DEFAULT_MAX_HORIZON,
+        metavar="H",
+        help=f"largest horizon of a random horizon-solver case (default {DEFAULT_MAX_HORIZON})",
+    )
+    parser.add_argument(
         "--rewards",
         choices=REWARDS,
         default="state-action",
@@ -918,6 +931,7 @@ def run(args: argparse.Namespace) -> int:
             gamma_max=args.gamma_max,
             max_states=args.max_states,
             max_actions=args.max_actions,
+            max_horizon=args.max_horizon,
             rewards=args.rewards,
             mdp_files=args.mdp,
             array=args.array,

@@ -589,3 +589,17 @@ def test_the_tolerance_admits_the_worst_error_of_its_model(kind, make, allowed):
     assert report.ok, report.text
     if kind != "policy-solver":  # the policy's allowance is a bound, not attained
         assert not check(make(1.5), kind, examples=1, seed=0).ok
+
+
+def test_max_horizon_bounds_the_random_horizons():
+    horizons = []
+
+    def spy(P, R, gamma, alpha, H):
+        horizons.append(H)
+        return backward_induction(P, R, gamma, alpha, H)
+
+    assert check(spy, "horizon-solver", examples=60, seed=0, max_horizon=3).ok
+    edge = {5, 1, 8, 10, 60, 4}  # the edge cases' horizons
+    random = horizons[len(edge_cases("horizon-solver")) - 1 :]  # alpha = 0's case is out
+    assert random and max(random) <= 3 and min(random) >= 1
+    assert set(horizons[: len(horizons) - len(random)]) <= edge
