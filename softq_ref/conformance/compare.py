@@ -17,6 +17,26 @@ Stability of Numerical Algorithms*, 2002, ch. 3):
   through the contraction: ``|Q - Q*| <= |T Q - Q| / (1 - gamma)``, so
   ``scale = (max|R| + gamma*(max|Q*| + alpha*log(A))) / (1 - gamma)``; the
   reference's certified ``error_bound`` is added to the tolerance.
+* ``value-solver``: a method iterating ``V <- T_V V`` rounds, per step,
+  ``R + gamma P V`` and the log-sum-exp of that ``Q`` itself (not multiplied by
+  ``gamma``), so ``scale = (max|R| + gamma*max|V*| + max|Q*| + alpha*log(A)) /
+  (1 - gamma)``; the reference's bound (which covers ``V*``) is added.
+* ``policy-solver``: an error ``e`` in ``Q*`` moves ``pi* = exp((Q* - V*)/alpha)``
+  by a factor within ``exp(+-2e/alpha)``; with the solver's allowance
+  ``e = rtol * scale(Q*)`` and the softmax's own conditioning,
+  ``scale = 1 + (max|Q*| + 2*scale(Q*))/alpha``, and the reference's bound ``b``
+  on ``Q*`` becomes ``min(1, exp(2b/alpha) - 1)``. At ``alpha = 0`` the optimal
+  policy is discontinuous in ``Q*``: any distribution over the actions whose
+  ``Q*`` lies within twice the ``Q*`` tolerance of the best conforms
+  (``Expected.allowed``), so a one-hot argmax passes on near-ties.
+* ``horizon-solver``: backward induction ``Q[t] = R + gamma P V(Q[t+1])`` rounds
+  ``rho = eps*(max|R| + gamma*(max|Q| + alpha*log(A)))`` per step (the operator's
+  scale), and an error in ``Q[t+1]`` reaches ``Q[t]`` multiplied by at most
+  ``gamma`` (the log-sum-exp is 1-Lipschitz, ``P`` stochastic). So ``e_t <= rho +
+  gamma*e_(t+1)``, ``e_(H-1) <= rho``, and ``e_0 <= rho * sum_{k<H} gamma**k``
+  (``H`` for ``gamma = 1``, below ``1/(1 - gamma)`` otherwise):
+  ``scale = (max|R| + gamma*(max_t max|Q[t]| + alpha*log(A))) * sum_{k<H} gamma**k``,
+  plus the reference's bound.
 
 Defaults: ``rtol = 2**-44`` (256 units of float64's ``eps = 2**-52``, about
 5.7e-14) leaves room for sums over up to a few dozen terms and for the
@@ -82,23 +102,48 @@ class Tolerance:
 
 @dataclass(frozen=True)
 class Expected:
-    """The reference result of a case and the tolerance a conforming result must meet."""
+    """The reference result of a case and the tolerance a conforming result must meet.
+
+    ``allowed`` (kind ``policy-solver`` at ``alpha = 0`` only) marks the
+    actions whose ``Q*`` lies within twice the ``Q*`` tolerance of the best:
+    a float64 solver cannot tell such near-ties apart, so any distribution
+    over them conforms (``value`` is then the reference's uniform choice).
+    """
 
     value: FloatArray
     scale: float
     scale_text: str
-    bound: float  # the reference's own certified error bound (solver), else 0
+    bound: float  # the reference's own certified error bound (solvers), else 0
     tol: float  # atol + rtol * scale + bound
     source: str  # the reference function
-    name: str  # "T Q", "Q*", "V", "pi"
+    name: str  # "T Q", "Q*", "V", "pi", "V*", "pi*", "Q"
+    allowed: NDArray[np.bool_] | None = None
 
 
 def _log_actions(A: int) -> float:
     return math.log(A)
 
 
+def horizon_steps(gamma: float, H: int) -> float:
+    """``sum_{k<H} gamma**k``: how much one step's rounding grows over ``H`` steps of
+    backward induction (``H`` for ``gamma = 1``, at most ``1/(1 - gamma)``)."""
+    if gamma == 1.0:
+        return float(H)
+    return float(-math.expm1(H * math.log(gamma)) / (1.0 - gamma)) if gamma > 0 else 1.0
+
+
+def policy_shift(x: float) -> float:
+    """``min(1, exp(x) - 1)``: how far ``pi = exp((Q - V)/alpha)`` (at most 1) can move when
+    ``(Q - V)/alpha`` moves by ``x``."""
+    return 1.0 if x >= 1.0 else min(1.0, math.expm1(x))
+
+
 def reference(case: Case, tolerance: Tolerance) -> Expected:
-    """The reference result of ``case`` (softq_ref's float64 functions) and its tolerance."""
+    """The reference result of ``case`` (softq_ref's float64 functions) and its tolerance.
+
+    The scales are those of the module docstring (docs/conformance.md, "How
+    close is close enough").
+    """
     from softq_ref.float64.solvers import solve
     from softq_ref.logsumexp import soft_policy, soft_value
     from softq_ref.operators import bellman_operator
@@ -107,6 +152,7 @@ def reference(case: Case, tolerance: Tolerance) -> Expected:
     S, A = case.shape
     ent = a * _log_actions(A)
     bound = 0.0
+    allowed = None
     if case.kind == "value":
         assert case.Q is not None
         value = soft_value(case.Q, a)
@@ -125,20 +171,52 @@ def reference(case: Case, tolerance: Tolerance) -> Expected:
         scale = float(np.abs(case.mdp.rewards).max()) + g * (float(np.abs(case.Q).max()) + ent)
         text = "max|R| + gamma*(max|Q| + alpha*log(A))"
         source, name = "softq_ref.bellman_operator", "T Q"
-    elif case.kind == "solver":
+    elif case.kind in ("solver", "value-solver", "policy-solver"):
         assert case.mdp is not None
         result = solve(case.mdp, a)
-        value, bound = result.Q, float(result.error_bound)
         g = case.mdp.gamma
-        scale = (float(np.abs(case.mdp.rewards).max()) + g * (float(np.abs(value).max()) + ent)) / (
-            1.0 - g
-        )
-        text = "(max|R| + gamma*(max|Q*| + alpha*log(A))) / (1 - gamma)"
-        source, name = "softq_ref.solve", "Q*"
+        r_max, q_max = float(np.abs(case.mdp.rewards).max()), float(np.abs(result.Q).max())
+        q_bound = float(result.error_bound)
+        q_scale = (r_max + g * (q_max + ent)) / (1.0 - g)
+        q_text = "(max|R| + gamma*(max|Q*| + alpha*log(A))) / (1 - gamma)"
+        source = "softq_ref.solve"
+        if case.kind == "solver":
+            value, bound, scale, text, name = result.Q, q_bound, q_scale, q_text, "Q*"
+        elif case.kind == "value-solver":
+            # one step of V <- T_V V rounds R + gamma P V and the log-sum-exp of Q itself
+            value, bound, name = result.V, q_bound, "V*"
+            v_max = float(np.abs(result.V).max())
+            scale = (r_max + g * v_max + q_max + ent) / (1.0 - g)
+            text = "(max|R| + gamma*max|V*| + max|Q*| + alpha*log(A)) / (1 - gamma)"
+        else:
+            value, name = result.policy, "pi*"
+            q_tol = tolerance.atol + tolerance.rtol * q_scale + q_bound
+            if a > 0:
+                # an error e in Q* moves pi* = exp((Q* - V*)/alpha) by a factor within
+                # exp(+-2e/alpha): the solver's allowance 2*rtol*scale(Q*) and the reference's
+                # bound, divided by alpha, plus the softmax's own conditioning 1 + max|Q*|/alpha
+                scale = 1.0 + (q_max + 2.0 * q_scale) / a
+                text = "1 + (max|Q*| + 2*scale(Q*))/alpha, scale(Q*) = " + q_text
+                bound = policy_shift(2.0 * q_bound / a)
+            else:
+                scale, text = 1.0, "1 (alpha = 0: any distribution over the near-ties of Q*)"
+                best = result.Q.max(axis=-1, keepdims=True)
+                allowed = result.Q >= best - 2.0 * q_tol
+    elif case.kind == "horizon-solver":
+        assert case.mdp is not None and case.mdp.horizon is not None
+        result = solve(case.mdp, a)
+        value, bound, name = result.Q, float(result.error_bound), "Q"
+        g, H = case.mdp.gamma, case.mdp.horizon
+        step = float(np.abs(case.mdp.rewards).max()) + g * (float(np.abs(value).max()) + ent)
+        scale = step * horizon_steps(g, H)
+        text = "(max|R| + gamma*(max|Q| + alpha*log(A))) * sum_{k<H} gamma**k"
+        source = "softq_ref.solve (backward induction)"
     else:
         raise InvalidArgumentError(f"unknown kind {case.kind!r}")
     tol = tolerance.atol + tolerance.rtol * scale + bound
-    return Expected(np.asarray(value, dtype=np.float64), scale, text, bound, tol, source, name)
+    return Expected(
+        np.asarray(value, dtype=np.float64), scale, text, bound, tol, source, name, allowed
+    )
 
 
 @dataclass(frozen=True)
@@ -167,14 +245,20 @@ def _exception_text(exc: BaseException) -> str:
     return f"{type(exc).__name__}: {first}{where}" if first else f"{type(exc).__name__}{where}"
 
 
-def call(fn: Callable[..., Any], case: Case) -> Outcome:
+def call(fn: Callable[..., Any], case: Case, array: str = "numpy") -> Outcome:
     """Call ``fn`` on fresh copies of the case's arguments; never raises.
 
     NumPy floating-point warnings are silenced during the call (an overflow
     shows in the result, which is what is judged), and whatever the function
-    prints is discarded, so that the report stays readable.
+    prints is discarded, so that the report stays readable. ``array``:
+    ``"numpy"`` passes NumPy float64 arrays; ``"torch"`` and ``"jax"`` pass
+    float64 tensors or arrays of that library
+    (:func:`softq_ref.conformance.arrays.to_library`); the result is read back
+    with ``numpy.asarray`` either way.
     """
-    args = case.arguments()
+    from softq_ref.conformance.arrays import from_library, to_library
+
+    args = to_library(case.arguments(), array)
     sink = io.StringIO()
     try:
         with (
@@ -188,7 +272,7 @@ def call(fn: Callable[..., Any], case: Case) -> Outcome:
     except (Exception, SystemExit) as exc:  # the function under test may raise anything
         return Outcome(error=_exception_text(exc))
     try:
-        arr = np.asarray(raw)
+        arr = from_library(raw)
     except Exception as exc:
         return Outcome(
             raw=raw,
@@ -217,6 +301,20 @@ class Failure:
     diff: float | None = None
 
 
+def _nearest_allowed(got: FloatArray, expected: Expected) -> FloatArray:
+    """The policy over the allowed actions nearest ``got``: each finite row of ``got``
+    with its mass off the allowed actions removed and renormalised (the reference's row
+    where no mass is left); ``|got - this|`` is then what ``got`` is off by."""
+    assert expected.allowed is not None
+    target = np.array(expected.value, dtype=np.float64)
+    with np.errstate(all="ignore"):
+        kept = np.where(expected.allowed, got, 0.0)
+        mass = kept.sum(axis=-1, keepdims=True)
+        rows = np.isfinite(got).all(axis=-1) & (mass[..., 0] > 0)
+        target[rows] = (kept / np.where(mass > 0, mass, 1.0))[rows]
+    return target
+
+
 def _index_text(name: str, idx: tuple[int, ...]) -> str:
     return f"{name}[{', '.join(str(i) for i in idx)}]"
 
@@ -243,7 +341,8 @@ def compare(case: Case, expected: Expected, outcome: Outcome) -> tuple[Failure |
             math.inf,
         )
     bad = ~np.isfinite(got)
-    diff = np.abs(got - expected.value)
+    target = expected.value if expected.allowed is None else _nearest_allowed(got, expected)
+    diff = np.abs(got - target)
     idx = first_bad_index(bad)
     if idx is not None:
         n = int(bad.sum())
@@ -262,7 +361,7 @@ def compare(case: Case, expected: Expected, outcome: Outcome) -> tuple[Failure |
     idx = tuple(int(i) for i in np.unravel_index(int(np.argmax(diff)), diff.shape))
     worst = float(diff[idx])
     ratio = worst / expected.tol if expected.tol > 0 else (math.inf if worst > 0 else 0.0)
-    at = (idx, float(expected.value[idx]), float(got[idx]), worst)
+    at = (idx, float(target[idx]), float(got[idx]), worst)
     if outcome.dtype != "float64":
         close = "within" if worst <= expected.tol else "beyond"
         close += " the tolerance"

@@ -173,6 +173,8 @@ def mistakes_for(kind: str) -> list[Mistake]:
         return [*_PI_MISTAKES, _ALPHA_ZERO, _NAIVE, _FLOAT32, _FLOAT32_SIZED]
     if kind == "value":
         return [*_V_MISTAKES, _ALPHA_ZERO, _NAIVE, _FLOAT32, _FLOAT32_SIZED]
+    if kind in ("value-solver", "policy-solver", "horizon-solver"):
+        return [_FLOAT32, _FLOAT32_SIZED]  # judged by the size of the error only
     return [*_V_MISTAKES, _LAYOUT, _ALPHA_ZERO, _NAIVE, _FLOAT32, _FLOAT32_SIZED]
 
 
