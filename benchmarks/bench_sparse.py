@@ -12,7 +12,8 @@ measurement in a fresh child process (so its peak memory is its own):
   and an incomplete LU), one run after a warm-up on small grids; ``bound/max|Q|``
   is its certified ``error_bound`` relative to ``max|Q|``; ``peak`` is the
   child's peak resident memory (``ru_maxrss``: Python, NumPy, SciPy, building
-  the MDP and solving; SuperLU's allocations are invisible to ``tracemalloc``).
+  the MDP and solving; SuperLU's allocations are invisible to ``tracemalloc``),
+  ``base`` the child's resident memory once the MDP is built, before solving.
 * ``soft QI``: plain sparse soft Q-iteration, ``Q <- R + gamma P V_Q`` with
   ``V_Q = alpha logsumexp(Q / alpha)`` (a SciPy CSR product and
   ``scipy.special.logsumexp``), "to the same accuracy": it stops when its own
@@ -220,7 +221,7 @@ def main() -> None:
     print(f"sparse gridworlds, slip {SLIP}, alpha {ALPHA}, gamma {GAMMA}, 4 actions")
     head = (
         f"{'grid':>9} {'states':>7} {'nnz':>8} {'path':>5} {'Newton':>6} {'solve s':>8} "
-        f"{'peak MiB':>9} {'bound/max|Q|':>13} | {'soft QI s':>10} {'QI sweeps':>10} "
+        f"{'base MiB':>8} {'peak MiB':>8} {'bound/max|Q|':>13} | {'soft QI s':>10} {'QI sweeps':>10} "
         f"{'QI bound':>9} {'QI/solve':>9} | {'PI hard s':>10} {'solve/PI':>8}"
     )
     print(head)
@@ -234,7 +235,7 @@ def main() -> None:
         ok = "" if s["success"] else " (not converged)"
         print(
             f"{f'{n}x{n}':>9} {s['states']:>7} {s['nnz']:>8} {s['path']:>5} {s['newton']:>6} "
-            f"{s['seconds']:>8.2f} {s['peak']:>9.0f} {s['relative']:>13.1e} | "
+            f"{s['seconds']:>8.2f} {s['base']:>8.0f} {s['peak']:>8.0f} {s['relative']:>13.1e} | "
             f"{q['seconds']:>9.1f}{mark} {q['sweeps']:>10.0f} {q['qi_bound']:>9.1e} "
             f"{q['seconds'] / s['seconds']:>8.1f}x | {pi_txt}{ok}",
             flush=True,
