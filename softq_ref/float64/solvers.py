@@ -11,6 +11,9 @@ r"""Float64 solvers for the soft optimum, each result carrying a bound that hold
   matrix (SciPy's ``lu_factor``; a matrix is factored only when the previous
   one no longer contracts fast). The answer is then within a few float64 ulps
   of ``Q*``, and :func:`softq_ref.float64.bounds.certify` proves how close.
+  On sparse transitions the Newton systems are solved by sparse LU, or by
+  GMRES preconditioned with kept (exact or incomplete) LU factors, to a
+  tolerance that follows the residual (inexact Newton; docs/scale.md).
 
 All results are :class:`SolveResult`. With a finite horizon (``mdp.horizon``),
 :func:`solve` runs backward induction in extended precision and returns arrays
@@ -65,8 +68,8 @@ STALLED = 2
 #: Dense transitions always use dense LU.
 DENSE_MAX_STATES = 300
 #: Above this many states sparse LU's fill costs more than GMRES with incomplete LU (measured
-#: on gridworlds: at 10^6 states splu holds 7.9e7 nonzeros and takes 18 s a factorisation,
-#: ILU 1.0e7 and 6 s; docs/scale.md).
+#: on gridworlds at 10^6 states: splu holds 7.9e7 nonzeros, 2.4 GB, 18 s a factorisation; the
+#: ILU 3.4e7, 12 s, its fill capped at 10 nnz(M) whatever the structure; docs/scale.md).
 SPLU_MAX_STATES = 250_000
 #: The linear solvers of :func:`solve`.
 LINEAR_SOLVERS = ("auto", "dense", "splu", "ilu")
