@@ -289,13 +289,16 @@ class NewtonSystem:
             # gridworlds at 10^6 states: 3.4e7 nonzeros against full LU's 7.9e7, and GMRES
             # gains 8 digits in 3 products; with drop 1e-2 (or at most 6 times the fill)
             # it needs 24. Only speed depends on this: every bound is a-posteriori.
-            self.factors = spilu(
-                M.tocsc(),
-                drop_tol=1e-4,
-                fill_factor=ILU_FILL,
-                permc_spec="MMD_AT_PLUS_A",
-                diag_pivot_thresh=0.0,
-            )
+            try:
+                self.factors = spilu(
+                    M.tocsc(),
+                    drop_tol=1e-4,
+                    fill_factor=ILU_FILL,
+                    permc_spec="MMD_AT_PLUS_A",
+                    diag_pivot_thresh=0.0,
+                )
+            except RuntimeError:  # a zero pivot after dropping: factor exactly instead
+                self.factors = lu_factor(M)
         elif self.method == "splu" and not is_sparse(M):
             raise ValueError("splu needs a sparse matrix")
         else:

@@ -192,3 +192,17 @@ def test_finite_horizon_on_sparse_input_holds_whatever_the_linear_solver(mdp, al
     assert r.Q.shape == (mdp.horizon, mdp.num_states, mdp.num_actions)
     assert max_abs_diff(r.Q, Qs) <= r.error_bound
     assert max_abs_diff(r.V, Vs) <= r.error_bound
+
+
+def test_ilu_falls_back_to_exact_lu_when_the_incomplete_factorisation_fails(monkeypatch):
+    import scipy.sparse.linalg as sla
+
+    def singular(*args, **kwargs):
+        raise RuntimeError("Factor is exactly singular")
+
+    monkeypatch.setattr(sla, "spilu", singular)
+    mdp = _grid(8)
+    r = solve(mdp, 0.1, linear_solver="ilu")
+    ref = solve(mdp, 0.1, linear_solver="splu")
+    assert r.success
+    assert np.abs(r.Q - ref.Q).max() <= r.error_bound + ref.error_bound
