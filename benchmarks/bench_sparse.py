@@ -237,7 +237,7 @@ def main() -> None:
             f"{f'{n}x{n}':>9} {s['states']:>7} {s['nnz']:>8} {s['path']:>5} {s['newton']:>6} "
             f"{s['seconds']:>8.2f} {s['base']:>8.0f} {s['peak']:>8.0f} {s['relative']:>13.1e} | "
             f"{q['seconds']:>9.1f}{mark} {q['sweeps']:>10.0f} {q['qi_bound']:>9.1e} "
-            f"{q['seconds'] / s['seconds']:>8.1f}x | {pi_txt}{ok}",
+            f"{q['seconds'] / s['seconds']:>8.1f}x | {pi_txt}{ok}".rstrip(),
             flush=True,
         )
     print("QI: * extrapolated from the time per sweep; f stopped at its float64 floor")
