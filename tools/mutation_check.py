@@ -57,6 +57,7 @@ CERT_TESTS = (
 )
 OP_TESTS = ("tests/test_theorems.py", "tests/float64/test_solve_against_reference.py")
 JSON_TESTS = ("tests/io/test_jsonio.py", "tests/test_mdp.py")
+LINEAR_TESTS = ("tests/float64/test_linear_solvers.py",)
 
 MUTANTS: tuple[Mutant, ...] = (
     # ---- the log-sum-exp kernel (softq_ref/logsumexp.py) ----
@@ -439,6 +440,26 @@ MUTANTS: tuple[Mutant, ...] = (
         ),
         JSON_TESTS,
         "a JSON integer with no exact double is accepted silently",
+    ),
+    # ---- the linear solvers of solve on sparse input (softq_ref/_linalg.py, solvers.py) ----
+    Mutant(
+        "gmres-back-substitution-sign",
+        "softq_ref/_linalg.py",
+        (
+            (
+                "y[i] = (g[i] - H[i, i + 1 : j] @ y[i + 1 :])",
+                "y[i] = (g[i] + H[i, i + 1 : j] @ y[i + 1 :])",
+            ),
+        ),
+        LINEAR_TESTS,
+        "GMRES's triangular solve adds where it should subtract (a wrong Krylov step)",
+    ),
+    Mutant(
+        "refinement-inner-tolerance-loose",
+        "softq_ref/float64/solvers.py",
+        (("REFINE_RTOL = 1e-8", "REFINE_RTOL = 0.5"),),
+        LINEAR_TESTS,
+        "the refinement's GMRES corrections stop at 50%: a loose inner solve taken as final",
     ),
 )
 

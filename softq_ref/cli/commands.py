@@ -173,6 +173,12 @@ def _configure_solve(parser: argparse.ArgumentParser) -> None:
         help="with --digits, when the solution is exact (alpha = 0): also print Q, V and "
         'policy as exact fractions "p/q" (keys Q_fractions, V_fractions, policy_fractions)',
     )
+    parser.add_argument(
+        "--quiet",
+        action="store_true",
+        help="no progress on stderr (a float64 solve longer than 2 s reports it when stderr "
+        "is a terminal)",
+    )
 
 
 def _read_problem(file: str) -> MDPProblem:
@@ -188,7 +194,7 @@ def _read_problem(file: str) -> MDPProblem:
         raise InvalidMDPError(f"{file}: cannot read the file: {reason}") from None
 
 
-def _float64_spec_dict(mdp: FiniteMDP, alpha: Fraction) -> dict[str, Any]:
+def _float64_spec_dict(mdp: FiniteMDP, alpha: Fraction, *, quiet: bool = False) -> dict[str, Any]:
     """Solve in float64 and return docs/conventions.md section 4's object with JSON numbers.
 
     The exact ``alpha`` goes to the solver, whose ``error_bound`` then covers
@@ -196,7 +202,7 @@ def _float64_spec_dict(mdp: FiniteMDP, alpha: Fraction) -> dict[str, Any]:
     """
     from softq_ref.float64.solvers import solve
 
-    result = solve(mdp, alpha)
+    result = solve(mdp, alpha, verbose=False if quiet else None)
     return {
         "Q": result.Q.tolist(),
         "V": result.V.tolist(),
@@ -225,7 +231,7 @@ def _run_solve(args: argparse.Namespace) -> int:
         )
     try:
         if args.digits is None:
-            out = _float64_spec_dict(problem.mdp, alpha)
+            out = _float64_spec_dict(problem.mdp, alpha, quiet=args.quiet)
         else:
             from softq_ref.certified import solve_certified
 

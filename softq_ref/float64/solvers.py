@@ -11,6 +11,9 @@ r"""Float64 solvers for the soft optimum, each result carrying a bound that hold
   matrix (SciPy's ``lu_factor``; a matrix is factored only when the previous
   one no longer contracts fast). The answer is then within a few float64 ulps
   of ``Q*``, and :func:`softq_ref.float64.bounds.certify` proves how close.
+  On sparse transitions the Newton systems are solved by sparse LU, or by
+  GMRES preconditioned with kept (exact or incomplete) LU factors, to a
+  tolerance that follows the residual (inexact Newton; docs/scale.md).
 
 All results are :class:`SolveResult`. With a finite horizon (``mdp.horizon``),
 :func:`solve` runs backward induction in extended precision and returns arrays
@@ -28,9 +31,9 @@ from typing import Any
 import numpy as np
 from numpy.typing import ArrayLike, NDArray
 
-from softq_ref._linalg import identity_minus, lu_factor, lu_solve, matvec, rows_dot_extended
+from softq_ref._linalg import NewtonSystem, identity_minus, matvec, rows_dot_extended
 from softq_ref._rounding import EXTENDED, TINY, U64, UNIT_ROUNDOFF, dot_underflow, gamma_n
-from softq_ref._validate import check_mdp, first_bad_index, float_alpha
+from softq_ref._validate import check_argument, check_mdp, first_bad_index, float_alpha
 from softq_ref.errors import InvalidMDPError
 from softq_ref.float64.bounds import (
     AccuratePV,
@@ -39,6 +42,7 @@ from softq_ref.float64.bounds import (
     certify,
     lse_allowance,
 )
+from softq_ref.float64.progress import Callback, Progress
 from softq_ref.logsumexp import lse_kernel, soft_value_and_policy
 from softq_ref.mdp import FiniteMDP
 from softq_ref.operators import bellman_operator, check_q, expected_next_value, policy_transitions
@@ -58,6 +62,26 @@ CONVERGED = 0
 ITERATION_LIMIT = 1
 #: ``SolveResult.status``: the residual stopped shrinking before the convergence test was met.
 STALLED = 2
+
+#: ``solve(linear_solver="auto")`` on sparse transitions: dense LU up to this many states,
+#: sparse LU (``splu``) up to :data:`SPLU_MAX_STATES`, inexact Newton-GMRES with ILU above.
+#: Dense transitions always use dense LU.
+DENSE_MAX_STATES = 300
+#: Above this many states sparse LU's fill costs more than GMRES with incomplete LU (measured
+#: on gridworlds at 10^6 states: splu holds 7.9e7 nonzeros, 2.4 GB, 18 s a factorisation; the
+#: ILU 3.4e7, 12 s, its fill capped at 10 nnz(M) whatever the structure; docs/scale.md).
+SPLU_MAX_STATES = 250_000
+#: The linear solvers of :func:`solve`.
+LINEAR_SOLVERS = ("auto", "dense", "splu", "ilu")
+_METHOD_NAMES = {
+    "dense": "dense LU",
+    "splu": "sparse LU, GMRES with kept factors",
+    "ilu": "inexact, GMRES with ILU",
+}
+#: The largest relative tolerance of an inexact Newton step (the forcing term's cap).
+FORCING_MAX = 1e-2
+#: The relative tolerance of a GMRES correction in the extended-precision refinement.
+REFINE_RTOL = 1e-8
 
 #: A float64 Newton residual that stops shrinking below this (relative to ``max(1, |V|)``)
 #: is at float64's floor (about ``cond * eps * |V|``): converged as far as float64 can tell.
@@ -205,6 +229,8 @@ def soft_q_iteration(
     tol: float = 1e-12,
     max_iterations: int = 1_000_000,
     Q0: ArrayLike | None = None,
+    callback: Callback | None = None,
+    verbose: bool | None = None,
 ) -> SolveResult:
     r"""Soft Q-iteration ``Q_{k+1} = T Q_k`` (Haarnoja et al. 2017, Theorem 3).
 
@@ -221,6 +247,13 @@ def soft_q_iteration(
         Stop after this many sweeps at the latest.
     Q0 : array_like, shape (S, A), optional
         The starting table (default zeros).
+    callback : callable, optional
+        ``callback(iteration, residual, elapsed)`` after each sweep, with
+        ``residual = max|Q_{k+1} - Q_k|`` and the seconds since the start.
+    verbose : bool or None, optional
+        Progress on stderr: None (default) once the run passes 2 s and only
+        when stderr is a terminal; True always; False never
+        (:mod:`softq_ref.float64.progress`).
 
     Returns
     -------
@@ -262,6 +295,7 @@ def soft_q_iteration(
     factor = g / (1 - g) if g > 0 else 0.0
     k = 0
     status = ITERATION_LIMIT
+    progress = Progress("soft Q-iteration", callback, verbose)
     while k < max_iterations:
         with np.errstate(over="ignore", invalid="ignore"):
             Qn = bellman_operator(mdp, Q, a)
@@ -269,10 +303,12 @@ def soft_q_iteration(
         k += 1
         delta = float(np.abs(Qn - Q).max())
         history.append(delta)
+        progress.step(k, delta)
         Q = Qn
         if factor * delta <= tol * max(1.0, float(np.abs(Q).max())):
             status = CONVERGED
             break
+    progress.close()
     cert = certify(mdp, Q, a, exact_alpha=exact_alpha)
     if status == CONVERGED:
         message = f"converged after {_steps(k, 'sweep')} (tol={tol:g})"
@@ -291,13 +327,43 @@ def _soft_bellman_v(mdp: FiniteMDP, V: FloatArray, alpha: float) -> tuple[FloatA
     return soft_value_and_policy(Q, alpha, mdp.prior)
 
 
-def _newton_lu(mdp: FiniteMDP, pi: NDArray[Any]) -> Any:
-    """The LU factors of the Newton matrix ``I - gamma P_pi`` (sparse LU for sparse ``P``)."""
-    if mdp.is_sparse:
-        return lu_factor(identity_minus(mdp.gamma, policy_transitions(mdp, pi.astype(np.float64))))
-    M = -mdp.gamma * policy_transitions(mdp, pi.astype(np.float64))
-    M[np.diag_indices_from(M)] += 1.0
-    return lu_factor(M)
+def _newton_matrix(mdp: FiniteMDP, pi: NDArray[Any]) -> Any:
+    """The Newton matrix ``I - gamma P_pi`` (sparse for sparse ``P``)."""
+    return identity_minus(mdp.gamma, policy_transitions(mdp, pi.astype(np.float64)))
+
+
+def _linear_solver(mdp: FiniteMDP, linear_solver: str) -> NewtonSystem:
+    """The :class:`~softq_ref._linalg.NewtonSystem` that ``linear_solver`` asks for (see solve)."""
+    check_argument(
+        isinstance(linear_solver, str) and linear_solver in LINEAR_SOLVERS,
+        f"linear_solver is {linear_solver!r}; expected one of {', '.join(LINEAR_SOLVERS)}",
+    )
+    method = linear_solver
+    S = mdp.num_states
+    if method == "auto":
+        if not mdp.is_sparse or S <= DENSE_MAX_STATES:
+            method = "dense"
+        else:
+            method = "splu" if S <= SPLU_MAX_STATES else "ilu"
+    check_argument(
+        mdp.is_sparse or method == "dense",
+        f"linear_solver={linear_solver!r} needs sparse transitions; this MDP's are dense "
+        "(use 'dense' or 'auto')",
+    )
+    # Dense transitions: a fresh LU every Newton step, as before sparse input existed (the
+    # dense benchmark, benchmarks/bench_solve.py, is tuned for it); sparse: factors reused.
+    return NewtonSystem(method, reuse=mdp.is_sparse)
+
+
+def _forcing(res: float, scale: float) -> float:
+    """The relative tolerance of an inexact Newton step at residual ``res``.
+
+    ``eta = min(FORCING_MAX, res / scale)``: loose far from the solution,
+    proportional to the residual near it, which keeps Newton's quadratic
+    convergence (Dembo, Eisenstat & Steihaug 1982, Theorem 3.3). A direct
+    solve ignores it.
+    """
+    return max(min(FORCING_MAX, res / scale), 1e-14)
 
 
 def _newton(
@@ -306,41 +372,46 @@ def _newton(
     V: FloatArray,
     max_iterations: int,
     history: list[float],
+    system: NewtonSystem,
+    progress: Progress,
     *,
     switch_at: float = 0.0,
-) -> tuple[FloatArray, Any, int, bool]:
-    """Float64 Newton on ``V = T_V(V)``.
+) -> tuple[FloatArray, int, bool]:
+    """Float64 (inexact) Newton on ``V = T_V(V)``.
 
     The Newton step solves ``(I - gamma P_pi) d = T_V(V) - V`` with ``pi``
     soft-greedy for ``V``: this is soft policy evaluation of ``pi`` written as
-    a correction (``proofs/06_newton.ipynb``). It stops after a step taken from
-    a residual of at most ``switch_at * max(1, |V|)`` (the caller goes on in
-    extended precision), or when the residual stops shrinking (the float64
-    floor, about ``cond * eps * |V|``). Returns ``V``, the LU factors of the
-    last Newton matrix (None if no step was taken), the number of steps and
-    whether it converged (False: ``max_iterations`` ran out first).
+    a correction (``proofs/06_newton.ipynb``); ``V`` is GMRES's warm start
+    (the correction starts at 0). ``system`` solves it, exactly or to the
+    tolerance :func:`_forcing`. It stops after a step taken from a residual of
+    at most ``switch_at * max(1, |V|)`` (the caller goes on in extended
+    precision), or when the residual stops shrinking (the float64 floor, about
+    ``cond * eps * |V|``). Returns ``V``, the number of steps and whether it
+    converged (False: ``max_iterations`` ran out first). ``system`` keeps the
+    matrix (and factors) of the last step.
     """
     best = math.inf
     solves = 0
-    lu = None
     while True:
         TV, pi = _soft_bellman_v(mdp, V, alpha)
         r = TV - V
         res = float(np.abs(r).max())
         history.append(res)
-        stalled = res >= 0.5 * best and res <= STALL_FLOOR * max(1.0, float(np.abs(V).max()))
+        progress.step(len(history), res)
+        scale = max(1.0, float(np.abs(V).max()))
+        stalled = res >= 0.5 * best and res <= STALL_FLOOR * scale
         if res == 0.0 or stalled:
-            return V, lu, solves, True
+            return V, solves, True
         if solves >= max_iterations:
-            return V, lu, solves, False
+            return V, solves, False
         best = min(best, res)
-        lu = _newton_lu(mdp, pi)
+        system.set_matrix(_newton_matrix(mdp, pi))
         with np.errstate(over="ignore", invalid="ignore"):
-            V = V + lu_solve(lu, r)
+            V = V + system.solve(r, _forcing(res, scale)).x
         _check_range(mdp, V, "V")
         solves += 1
         if res <= switch_at * max(1.0, float(np.abs(V).max())):
-            return V, lu, solves, True
+            return V, solves, True
 
 
 def soft_policy_iteration(
@@ -349,6 +420,8 @@ def soft_policy_iteration(
     *,
     max_iterations: int = 200,
     V0: ArrayLike | None = None,
+    callback: Callback | None = None,
+    verbose: bool | None = None,
 ) -> SolveResult:
     r"""Soft policy iteration: Newton's method on the soft Bellman equation, in float64.
 
@@ -362,6 +435,11 @@ def soft_policy_iteration(
         The largest number of Newton steps (linear solves).
     V0 : array_like, shape (S,), optional
         The starting values (default zeros).
+    callback : callable, optional
+        ``callback(iteration, residual, elapsed)`` after each residual
+        ``max|T_V(V) - V|`` is measured.
+    verbose : bool or None, optional
+        Progress on stderr, as in :func:`soft_q_iteration`.
 
     Returns
     -------
@@ -396,7 +474,11 @@ def soft_policy_iteration(
     a, exact_alpha = _read_alpha(alpha)
     V = np.zeros(mdp.num_states) if V0 is None else np.asarray(V0, dtype=np.float64)
     history: list[float] = []
-    V, _, k, converged = _newton(mdp, a, V, max_iterations, history)
+    # exact policy evaluation: a direct solve of every Newton matrix (dense or sparse LU)
+    system = NewtonSystem("splu" if mdp.is_sparse else "dense", reuse=False)
+    progress = Progress("soft policy iteration", callback, verbose)
+    V, k, converged = _newton(mdp, a, V, max_iterations, history, system, progress)
+    progress.close()
     with np.errstate(over="ignore", invalid="ignore"):
         Q = mdp.rewards + mdp.gamma * expected_next_value(mdp, V)
     _check_range(mdp, Q, "Q")
@@ -427,6 +509,9 @@ def solve(
     *,
     max_iterations: int = 200,
     refinements: int = 5,
+    linear_solver: str = "auto",
+    callback: Callback | None = None,
+    verbose: bool | None = None,
 ) -> SolveResult:
     r"""The soft optimum ``Q*``, ``V*``, ``pi*`` in float64, with a certified ``error_bound``.
 
@@ -442,6 +527,19 @@ def solve(
         The largest number of float64 Newton steps.
     refinements : int, optional
         The largest number of extended-precision refinement steps.
+    linear_solver : {"auto", "dense", "splu", "ilu"}, optional
+        How the Newton systems ``(I - gamma P_pi) d = r`` are solved: dense
+        LU; sparse LU (SuperLU); or inexact Newton with GMRES preconditioned
+        by an incomplete LU. ``"auto"`` takes dense LU for dense transitions
+        and for sparse ones up to ``DENSE_MAX_STATES`` states, sparse LU up to
+        ``SPLU_MAX_STATES``, ILU-GMRES above. Only the speed depends on it.
+    callback : callable, optional
+        ``callback(iteration, residual, elapsed)`` after each residual is
+        measured (Newton and refinement steps; ``iteration`` counts both).
+    verbose : bool or None, optional
+        Progress on stderr: None (default) once the solve passes 2 s and only
+        when stderr is a terminal; True always; False never
+        (:mod:`softq_ref.float64.progress`).
 
     Returns
     -------
@@ -452,7 +550,7 @@ def solve(
     Raises
     ------
     InvalidArgumentError
-        For a bad ``alpha``.
+        For a bad ``alpha`` or ``linear_solver``.
 
     Notes
     -----
@@ -461,9 +559,15 @@ def solve(
     Newton step then lands at float64's floor), then up to ``refinements`` steps
     of mixed-precision iterative refinement: the residual ``T_V(V) - V`` in
     ``numpy.longdouble`` (one accurate pass over ``P``, then cheap corrections),
-    the correction solved in float64 with the LU factors of the last Newton
+    the correction solved in float64 with the factors of the last Newton
     matrix, refreshed only if a step contracts the residual by less than a factor
-    1000. The answer is then accurate to a few float64 ulps rather than to
+    1000. With sparse transitions the factors of an earlier Newton matrix serve
+    as the preconditioner of GMRES (restarted, right-preconditioned) on later
+    ones until GMRES slows down; the ``"ilu"`` solver never factors exactly, and
+    its Newton steps are inexact, each solved to the relative tolerance
+    ``min(0.1, residual / max(1, |V|))`` (Dembo, Eisenstat & Steihaug 1982), the
+    refinement's corrections to ``1e-8``. None of this enters the bound: it is
+    computed from the final iterate alone. The answer is then accurate to a few float64 ulps rather than to
     ``cond * eps``. The bound comes from :func:`softq_ref.float64.certify`; on
     dense random MDPs it is about ``1e-14 * max|Q*|`` at ``gamma = 0.9`` and
     ``1e-13 * max|Q*|`` at ``0.99``. It depends on the run (BLAS, threads):
@@ -481,15 +585,24 @@ def solve(
     """
     check_mdp(mdp, "solve")
     a, exact_alpha = _read_alpha(alpha)
+    system = _linear_solver(mdp, linear_solver)
     if mdp.horizon is not None:
         return _backward_induction(mdp, a, exact_alpha)
 
     history: list[float] = []
+    progress = Progress("solve", callback, verbose)
     # 1. Float64 Newton. Once the residual is below SWITCH_TO_EXTENDED * |V| the step
     # just taken lands, by quadratic convergence, at float64's floor (cond * eps * |V|):
     # from there on only an extended-precision residual can tell more.
-    V, lu, k, newton_converged = _newton(
-        mdp, a, np.zeros(mdp.num_states), max_iterations, history, switch_at=SWITCH_TO_EXTENDED
+    V, k, newton_converged = _newton(
+        mdp,
+        a,
+        np.zeros(mdp.num_states),
+        max_iterations,
+        history,
+        system,
+        progress,
+        switch_at=SWITCH_TO_EXTENDED,
     )
     # 2. Iterative refinement: the residual T_V(V) - V in extended precision (one accurate
     # pass over P, then cheap corrections), the correction solved with the LU factors of the
@@ -508,6 +621,7 @@ def solve(
         r = (TV - acc.V).astype(np.float64)
         res = float(np.abs(r).max())
         history.append(res)
+        progress.step(len(history), res)
         if best is None or res < best[0]:
             best = (res, acc, Q_ext, pi, r)
         scale = max(1.0, float(np.abs(acc.V).max()))
@@ -527,14 +641,20 @@ def solve(
             # (the policy changed since it was factored, as when float64 Newton stopped one
             # step early). Go back to the best iterate and refactor there.
             res, acc, Q_ext, pi, r = best
-            lu, fresh = _newton_lu(mdp, pi), True
-        elif lu is None or res > 1e-3 * last:
-            lu, fresh = _newton_lu(mdp, pi), True
+            system.set_matrix(_newton_matrix(mdp, pi), refactor=True)
+            fresh = True
+        elif system.matrix is None or res > 1e-3 * last:
+            system.set_matrix(_newton_matrix(mdp, pi))  # factored anew unless reusable
+            fresh = True
         else:
             fresh = False
         last = res
-        acc = acc.moved_to(mdp, acc.V + lu_solve(lu, r).astype(EXTENDED))
+        step = system.solve(r, REFINE_RTOL)
+        # fresh: the step solved the Newton system of this iterate as well as the solver can
+        fresh = fresh and step.converged
+        acc = acc.moved_to(mdp, acc.V + step.x.astype(EXTENDED))
         steps += 1
+    progress.close()
     # Never worse than an iterate already evaluated: the one with the smallest residual.
     assert best is not None
     _, acc, Q_ext, _, _ = best
@@ -559,7 +679,7 @@ def solve(
         Q,
         a,
         k,
-        "Newton + extended-precision refinement",
+        f"Newton ({_METHOD_NAMES[system.method]}) + extended-precision refinement",
         history,
         cert,
         status=status,
