@@ -363,6 +363,54 @@ def test_array_torch_passes_float64_tensors():
     assert not bad.ok and bad.failure.what == "dtype"
 
 
+class _FakeTensor:
+    """A stand-in for a CPU tensor: only what the conversion in conformance.arrays uses."""
+
+    def __init__(self, data):
+        self.data = data
+
+    def detach(self):
+        return self
+
+    def cpu(self):
+        return _FakeTensor(np.array(self.data))
+
+    def __array__(self, dtype=None, copy=None):
+        return np.asarray(self.data, dtype=dtype)
+
+
+class _FakeTorch:
+    float64 = "torch.float64"
+
+    @staticmethod
+    def tensor(x, dtype=None):
+        assert dtype == "torch.float64"
+        return _FakeTensor(np.array(x, dtype=np.float64))
+
+
+def test_array_torch_converts_every_array_and_reads_tensors_back(monkeypatch):
+    """Without PyTorch installed (as in CI), the conversion path runs on a stand-in module:
+    every array argument arrives as a tensor, the scalars stay numbers, and a tensor result
+    is detached, moved to the CPU and read with numpy.asarray."""
+    import softq_ref.conformance as conformance
+    from softq_ref.conformance import arrays
+
+    # not through sys.modules: SciPy's array-API layer inspects a module named torch there
+    fake_require = lambda array: _FakeTorch if array == "torch" else None  # noqa: E731
+    monkeypatch.setattr(arrays, "require", fake_require)
+    monkeypatch.setattr(conformance, "require", fake_require)
+    seen = []
+
+    def solver(P, R, gamma, alpha):
+        seen.append((type(P), type(R), type(gamma), type(alpha)))
+        return _FakeTensor(value_solver(P.data, R.data, gamma, alpha))
+
+    assert check(solver, "value-solver", array="torch", examples=5, seed=0).ok
+    assert seen and all(t[:2] == (_FakeTensor, _FakeTensor) for t in seen)
+    assert all(t[2] is float and t[3] is float for t in seen)
+    assert not check(value_solver, "value-solver", array="torch", examples=5).ok
+
+
 def test_array_names_what_to_install_when_the_library_is_missing(monkeypatch):
     monkeypatch.setitem(sys.modules, "jax", None)  # import jax raises ImportError
     with pytest.raises(InvalidArgumentError, match=r"--array jax needs JAX.*pip install jax"):
