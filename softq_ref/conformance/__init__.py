@@ -58,6 +58,7 @@ from softq_ref.conformance.compare import (
     call,
     compare,
     reference,
+    worst_entry_lines,
 )
 from softq_ref.conformance.mistakes import diagnose
 
@@ -190,16 +191,7 @@ def _failure_text(
             "  not saved (pass save_dir=DIR to check() to save it and get a replay command)"
         )
     lines.append(f"problem: {failure.summary}")
-    if failure.worst is not None:
-        name = f"{exp.name}[{', '.join(map(str, failure.worst))}]"
-        lines += [
-            f"  worst entry {name}:",
-            f"    expected  {failure.expected_at!r}   ({exp.source})",
-            f"    got       {failure.got_at!r}",
-            f"    |got - expected| = {failure.diff:.3g}   tolerance = {exp.tol:.3g}"
-            f" = atol {tolerance.atol:.3g} + rtol {tolerance.rtol:.3g} * scale {exp.scale:.6g}"
-            f" [{exp.scale_text}]" + (f" + reference bound {exp.bound:.3g}" if exp.bound else ""),
-        ]
+    lines += worst_entry_lines(failure, exp, tolerance)
     if exp.value.size <= 16:
         lines.append(f"  expected: {_fmt_array(exp.value)}".replace("\n", "\n            "))
         if outcome.array is not None and outcome.array.size <= 16:

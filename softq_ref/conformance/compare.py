@@ -17,6 +17,23 @@ Stability of Numerical Algorithms*, 2002, ch. 3):
   through the contraction: ``|Q - Q*| <= |T Q - Q| / (1 - gamma)``, so
   ``scale = (max|R| + gamma*(max|Q*| + alpha*log(A))) / (1 - gamma)``; the
   reference's certified ``error_bound`` is added to the tolerance.
+* finite horizon ``H`` (``Q`` of shape ``(H, S, A)``): backward induction
+  ``Q_t = R + gamma P V(Q_t+1)`` adds one step's rounding ``rho`` per step and
+  ``V`` is 1-Lipschitz, so ``e_t <= rho + gamma e_t+1`` and ``e_0 <= rho (1 +
+  gamma + ... + gamma**(H-1))``: the step's scale times ``sum_k<H gamma**k``
+  (``H`` at ``gamma = 1``) instead of ``1 / (1 - gamma)``.
+* ``V*`` (value solvers): ``V = alpha log sum exp(Q/alpha)`` is 1-Lipschitz in
+  the sup norm, so ``V`` inherits ``Q``'s error, plus the rounding of that last
+  log-sum-exp: ``scale = scale(Q*) + max|Q*| + alpha*log(A)``.
+* ``pi*`` (policy solvers, ``alpha > 0``): the softmax moves by at most
+  ``|dQ| / (2 alpha)`` (its Jacobian ``diag(pi) - pi pi^T`` has rows of sup
+  norm ``<= 2 pi_a (1 - pi_a) <= 1/2``), and computing it from ``Q`` costs
+  ``1 + max|Q*|/alpha`` as for ``policy``: ``scale = 1 + (max|Q*| + scale(Q*)) /
+  alpha``; the reference's bound enters as ``error_bound / alpha`` (``Q`` and
+  ``V`` each off by at most ``error_bound``, ``|d log pi| <= 2 error_bound /
+  alpha``, halved by the same Jacobian bound, doubled again for second order).
+
+The same tolerances serve :mod:`softq_ref.testing` (:func:`solution_reference`).
 
 Defaults: ``rtol = 2**-44`` (256 units of float64's ``eps = 2**-52``, about
 5.7e-14) leaves room for sums over up to a few dozen terms and for the
@@ -45,6 +62,7 @@ from numpy.typing import NDArray
 from softq_ref._validate import first_bad_index
 from softq_ref.conformance.cases import Case
 from softq_ref.errors import InvalidArgumentError
+from softq_ref.mdp import FiniteMDP
 
 __all__ = [
     "DEFAULT_RTOL",
@@ -54,6 +72,8 @@ __all__ = [
     "Outcome",
     "Failure",
     "reference",
+    "solution_reference",
+    "worst_entry_lines",
     "call",
     "compare",
 ]
@@ -99,7 +119,6 @@ def _log_actions(A: int) -> float:
 
 def reference(case: Case, tolerance: Tolerance) -> Expected:
     """The reference result of ``case`` (softq_ref's float64 functions) and its tolerance."""
-    from softq_ref.float64.solvers import solve
     from softq_ref.logsumexp import soft_policy, soft_value
     from softq_ref.operators import bellman_operator
 
@@ -127,17 +146,57 @@ def reference(case: Case, tolerance: Tolerance) -> Expected:
         source, name = "softq_ref.bellman_operator", "T Q"
     elif case.kind == "solver":
         assert case.mdp is not None
-        result = solve(case.mdp, a)
-        value, bound = result.Q, float(result.error_bound)
-        g = case.mdp.gamma
-        scale = (float(np.abs(case.mdp.rewards).max()) + g * (float(np.abs(value).max()) + ent)) / (
-            1.0 - g
-        )
-        text = "(max|R| + gamma*(max|Q*| + alpha*log(A))) / (1 - gamma)"
-        source, name = "softq_ref.solve", "Q*"
+        return solution_reference(case.mdp, a, "Q", tolerance)
     else:
         raise InvalidArgumentError(f"unknown kind {case.kind!r}")
     tol = tolerance.atol + tolerance.rtol * scale + bound
+    return Expected(np.asarray(value, dtype=np.float64), scale, text, bound, tol, source, name)
+
+
+def solution_reference(mdp: FiniteMDP, alpha: float, output: str, tolerance: Tolerance) -> Expected:
+    """The soft optimum of ``mdp`` (``output``: ``"Q"``, ``"V"`` or ``"pi"``) and its tolerance.
+
+    Infinite horizon: ``Q*``, ``V*``, ``pi*``; with ``mdp.horizon = H`` the
+    same with a leading time axis ``t = 0..H-1`` (backward induction from
+    ``V_H = 0``). The scales are those of the module docstring: one step's
+    rounding ``max|R| + gamma*(max|Q*| + alpha*h)`` (``h = log A`` for the
+    counting measure, the prior's entropy range otherwise) amplified by
+    ``1 / (1 - gamma)``, or by ``1 + gamma + ... + gamma**(H-1)``; the
+    reference's certified ``error_bound`` is added (divided by ``alpha`` for
+    the policy).
+    """
+    from softq_ref.float64.bounds import prior_entropy_range
+    from softq_ref.float64.solvers import solve
+
+    result = solve(mdp, alpha)
+    g, H = float(mdp.gamma), mdp.horizon
+    bound = float(result.error_bound)
+    ent = alpha * prior_entropy_range(mdp)
+    h_text = "log(A)" if mdp.prior is None else "h_mu"
+    qmax = float(np.abs(result.Q).max())
+    step = float(np.abs(mdp.rewards).max()) + g * (qmax + ent)
+    step_text = f"max|R| + gamma*(max|Q*| + alpha*{h_text})"
+    if H is None:
+        q_scale, q_text = step / (1.0 - g), f"({step_text}) / (1 - gamma)"
+    else:
+        q_scale = step * sum(g**k for k in range(H))
+        q_text = f"({step_text}) * (1 + gamma + ... + gamma**(H-1))"
+    if output == "Q":
+        value, scale, text, name = result.Q, q_scale, q_text, "Q*"
+    elif output == "V":
+        value, scale, name = result.V, q_scale + qmax + ent, "V*"
+        text = f"{q_text} + max|Q*| + alpha*{h_text}"
+    elif output == "pi":
+        value, name = result.policy, "pi*"
+        if alpha > 0:
+            scale, text = 1.0 + (qmax + q_scale) / alpha, f"1 + (max|Q*| + {q_text}) / alpha"
+            bound = bound / alpha
+        else:
+            scale, text, bound = 1.0, "1 (alpha = 0: exact ties)", 0.0
+    else:
+        raise InvalidArgumentError(f"output must be 'Q', 'V' or 'pi', got {output!r}")
+    tol = tolerance.atol + tolerance.rtol * scale + bound
+    source = "softq_ref.solve"
     return Expected(np.asarray(value, dtype=np.float64), scale, text, bound, tol, source, name)
 
 
@@ -281,3 +340,18 @@ def compare(case: Case, expected: Expected, outcome: Outcome) -> tuple[Failure |
             "values", "differs from the reference by more than the tolerance", *at
         ), ratio
     return None, ratio
+
+
+def worst_entry_lines(failure: Failure, exp: Expected, tolerance: Tolerance) -> list[str]:
+    """The report's lines on the worst entry: expected, got, the difference and the tolerance."""
+    if failure.worst is None:
+        return []
+    name = f"{exp.name}[{', '.join(map(str, failure.worst))}]"
+    return [
+        f"  worst entry {name}:",
+        f"    expected  {failure.expected_at!r}   ({exp.source})",
+        f"    got       {failure.got_at!r}",
+        f"    |got - expected| = {failure.diff:.3g}   tolerance = {exp.tol:.3g}"
+        f" = atol {tolerance.atol:.3g} + rtol {tolerance.rtol:.3g} * scale {exp.scale:.6g}"
+        f" [{exp.scale_text}]" + (f" + reference bound {exp.bound:.3g}" if exp.bound else ""),
+    ]
