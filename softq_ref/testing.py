@@ -69,19 +69,19 @@ def _with_horizon(mdp: FiniteMDP, horizon: int | None) -> FiniteMDP:
 
 
 def _near_ties(got: FloatArray, exp_pi: FloatArray, Q: FloatArray, tol_q: float) -> FloatArray:
-    """At ``alpha = 0``: the expected policy, with each near-tie row replaced by ``got``'s row
-    if that row is a distribution on the near-maximising actions.
+    """At ``alpha = 0``: the expected policy, with each (near-)tie row replaced by ``got``'s
+    row if that row is a distribution on the near-maximising actions.
 
-    Where two actions' ``Q*`` differ by less than twice ``Q``'s tolerance, a
-    correct float64 solver may rank them either way; any distribution over
-    those actions is then as right as the reference's.
+    Where two actions' ``Q*`` differ by less than twice ``Q``'s tolerance (or
+    not at all), a correct float64 solver may rank them either way by its
+    rounding; any distribution over those actions is then as right as the
+    reference's uniform one.
     """
     near = Q >= Q.max(axis=-1, keepdims=True) - 2 * tol_q
-    exact = Q == Q.max(axis=-1, keepdims=True)
     out = np.array(exp_pi)
     if got.shape != out.shape or not np.isfinite(got).all():
         return out
-    ambiguous = (near != exact).any(axis=-1)
+    ambiguous = near.sum(axis=-1) > 1  # exact ties too: float64 may rank them by an ulp
     on_near = (np.where(near, 0.0, np.abs(got)) <= tol_q).all(axis=-1)
     sums = np.abs(got.sum(axis=-1) - 1) <= 1e-12
     take = ambiguous & on_near & sums & (got >= 0).all(axis=-1)
@@ -140,7 +140,8 @@ def _assert(
     where = f"S = {S}, A = {A}, gamma = {mdp.gamma!r}, alpha = {a!r}"
     if mdp.horizon is not None:
         where += f", horizon H = {mdp.horizon}"
-    lines = [f"{output} is not {_WHAT[output]} of this MDP ({where})", failure.summary]
+    lines = [f"{output} is not {_WHAT[output]} of this MDP ({where})"]
+    lines.append(f"problem: {failure.summary}")
     lines += worst_entry_lines(failure, exp, tolerance)
     diag = diagnose((case, outcome, exp), [], tolerance)
     lines.append(f"diagnosis: {diag.text}")
