@@ -317,25 +317,48 @@ def _layout(x: Inputs) -> Inputs | None:
 
 @dataclass(frozen=True)
 class Transform:
-    """A wrong reading of the inputs: ``apply`` returns them as read (None: no effect here)."""
+    """A wrong reading of the inputs, or a wrong layout of the output.
+
+    ``apply`` returns the inputs as read (None: no effect here); ``post``, if
+    given, maps what the kind returns to what the mistaken function returns
+    (None: no effect here).
+    """
 
     key: str
     title: str
     apply: Callable[[Inputs], Inputs | None]
+    post: Callable[[FloatArray], FloatArray | None] | None = None
+
+
+def _time_reversed(out: FloatArray) -> FloatArray | None:
+    return out[::-1] if out.ndim == 3 and out.shape[0] > 1 else None
+
+
+def _greedy(pi: FloatArray) -> FloatArray | None:
+    """The uniform policy over the maximisers of ``pi`` (those of ``Q``: softmax is monotone)."""
+    best = pi >= pi.max(axis=-1, keepdims=True)
+    return np.asarray(best / best.sum(axis=-1, keepdims=True), dtype=np.float64)
 
 
 _ALPHA32 = Transform("float32-alpha", "alpha rounded to float32", _alpha32)
 _GAMMA32 = Transform("float32-gamma", "gamma rounded to float32", _gamma32)
 _INPUTS32 = Transform("float32-inputs", "inputs rounded to float32", _inputs32)
 _LAYOUT = Transform("layout", "transitions read in the (A, S, S) layout", _layout)
+_TIME_REVERSED = Transform("time-reversed", "time axis reversed", lambda x: x, post=_time_reversed)
+_GREEDY = Transform("greedy-policy", "greedy policy of Q* returned", lambda x: x, post=_greedy)
 _IDENTITY = Transform("", "", lambda x: x)
 
 
 def transforms_for(kind: str) -> list[Transform]:
-    """The wrong readings of the inputs the kit tries for ``kind``."""
+    """The wrong readings of the inputs (and layouts of the output) the kit tries for ``kind``."""
     if kind in ("value", "policy"):
         return [_ALPHA32, _INPUTS32]
-    return [_ALPHA32, _GAMMA32, _INPUTS32, _LAYOUT]
+    out = [_ALPHA32, _GAMMA32, _INPUTS32, _LAYOUT]
+    if kind == "horizon-solver":
+        out.append(_TIME_REVERSED)
+    if kind == "policy-solver":
+        out.append(_GREEDY)
+    return out
 
 
 # --- predictions: what a candidate makes the function return ---------------------
@@ -512,7 +535,10 @@ def predict(
                 return None if V is None else _backup(x, V)
             if kind in SOLVER_OUTPUT:
                 Q = _fixed_point(x, m, start)
-                return None if Q is None else _project(kind, Q, x, m)
+                out = None if Q is None else _project(kind, Q, x, m)
+                if out is None or t.post is None:
+                    return out
+                return t.post(out) if np.isfinite(out).all() else None
     except (ValueError, ArithmeticError, np.linalg.LinAlgError):
         return None
     return None
@@ -852,6 +878,18 @@ def _explain_transform(t: Transform, case: Case) -> str:
         return (
             f"gamma = {g!r} was used as float32(gamma) = {float(np.float32(g))!r}; keep gamma "
             "a Python float or a float64 tensor"
+        )
+    if t is _TIME_REVERSED:
+        return (
+            "got[t] is the reference's Q[H - 1 - t]: the kit indexes by time, Q[t] with H - t "
+            "steps to go (Q[H - 1] = R, Q[0] the longest look-ahead; docs/conventions.md "
+            "section 1)"
+        )
+    if t is _GREEDY:
+        return (
+            "every row puts its mass on the actions that maximise Q*; at "
+            f"alpha = {a!r} the soft-greedy policy is pi*(a|s) = exp((Q*(s,a) - V*(s))/alpha), "
+            "positive on every action"
         )
     if t is _INPUTS32:
         return (

@@ -237,3 +237,26 @@ def test_policy_solver_residual_is_one_step_of_policy_iteration():
     wrong = np.full((2, 2), 0.5)  # the uniform policy
     diag = diagnose((case, Outcome(array=wrong, dtype="float64"), exp), [], tol)
     assert "max|pi_Q^pi - pi| (the soft-greedy policy of its own exact Q^pi)" in diag.text
+
+
+def _diagnose_solution(kind, mdp, alpha, got, output):
+    tol = Tolerance()
+    exp = solution_reference(mdp, alpha, output, tol)
+    case = Case(kind, alpha, mdp)
+    return diagnose((case, Outcome(array=np.asarray(got, float), dtype="float64"), exp), [], tol)
+
+
+def test_horizon_solver_time_axis_reversed():
+    mdp = FiniteMDP(P3, R3, 0.9, horizon=4)
+    Qs = solve(mdp, 0.7).Q
+    diag = _diagnose_solution("horizon-solver", mdp, 0.7, Qs[::-1], "Q")
+    assert diag.matches == ("time-reversed",), diag.text
+    assert "got[t] is the reference's Q[H - 1 - t]" in diag.text
+
+
+def test_policy_solver_greedy_policy_of_q_star():
+    pi = solve(M3, 0.7).policy
+    greedy = (pi == pi.max(axis=-1, keepdims=True)).astype(float)
+    diag = _diagnose_solution("policy-solver", M3, 0.7, greedy, "pi")
+    assert diag.matches == ("greedy-policy",), diag.text
+    assert "positive on every action" in diag.text
