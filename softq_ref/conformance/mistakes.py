@@ -496,9 +496,17 @@ def _project(kind: str, Q: FloatArray, x: Inputs, m: Mistake) -> FloatArray | No
 
 
 def _start(case: Case, got: FloatArray, exp: Expected) -> FloatArray | None:
-    """Where to start the wrong operator's value iteration: the function's own Q, if it gave one."""
-    if SOLVER_OUTPUT.get(case.kind) == "Q" and got.shape == exp.value.shape:
+    """Where to start the wrong operator's value iteration: the function's own Q, or the Q
+    of its own V (``R + gamma P V``), if it gave one; the fixed point is the same from
+    anywhere, only sooner from there."""
+    out = SOLVER_OUTPUT.get(case.kind)
+    if got.shape != exp.value.shape or not np.isfinite(got).all():
+        return None
+    if out == "Q":
         return got
+    if out == "V" and case.mdp is not None and got.ndim == 1:
+        x = _inputs(case)
+        return _backup(x, got) if x.P is not None else None
     return None
 
 
