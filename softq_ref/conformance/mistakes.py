@@ -66,7 +66,7 @@ from numpy.typing import NDArray
 
 from softq_ref._rounding import U64
 from softq_ref.conformance.cases import Case
-from softq_ref.conformance.compare import Expected, Outcome, Tolerance
+from softq_ref.conformance.compare import SOLVER_OUTPUTS, Expected, Outcome, Tolerance
 from softq_ref.logsumexp import policy_entropy, soft_policy, soft_value
 
 __all__ = [
@@ -100,7 +100,7 @@ PARTIAL = 0.01
 OFFSET_SPREAD = 0.05
 
 #: what each solver kind returns from its Q-table (or (H, S, A) Q-tables): the projection
-SOLVER_OUTPUT = {"solver": "Q", "value-solver": "V", "policy-solver": "pi", "horizon-solver": "Q"}
+SOLVER_OUTPUT = SOLVER_OUTPUTS
 
 
 # --- the wrong state-value and policy formulas --------------------------------
@@ -346,6 +346,16 @@ _INPUTS32 = Transform("float32-inputs", "inputs rounded to float32", _inputs32)
 _LAYOUT = Transform("layout", "transitions read in the (A, S, S) layout", _layout)
 _TIME_REVERSED = Transform("time-reversed", "time axis reversed", lambda x: x, post=_time_reversed)
 _GREEDY = Transform("greedy-policy", "greedy policy of Q* returned", lambda x: x, post=_greedy)
+_ONE_MORE_STEP = Transform(
+    "one-step-too-many",
+    "one step too many (V_H = V(R), not 0)",
+    lambda x: (
+        None
+        if x.horizon is None
+        else Inputs(x.alpha, x.Q, x.P, x.R, x.gamma, x.prior, x.horizon + 1)
+    ),
+    post=lambda out: out[:-1] if out.ndim == 3 else None,
+)
 _IDENTITY = Transform("", "", lambda x: x)
 
 
@@ -355,7 +365,7 @@ def transforms_for(kind: str) -> list[Transform]:
         return [_ALPHA32, _INPUTS32]
     out = [_ALPHA32, _GAMMA32, _INPUTS32, _LAYOUT]
     if kind == "horizon-solver":
-        out.append(_TIME_REVERSED)
+        out += [_TIME_REVERSED, _ONE_MORE_STEP]
     if kind == "policy-solver":
         out.append(_GREEDY)
     return out
@@ -892,6 +902,12 @@ def _explain_transform(t: Transform, case: Case) -> str:
             "got[t] is the reference's Q[H - 1 - t]: the kit indexes by time, Q[t] with H - t "
             "steps to go (Q[H - 1] = R, Q[0] the longest look-ahead; docs/conventions.md "
             "section 1)"
+        )
+    if t is _ONE_MORE_STEP:
+        return (
+            "got[t] has H + 1 - t steps to go: the recursion starts from V_H = V(R) (one "
+            "backup too many, an off-by-one in the loop); it starts from V_H = 0, so that "
+            "Q[H - 1] = R (docs/conventions.md section 1)"
         )
     if t is _GREEDY:
         return (

@@ -149,7 +149,9 @@ def load_catalog() -> dict[str, Any]:
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
     """Arguments of ``softq-ref golden``."""
-    parser.add_argument("outdir", help="directory to write the catalog into")
+    parser.add_argument(
+        "outdir", nargs="?", default=None, help="directory to write the catalog into"
+    )
     parser.add_argument("--digits", type=int, default=30, help="significant digits (default 30)")
 
 
@@ -157,6 +159,13 @@ def run(args: argparse.Namespace) -> int:
     """Run ``softq-ref golden``; exit code 0 on success, 2 on bad input."""
     import sys
 
+    if args.outdir is None:
+        print(
+            "softq-ref golden: give OUTDIR (to write the catalog) or --check MODULE:FUNCTION "
+            "--kind KIND (to check a function against it)",
+            file=sys.stderr,
+        )
+        return 2
     if args.digits < 1:
         print(f"golden: --digits must be >= 1, got {args.digits}", file=sys.stderr)
         return 2

@@ -260,3 +260,57 @@ def test_policy_solver_greedy_policy_of_q_star():
     diag = _diagnose_solution("policy-solver", M3, 0.7, greedy, "pi")
     assert diag.matches == ("greedy-policy",), diag.text
     assert "positive on every action" in diag.text
+
+
+def test_horizon_solver_one_step_too_many():
+    mdp = FiniteMDP(P3, R3, 0.9, horizon=4)
+    longer = solve(FiniteMDP(P3, R3, 0.9, horizon=5), 0.7).Q[:4]
+    diag = _diagnose_solution("horizon-solver", mdp, 0.7, longer, "Q")
+    assert diag.matches == ("one-step-too-many",), diag.text
+    assert "V_H = V(R)" in diag.text
+
+
+# --- the same diagnoses through the kit, for the new kinds -------------------------------
+
+
+def msdm_value_solver(P, R, gamma, alpha):
+    """msdm's two mistakes in a solver that returns V*."""
+    a = float(np.float32(alpha))
+    return lme_value(msdm_like(P, R, gamma, alpha), a)
+
+
+def lme_horizon_solver(P, R, gamma, alpha, H):
+    """Backward induction on the log-MEAN-exp."""
+    Qs, V = np.empty((H, *R.shape)), np.zeros(R.shape[0])
+    for t in range(H - 1, -1, -1):
+        Qs[t] = R + gamma * P @ V
+        V = lme_value(Qs[t], alpha)
+    return Qs
+
+
+def alpha32_policy_solver(P, R, gamma, alpha):
+    a = float(np.float32(alpha))
+    Q = alpha_float32(P, R, gamma, alpha)
+    z = Q / a
+    return np.exp(z - logsumexp(z, axis=-1, keepdims=True))
+
+
+def test_kit_value_solver_compound():
+    report = check(msdm_value_solver, "value-solver", examples=EXAMPLES, seed=0)
+    assert report.diagnosis[:2] == ("log-mean-exp", "float32-alpha"), report.text
+    step = 0.7 * np.log(3) / (1 - 0.9)
+    assert f"uniform-prior convention (log-mean-exp) explains {step:.6g}" in report.text
+    assert "residual of your answer max|V(R + gamma*P*V) - V|" in report.text
+
+
+def test_kit_horizon_solver_uniform_prior():
+    report = check(lme_horizon_solver, "horizon-solver", examples=EXAMPLES, seed=0)
+    assert report.diagnosis == ("log-mean-exp",), report.text
+    assert "alpha*log(A)*(gamma + ... + gamma**(H-1-t)) on Q_t" in report.text
+    assert "max_t |Q_t - (R + gamma*P*V(Q_t+1))|" in report.text
+
+
+def test_kit_policy_solver_float32_alpha():
+    report = check(alpha32_policy_solver, "policy-solver", examples=EXAMPLES, seed=0)
+    assert report.diagnosis == ("float32-alpha",), report.text
+    assert "(the soft-greedy policy of its own exact Q^pi)" in report.text
