@@ -823,6 +823,23 @@ def own_residual(case: Case, got: FloatArray) -> tuple[str, float] | None:
         return None
 
 
+def _wrong_residual(case: Case, got: FloatArray, c: _Candidate) -> float | None:
+    """``max|T' Q - Q|`` of a solver's own ``Q`` under the matched candidate's operator ``T'``."""
+    if SOLVER_OUTPUT.get(case.kind) != "Q" or case_horizon(case) is not None:
+        return None
+    if c.transform.post is not None or c.mistake.naive or not np.isfinite(got).all():
+        return None
+    x = c.transform.apply(_inputs(case))
+    if x is None or x.P is None:
+        return None
+    with np.errstate(all="ignore"):
+        V = _vmap(c.mistake, x)(got)
+        if V is None:
+            return None
+        r = float(np.abs(_backup(x, V) - got).max())
+    return r if math.isfinite(r) else None
+
+
 # --- the sentences of the exact mistakes ---------------------------------------------
 
 
@@ -1113,5 +1130,10 @@ def diagnose(
     for _, text in described:
         if text:
             lines.append(f"  also: {text}")
+    wrong = _wrong_residual(case, got, best) if best is not None and best.matches else None
+    if wrong is not None and facts and best is not None:
+        facts[-1] += f"; under the mistaken operator it is {wrong:.3g}"
+        if wrong <= best.limit:
+            facts[-1] += ": converged, to the wrong fixed point"
     lines += [f"  {f}" for f in facts]
     return Diagnosis(tuple(dict.fromkeys(keys)), "\n".join(lines))

@@ -212,7 +212,8 @@ def test_the_failure_message_word_for_word():
         "V = alpha*log(mean_a exp(Q/alpha)); the reference's counting measure (no prior) uses "
         "log-sum-exp",
         "  size: max|got - expected| = 0.693 = 1.56e+15 ulps of max|Q*| = 2.31326 (ulp 4.44e-16); "
-        "residual of your answer max|T Q - Q| = 0.347",
+        "residual of your answer max|T Q - Q| = 0.347; under the mistaken operator it is 0: "
+        "converged, to the wrong fixed point",
     ]
 
 
