@@ -17,24 +17,31 @@ Stability of Numerical Algorithms*, 2002, ch. 3):
   through the contraction: ``|Q - Q*| <= |T Q - Q| / (1 - gamma)``, so
   ``scale = (max|R| + gamma*(max|Q*| + alpha*log(A))) / (1 - gamma)``; the
   reference's certified ``error_bound`` is added to the tolerance.
-* ``V*`` (``value-solver``): one step of ``V <- V(R + gamma P V)`` rounds
-  ``R + gamma P V`` and the log-sum-exp of that ``Q``, and the contraction
-  amplifies it: ``scale = (max|R| + gamma*max|V*| + max|Q*| + alpha*log(A)) /
-  (1 - gamma)``.
-* ``pi*`` (``policy-solver``, ``alpha > 0``): an error ``e`` in ``Q*`` moves
-  ``pi* = exp((Q* - V*)/alpha)`` by a factor within ``exp(+-2e/alpha)``; with
-  the solver's allowance ``e = rtol * scale(Q*)`` and the softmax's own
-  conditioning, ``scale = 1 + (max|Q*| + 2*scale(Q*))/alpha``, and the
-  reference's bound enters as ``expm1(2*error_bound/alpha)``. At ``alpha = 0``
-  a float64 solver cannot order actions whose ``Q*`` differ by less than twice
-  its tolerance on ``Q*``: any distribution over those near-ties conforms.
-* finite horizon (``horizon-solver``, and :mod:`softq_ref.testing` on an MDP
-  with a horizon): backward induction adds one step's rounding per step and
-  ``V`` is 1-Lipschitz, so ``e_t <= rho + gamma e_t+1`` and ``e_0 <= rho *
-  sum_{k<H} gamma**k``: the factor ``1 / (1 - gamma)`` above becomes
-  ``sum_{k<H} gamma**k`` (``H`` at ``gamma = 1``).
+* ``value-solver``: a method iterating ``V <- T_V V`` rounds, per step,
+  ``R + gamma P V`` and the log-sum-exp of that ``Q`` itself (not multiplied by
+  ``gamma``), so ``scale = (max|R| + gamma*max|V*| + max|Q*| + alpha*log(A)) /
+  (1 - gamma)``; the reference's bound (which covers ``V*``) is added.
+* ``policy-solver``: an error ``e`` in ``Q*`` moves ``pi* = exp((Q* - V*)/alpha)``
+  by a factor within ``exp(+-2e/alpha)``; with the solver's allowance
+  ``e = rtol * scale(Q*)`` and the softmax's own conditioning,
+  ``scale = 1 + (max|Q*| + 2*scale(Q*))/alpha``, and the reference's bound ``b``
+  on ``Q*`` becomes ``min(1, exp(2b/alpha) - 1)``. At ``alpha = 0`` the optimal
+  policy is discontinuous in ``Q*``: any distribution over the actions whose
+  ``Q*`` lies within twice the ``Q*`` tolerance of the best conforms
+  (``Expected.allowed``), so a one-hot argmax passes on near-ties.
+* ``horizon-solver``: backward induction ``Q[t] = R + gamma P V(Q[t+1])`` rounds
+  ``rho = eps*(max|R| + gamma*(max|Q| + alpha*log(A)))`` per step (the operator's
+  scale), and an error in ``Q[t+1]`` reaches ``Q[t]`` multiplied by at most
+  ``gamma`` (the log-sum-exp is 1-Lipschitz, ``P`` stochastic). So ``e_t <= rho +
+  gamma*e_(t+1)``, ``e_(H-1) <= rho``, and ``e_0 <= rho * sum_{k<H} gamma**k``
+  (``H`` for ``gamma = 1``, below ``1/(1 - gamma)`` otherwise):
+  ``scale = (max|R| + gamma*(max_t max|Q[t]| + alpha*log(A))) * sum_{k<H} gamma**k``,
+  plus the reference's bound.
 
-The same tolerances serve :mod:`softq_ref.testing` (:func:`solution_reference`).
+:func:`solution_reference` is the one place of the solver kinds' tolerances, for the
+kit and for :mod:`softq_ref.testing`; with a finite horizon the factor ``1 / (1 -
+gamma)`` of ``Q*``, ``V*`` and ``pi*`` becomes ``sum_{k<H} gamma**k`` as for
+``horizon-solver``.
 
 Defaults: ``rtol = 2**-44`` (256 units of float64's ``eps = 2**-52``, about
 5.7e-14) leaves room for sums over up to a few dozen terms and for the
@@ -133,6 +140,12 @@ def horizon_steps(gamma: float, H: int) -> float:
     return float(-math.expm1(H * math.log(gamma)) / (1.0 - gamma)) if gamma > 0 else 1.0
 
 
+def policy_shift(x: float) -> float:
+    """``min(1, exp(x) - 1)``: how far ``pi = exp((Q - V)/alpha)`` (at most 1) can move when
+    ``(Q - V)/alpha`` moves by ``x``."""
+    return 1.0 if x >= 1.0 else min(1.0, math.expm1(x))
+
+
 def reference(case: Case, tolerance: Tolerance) -> Expected:
     """The reference result of ``case`` (softq_ref's float64 functions) and its tolerance.
 
@@ -225,7 +238,7 @@ def solution_reference(mdp: FiniteMDP, alpha: float, output: str, tolerance: Tol
             # bound, divided by alpha, plus the softmax's own conditioning 1 + max|Q*|/alpha
             scale = 1.0 + (q_max + 2.0 * q_scale) / alpha
             text = f"1 + (max|Q{star}| + 2*scale(Q{star}))/alpha, scale(Q{star}) = " + q_text
-            bound = min(1.0, math.expm1(2.0 * q_bound / alpha))
+            bound = policy_shift(2.0 * q_bound / alpha)
         else:
             scale, text = 1.0, f"1 (alpha = 0: any distribution over the near-ties of Q{star})"
             q_tol = tolerance.atol + tolerance.rtol * q_scale + q_bound

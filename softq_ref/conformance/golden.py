@@ -21,7 +21,6 @@ from __future__ import annotations
 
 import argparse
 import json
-import math
 import sys
 from collections.abc import Callable
 from dataclasses import dataclass, replace
@@ -40,6 +39,7 @@ from softq_ref.conformance.compare import (
     Tolerance,
     call,
     compare,
+    policy_shift,
     reference,
 )
 
@@ -80,10 +80,16 @@ def _read(name: str) -> Any:
     return json.loads(_golden_dir().joinpath(name).read_text(encoding="utf-8"))
 
 
+def _float(t: str) -> float:
+    """A catalog decimal (``str(Decimal)``) correctly rounded to float64; ``"p/q"`` exactly.
+
+    Python's ``float`` rounds a decimal string correctly, and at once even for the
+    exponents of a policy's underflowing entries (``"9.6E-955447860...``")."""
+    return float(Fraction(t)) if "/" in t else float(t)
+
+
 def _floats(x: Any) -> np.ndarray:
-    return np.vectorize(lambda t: float(Fraction(t)), otypes=[np.float64])(
-        np.array(x, dtype=object)
-    )
+    return np.vectorize(_float, otypes=[np.float64])(np.array(x, dtype=object))
 
 
 def _half_ulp(x: np.ndarray) -> float:
@@ -111,7 +117,7 @@ def _expected(case: Case, solution: dict[str, Any], tolerance: Tolerance) -> Exp
             assert case.mdp is not None
             bound += float(case.mdp.gamma) * dq  # T moves by gamma times the change of Q
         elif case.alpha > 0:
-            bound += min(1.0, math.expm1(2 * dq / case.alpha))
+            bound += policy_shift(2 * dq / case.alpha)
     tol = tolerance.atol + tolerance.rtol * exp.scale + bound
     digits = solution.get("digits")
     return replace(

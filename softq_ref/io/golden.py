@@ -156,16 +156,23 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    """Run ``softq-ref golden``; exit code 0 on success, 2 on bad input."""
+    """Run ``softq-ref golden``; exit code 0 on success, 2 on bad input.
+
+    Raises
+    ------
+    InvalidArgumentError
+        Without OUTDIR (the command line reports it in one line, status 2).
+    """
     import sys
 
     if args.outdir is None:
-        print(
-            "softq-ref golden: give OUTDIR (to write the catalog) or --check MODULE:FUNCTION "
-            "--kind KIND (to check a function against it)",
-            file=sys.stderr,
+        from softq_ref.errors import InvalidArgumentError
+
+        raise InvalidArgumentError(
+            "the following arguments are required: outdir (the directory to write the "
+            "catalog into), or --check MODULE:FUNCTION --kind KIND to check a function "
+            "against the catalog"
         )
-        return 2
     if args.digits < 1:
         print(f"golden: --digits must be >= 1, got {args.digits}", file=sys.stderr)
         return 2
