@@ -1033,6 +1033,28 @@ def _single_of(c: _Candidate, singles: list[_Candidate], which: str) -> _Candida
     return None
 
 
+def _select(
+    candidates: list[_Candidate],
+    err0: float,
+    probes: list[tuple[Case, Outcome, Expected]],
+    tolerance: Tolerance,
+) -> _Candidate | None:
+    """The best explanation not refuted by the probes: an exact match (the closest), else
+    a partial one (leaving at most ``PARTIAL`` of the error), the simpler unless a pair
+    leaves a quarter of what the best single one leaves (a pair always fits a little better)."""
+    full = sorted((c for c in candidates if c.matches), key=lambda c: (c.distance, len(c.parts)))
+    for c in full:
+        if not _refuted(c, probes, tolerance):
+            return c
+    partial = [c for c in candidates if not c.matches and c.distance <= PARTIAL * err0]
+    partial = [c for c in partial if not _refuted(c, probes, tolerance)]
+    singles = sorted((c for c in partial if len(c.parts) == 1), key=lambda c: c.distance)
+    pairs = sorted((c for c in partial if len(c.parts) > 1), key=lambda c: c.distance)
+    if singles and (not pairs or pairs[0].distance > singles[0].distance / 4):
+        return singles[0]
+    return pairs[0] if pairs else None
+
+
 def diagnose(
     failing: tuple[Case, Outcome, Expected],
     probes: list[tuple[Case, Outcome, Expected]],
@@ -1057,14 +1079,7 @@ def diagnose(
         )
     candidates = _exact_candidates(case, got, exp, tolerance)
     err0 = _distance(got, exp.value)
-    ranked = sorted(candidates, key=lambda c: (c.distance, len(c.parts)))
-    best: _Candidate | None = None
-    for c in ranked:
-        if not (c.matches or c.distance <= PARTIAL * err0):
-            break
-        if not _refuted(c, probes, tolerance):
-            best = c
-            break
+    best = _select(candidates, err0, probes, tolerance)
     lines: list[str] = []
     keys: list[str] = []
     if best is None:

@@ -314,3 +314,16 @@ def test_kit_policy_solver_float32_alpha():
     report = check(alpha32_policy_solver, "policy-solver", examples=EXAMPLES, seed=0)
     assert report.diagnosis == ("float32-alpha",), report.text
     assert "(the soft-greedy policy of its own exact Q^pi)" in report.text
+
+
+def test_a_mistake_and_an_early_stop_together():
+    """log-mean-exp stopped at a sup-norm change of 1e-6: the formula, then the stop's eps."""
+
+    def lme_stopped(P, R, gamma, alpha):
+        return value_iteration(P, R, gamma, lambda Q: lme_value(Q, alpha), tol=1e-6)
+
+    report = check(lme_stopped, "solver", examples=EXAMPLES, seed=0)
+    assert report.diagnosis[:2] == ("log-mean-exp", "early-stop"), report.text
+    assert "partly: uniform-prior convention (log-mean-exp) explains 6.92126; " in report.text
+    eps = float(re.search(r"so eps >= (\S+) explains", report.text).group(1))
+    assert 0.5e-6 <= eps <= 1e-6  # the true threshold, 1e-6, explains at least this error
