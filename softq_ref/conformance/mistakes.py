@@ -170,17 +170,15 @@ class Mistake:
     and the projection of ``policy-solver``). ``naive`` marks the
     no-max-shift evaluation (judged by where it overflows), ``zero`` the
     division by ``alpha = 0`` (judged by a non-finite result at ``alpha = 0``).
-    ``layout``, ``float32`` are kept for compatibility: the layout and float32
-    readings of the inputs are :class:`Transform` objects now.
+    The layout and float32 readings of the inputs are :class:`Transform`
+    objects; float32 arithmetic is judged by what remains (module docstring).
     """
 
     key: str
     title: str
     v: VMap | None = None
     pi: Callable[[FloatArray, float], FloatArray | None] | None = None
-    layout: bool = False
     naive: bool = False
-    float32: bool = False
     zero: bool = False
 
 
