@@ -96,6 +96,8 @@ DEFAULT_SAVE_DIR = "softq-failures"
 DEFAULT_GAMMA_MAX = 0.95
 #: the largest sizes tried by default (most draws are small: softq_ref.strategies.sizes)
 DEFAULT_MAX_STATES, DEFAULT_MAX_ACTIONS = 12, 6
+#: the largest horizon of a random horizon-solver case by default
+DEFAULT_MAX_HORIZON = 12
 #: the values of ``rewards``: R[s, a] (default) or R[s]
 REWARDS = ("state-action", "state")
 
@@ -141,25 +143,29 @@ def _target_name(fn: Callable[..., Any]) -> str | None:
 
 
 def _reproduce_line(
-    kind: str, target: str | None, path: Path, tolerance: Tolerance, options: str = ""
+    kind: str,
+    target: str | None,
+    path: Path,
+    tolerance: Tolerance,
+    options: tuple[tuple[str, str, str], ...] = (),
 ) -> tuple[str, str]:
-    opts = ""
-    if tolerance.rtol != DEFAULT_RTOL:
-        opts += f" --rtol {tolerance.rtol!r}"
-    if tolerance.atol != DEFAULT_ATOL:
-        opts += f" --atol {tolerance.atol!r}"
+    """The replay command and its Python line; ``options`` are ``(flag, value, keyword)``
+    triples of the options that shape the probes (temperatures, discounts, rewards, arrays)."""
+    opts, kw = "", ""
+    for name in ("rtol", "atol"):
+        value = getattr(tolerance, name)
+        if value != {"rtol": DEFAULT_RTOL, "atol": DEFAULT_ATOL}[name]:
+            opts += f" --{name} {value!r}"
+            kw += f", {name}={value!r}"
+    for flag, value, keyword in options:
+        opts += f" {flag} {value}"
+        kw += f", {keyword}"
     p = shlex.quote(str(path))
     cli = (
-        f"softq-ref check {shlex.quote(target)} --kind {kind}{opts}{options} --replay {p}"
+        f"softq-ref check {shlex.quote(target)} --kind {kind}{opts} --replay {p}"
         if target
         else "(the function is not importable by name; use the Python line)"
     )
-    kw = "".join(f", {k}={getattr(tolerance, k)!r}" for k in ("rtol", "atol") if k in opts)
-    if "--rewards state" in options:
-        kw += ', rewards="state"'
-    for lib in ARRAYS[1:]:
-        if f"--array {lib}" in options:
-            kw += f', array="{lib}"'
     py = f'softq_ref.conformance.check(fn, "{kind}"{kw}, replay={str(path)!r})'
     return cli, py
 
@@ -246,6 +252,7 @@ def check(
     gamma_max: float | None = None,
     max_states: int = DEFAULT_MAX_STATES,
     max_actions: int = DEFAULT_MAX_ACTIONS,
+    max_horizon: int = DEFAULT_MAX_HORIZON,
     rewards: str = "state-action",
     mdp_files: Sequence[str | os.PathLike[str]] = (),
     array: str = "numpy",
@@ -282,6 +289,8 @@ def check(
     max_states, max_actions : int, optional
         The largest sizes of random cases (default 12 and 6; most draws are
         small).
+    max_horizon : int, optional
+        The largest horizon ``H`` of random cases of ``horizon-solver`` (default 12).
     rewards : {"state-action", "state"}, optional
         ``"state"`` passes rewards ``R[s]`` of shape ``(S,)``; the reference
         solves the MDP with ``R[s, a] = R[s]``.
@@ -377,6 +386,7 @@ def check(
         gamma_min=float(gamma_min),
         max_states=max_states,
         max_actions=max_actions,
+        max_horizon=max_horizon,
         state_rewards=state_rewards,
     )
     importable = target or _target_name(fn)
@@ -413,7 +423,7 @@ def check(
             if replay
             else (
                 f"{len(edges)} edge cases{yours} and {n_search} Hypothesis examples "
-                f"({space.describe()})"
+                f"({space.describe(kind)})"
             )
         )
         text = "\n".join(
@@ -467,10 +477,24 @@ def _diagnose(failing: Probe, probes: list[Probe], tolerance: Tolerance) -> Any:
     return diagnose(failing, probes, tolerance)
 
 
-def _cli_options(space: SearchSpace, kind: str, array: str) -> str:
-    """The command-line options a replay needs: the form of the rewards and the arrays."""
-    opts = " --rewards state" if space.state_rewards else ""
-    return opts + (f" --array {array}" if array != "numpy" else "")
+def _cli_options(space: SearchSpace, kind: str, array: str) -> tuple[tuple[str, str, str], ...]:
+    """The options a replay needs to run the same probes: ``(flag, value, keyword)``."""
+    out: list[tuple[str, str, str]] = []
+    lo, hi = space.alpha_range
+    if space.fixed_alpha is not None:
+        out.append(("--alpha", repr(lo), f"alpha={lo!r}"))
+    elif (lo, hi) != (1e-3, 1e3):
+        out.append(("--alpha-range", f"{lo!r} {hi!r}", f"alpha_range=({lo!r}, {hi!r})"))
+    if space.gamma_min > 0:
+        out.append(("--gamma-min", repr(space.gamma_min), f"gamma_min={space.gamma_min!r}"))
+    default_max = 1.0 if kind == "horizon-solver" else DEFAULT_GAMMA_MAX
+    if space.gamma_max != default_max:
+        out.append(("--gamma-max", repr(space.gamma_max), f"gamma_max={space.gamma_max!r}"))
+    if space.state_rewards:
+        out.append(("--rewards", "state", 'rewards="state"'))
+    if array != "numpy":
+        out.append(("--array", array, f'array="{array}"'))
+    return tuple(out)
 
 
 def _search(
@@ -716,6 +740,13 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         help=f"largest number of actions of a random case (default {DEFAULT_MAX_ACTIONS})",
     )
     parser.add_argument(
+        "--max-horizon",
+        type=int,
+        default=DEFAULT_MAX_HORIZON,
+        metavar="H",
+        help=f"largest horizon of a random horizon-solver case (default {DEFAULT_MAX_HORIZON})",
+    )
+    parser.add_argument(
         "--rewards",
         choices=REWARDS,
         default="state-action",
@@ -779,6 +810,7 @@ def run(args: argparse.Namespace) -> int:
             gamma_max=args.gamma_max,
             max_states=args.max_states,
             max_actions=args.max_actions,
+            max_horizon=args.max_horizon,
             rewards=args.rewards,
             mdp_files=args.mdp,
             array=args.array,

@@ -289,7 +289,8 @@ class SearchSpace:
                 out.append(case)
         return out
 
-    def describe(self) -> str:
+    def describe(self, kind: str | None = None) -> str:
+        """The space in one line (with the horizons for ``kind`` horizon-solver)."""
         lo, hi = self.alpha_range
         if self.fixed_alpha is not None:
             text = f"alpha = {lo:g} only"
@@ -302,6 +303,7 @@ class SearchSpace:
             else f"gamma <= {self.gamma_max:g}"
         )
         text += f", {g}, S <= {self.max_states}, A <= {self.max_actions}"
+        text += f", H <= {self.max_horizon}" if kind == "horizon-solver" else ""
         return text + (", rewards R[s]" if self.state_rewards else "")
 
 

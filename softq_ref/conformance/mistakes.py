@@ -822,19 +822,31 @@ def own_residual(case: Case, got: FloatArray) -> tuple[str, float] | None:
 
 
 def _wrong_residual(case: Case, got: FloatArray, c: _Candidate) -> float | None:
-    """``max|T' Q - Q|`` of a solver's own ``Q`` under the matched candidate's operator ``T'``."""
-    if SOLVER_OUTPUT.get(case.kind) != "Q" or case_horizon(case) is not None:
+    """``max|T' Q - Q|`` of a solver's own ``Q`` under the matched candidate's operator ``T'``
+    (finite horizon: ``max_t |Q_t - T' Q_t+1|``, ``V(Q_H) = 0``)."""
+    if SOLVER_OUTPUT.get(case.kind) != "Q":
         return None
     if c.transform.post is not None or c.mistake.naive or not np.isfinite(got).all():
         return None
     x = c.transform.apply(_inputs(case))
     if x is None or x.P is None:
         return None
+    v = _vmap(c.mistake, x)
     with np.errstate(all="ignore"):
-        V = _vmap(c.mistake, x)(got)
-        if V is None:
-            return None
-        r = float(np.abs(_backup(x, V) - got).max())
+        if x.horizon is not None:
+            if got.ndim != 3:
+                return None
+            r = 0.0
+            for t in range(got.shape[0]):
+                n = v(got[t + 1]) if t + 1 < got.shape[0] else np.zeros(got.shape[1])
+                if n is None:
+                    return None
+                r = max(r, float(np.abs(got[t] - _backup(x, n)).max()))
+        else:
+            V = v(got)
+            if V is None:
+                return None
+            r = float(np.abs(_backup(x, V) - got).max())
     return r if math.isfinite(r) else None
 
 
@@ -1146,7 +1158,9 @@ def diagnose(
     wrong = _wrong_residual(case, got, best) if best is not None and best.matches else None
     if wrong is not None and facts and best is not None:
         facts[-1] += f"; under the mistaken operator it is {wrong:.3g}"
-        if wrong <= best.limit:
+        if wrong <= best.limit and case_horizon(case) is None:
             facts[-1] += ": converged, to the wrong fixed point"
+        elif wrong <= best.limit:
+            facts[-1] += ": the mistaken recursion, to rounding"
     lines += [f"  {f}" for f in facts]
     return Diagnosis(tuple(dict.fromkeys(keys)), "\n".join(lines))

@@ -16,6 +16,8 @@ from __future__ import annotations
 
 import argparse
 import json
+import re
+import shlex
 import sys
 import textwrap
 
@@ -26,6 +28,7 @@ from scipy.special import logsumexp
 from softq_ref import FiniteMDP, solve
 from softq_ref.cli import main as cli_main
 from softq_ref.conformance import (
+    DEFAULT_RTOL,
     add_arguments,
     check,
     check_horizon_solver,
@@ -172,6 +175,24 @@ def test_wrong_solvers_of_the_new_kinds_fail_with_their_diagnosis(kind, fn, key,
     assert not again.ok and again.failure == report.failure
 
 
+def lme_horizon_solver(P, R, gamma, alpha, H):
+    """Backward induction on the log-MEAN-exp (the uniform-prior convention)."""
+    S, A = R.shape
+    Q = np.zeros((H, S, A))
+    V = np.zeros(S)
+    for t in range(H - 1, -1, -1):
+        Q[t] = R + gamma * np.einsum("sat,t->sa", P, V)
+        V = alpha * (logsumexp(Q[t] / alpha, axis=-1) - np.log(A))
+    return Q
+
+
+def test_a_horizon_solver_on_a_wrong_value_map_is_diagnosed_step_by_step():
+    report = check(lme_horizon_solver, "horizon-solver", examples=5)
+    assert not report.ok and report.diagnosis == ("log-mean-exp",), report.text
+    assert "alpha*log(A)*(gamma + ... + gamma**(H-1-t)) on Q_t" in report.text
+    assert re.search(r"under the mistaken operator it is \S+: the mistaken recursion", report.text)
+
+
 def test_an_off_by_one_horizon_fails():
     report = check(one_step_too_many_horizon_solver, "horizon-solver", examples=5)
     assert not report.ok and report.failure.what == "values", report.text
@@ -222,7 +243,9 @@ def test_alpha_zero_checks_a_hard_only_solver_that_refuses_soft_temperatures():
     assert not check(hard_only, "solver", examples=5).ok
     report = check(hard_only, "solver", alpha=0.0, examples=EXAMPLES, seed=0)
     assert report.ok, report.text
-    assert "edge case: alpha = 1e-3 with |Q*| ~ 1e2 (alpha set to 0)" not in report.text
+    # the 7 solver edge cases at alpha = 0: gamma = 0.99 is above gamma-max, and the two
+    # that differed from others only in alpha run once
+    assert "checked 4 edge cases" in report.text, report.text
 
 
 def test_gamma_min_keeps_every_discount_at_or_above_it():
@@ -434,6 +457,14 @@ def test_the_reproduce_line_carries_the_options_a_replay_needs(impl, capsys):
     assert cli(argv) == 1
     line = capsys.readouterr().out.split("reproduce:\n")[1].splitlines()[0]
     assert "--rewards state --replay softq-failures/" in line
+    argv = ["kindimpl:lme", "--kind", "solver", "--alpha", "0.5", "--gamma-min", "0.25"]
+    assert cli([*argv, "--examples", "5"]) == 1
+    out = capsys.readouterr().out
+    line = out.split("reproduce:\n")[1].splitlines()[0].strip()
+    assert "--alpha 0.5 --gamma-min 0.25 --replay softq-failures/" in line
+    assert cli(shlex.split(line)[2:]) == 1  # the replay runs the same probes: same report
+    again = capsys.readouterr().out
+    assert again.split("diagnosis:")[1] == out.split("diagnosis:")[1]
 
 
 # --- softq-ref golden --check ---------------------------------------------------
@@ -494,3 +525,85 @@ def test_saved_horizon_counterexample_is_an_mdp_file_with_its_horizon(tmp_path):
     assert obj["horizon"] == 5 and obj["alpha"] == 0.7
     r = solve(FiniteMDP(obj["transitions"], obj["rewards"], obj["gamma"], horizon=5), 0.7)
     assert r.Q.shape == (5, 3, 3)
+
+
+# --- the tolerance model admits the error it is derived from, and not much more ------
+
+
+def _step_rounding(P, R, gamma, alpha, Q):
+    """``max|R| + gamma*(max|Q| + alpha*log(A))``: what one Bellman step's rounding is
+    proportional to (docs/conformance.md, "How close is close enough")."""
+    return float(np.abs(R).max()) + gamma * (float(np.abs(Q).max()) + alpha * np.log(P.shape[1]))
+
+
+def _drifting_horizon_solver(units):
+    """Backward induction that errs by ``units * rtol`` of one step's scale at every step,
+    always upwards: the worst case of the model, ``e_t = rho + gamma*e_(t+1)``."""
+
+    def solver(P, R, gamma, alpha, H):
+        Q0 = backward_induction(P, R, gamma, alpha, H)
+        c = units * DEFAULT_RTOL * _step_rounding(P, R, gamma, alpha, Q0)
+        Q = np.zeros_like(Q0)
+        V = np.zeros(P.shape[0])
+        for t in range(H - 1, -1, -1):
+            Q[t] = R + gamma * np.einsum("sat,t->sa", P, V) + c
+            V = _v(Q[t], alpha)
+        return Q
+
+    return solver
+
+
+def _drifting_solver(units):
+    """Value iteration on ``T Q + c``, ``c = units * rtol`` of one step's scale: its fixed
+    point is ``Q* + c/(1 - gamma)``, the contraction's worst case."""
+
+    def solver(P, R, gamma, alpha):
+        Q0 = value_iteration(P, R, gamma, alpha)
+        return Q0 + units * DEFAULT_RTOL * _step_rounding(P, R, gamma, alpha, Q0) / (1 - gamma)
+
+    return solver
+
+
+def _tilted_policy_solver(units):
+    """pi* from ``Q*`` with its first action raised by ``units * rtol * scale(Q*)``: a solver
+    error of that size moved into the policy."""
+
+    def solver(P, R, gamma, alpha):
+        Q = value_iteration(P, R, gamma, alpha)
+        Q[:, 0] += units * DEFAULT_RTOL * _step_rounding(P, R, gamma, alpha, Q) / (1 - gamma)
+        z = Q / alpha
+        return np.exp(z - logsumexp(z, axis=-1, keepdims=True))
+
+    return solver
+
+
+@pytest.mark.parametrize(
+    ("kind", "make", "allowed"),
+    [
+        ("horizon-solver", _drifting_horizon_solver, 0.9),
+        ("solver", _drifting_solver, 0.9),
+        ("policy-solver", _tilted_policy_solver, 0.9),
+    ],
+)
+def test_the_tolerance_admits_the_worst_error_of_its_model(kind, make, allowed):
+    """An implementation that errs by 0.9 of the modelled allowance, all in one direction,
+    conforms (on the edge cases, where the scales are known); at 1.5 times the allowance
+    the solver kinds fail, so the tolerance is not looser than its derivation."""
+    report = check(make(allowed), kind, examples=1, seed=0, alpha_range=(1e-3, 1e3))
+    assert report.ok, report.text
+    if kind != "policy-solver":  # the policy's allowance is a bound, not attained
+        assert not check(make(1.5), kind, examples=1, seed=0).ok
+
+
+def test_max_horizon_bounds_the_random_horizons():
+    horizons = []
+
+    def spy(P, R, gamma, alpha, H):
+        horizons.append(H)
+        return backward_induction(P, R, gamma, alpha, H)
+
+    assert check(spy, "horizon-solver", examples=60, seed=0, max_horizon=3).ok
+    edge = {5, 1, 8, 10, 60, 4}  # the edge cases' horizons
+    random = horizons[len(edge_cases("horizon-solver")) - 1 :]  # alpha = 0's case is out
+    assert random and max(random) <= 3 and min(random) >= 1
+    assert set(horizons[: len(horizons) - len(random)]) <= edge
