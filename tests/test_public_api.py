@@ -90,6 +90,7 @@ FACES = {
         "main",
     ],
     "softq_ref.certified": ["CertifiedSolution", "solve_certified"],
+    "softq_ref.testing": ["assert_soft_optimal", "assert_value", "assert_policy"],
     "softq_ref.cli": ["main"],
     # the subpackages' faces (issue 11): every public name of a moved module
     "softq_ref.float64": [
@@ -201,6 +202,9 @@ SIGNATURES = {
     "softq_ref.conformance.add_arguments": "(parser: 'argparse.ArgumentParser')",
     "softq_ref.conformance.run": "(args: 'argparse.Namespace')",
     "softq_ref.conformance.main": "(argv: 'Sequence[str] | None' = None)",
+    "softq_ref.testing.assert_soft_optimal": "(Q: 'ArrayLike', mdp: 'FiniteMDP', alpha: 'Any', *, horizon: 'int | None' = None, rtol: 'float | None' = None, atol: 'float | None' = None)",
+    "softq_ref.testing.assert_value": "(V: 'ArrayLike', mdp: 'FiniteMDP', alpha: 'Any', *, horizon: 'int | None' = None, rtol: 'float | None' = None, atol: 'float | None' = None)",
+    "softq_ref.testing.assert_policy": "(pi: 'ArrayLike', mdp: 'FiniteMDP', alpha: 'Any', *, horizon: 'int | None' = None, rtol: 'float | None' = None, atol: 'float | None' = None)",
 }
 
 

@@ -69,6 +69,7 @@ from softq_ref.conformance.compare import (
     call,
     compare,
     reference,
+    worst_entry_lines,
 )
 from softq_ref.conformance.mistakes import diagnose
 
@@ -222,16 +223,7 @@ def _failure_text(
             "  not saved (pass save_dir=DIR to check() to save it and get a replay command)"
         )
     lines.append(f"problem: {failure.summary}")
-    if failure.worst is not None:
-        name = f"{exp.name}[{', '.join(map(str, failure.worst))}]"
-        lines += [
-            f"  worst entry {name}:",
-            f"    expected  {failure.expected_at!r}   ({exp.source})",
-            f"    got       {failure.got_at!r}",
-            f"    |got - expected| = {failure.diff:.3g}   tolerance = {exp.tol:.3g}"
-            f" = atol {tolerance.atol:.3g} + rtol {tolerance.rtol:.3g} * scale {exp.scale:.6g}"
-            f" [{exp.scale_text}]" + (f" + reference bound {exp.bound:.3g}" if exp.bound else ""),
-        ]
+    lines += worst_entry_lines(failure, exp, tolerance)
     if exp.value.size <= 16:
         lines.append(f"  expected: {_fmt_array(exp.value)}".replace("\n", "\n            "))
         if outcome.array is not None and outcome.array.size <= 16:
@@ -479,122 +471,9 @@ def check(
 Probe = tuple[Case, Outcome, Expected]
 
 
-def _solver_view(probe: Probe, tolerance: Tolerance) -> Probe | None:
-    """A value-solver's result seen as a solver's: ``Q = R + gamma P V`` from the returned ``V``.
-
-    A solver built on a wrong value map ``V'`` returns the fixed point of
-    ``V <- V'(R + gamma P V)``; its ``Q = R + gamma P V`` is then the fixed
-    point of the wrong Q-operator, which the solver diagnosis recognises.
-    """
-    case, outcome, _ = probe
-    got = outcome.array
-    if case.mdp is None or got is None or got.shape != (case.mdp.num_states,):
-        return None
-    S, A = case.shape
-    P = np.asarray(case.arguments()[0]).reshape(S * A, S)
-    with np.errstate(all="ignore"):
-        Q = np.asarray(case.mdp.rewards + case.mdp.gamma * (P @ got).reshape(S, A))
-    view = replace(case, kind="solver")
-    return view, Outcome(raw=Q, array=Q, dtype=outcome.dtype), reference(view, tolerance)
-
-
-def _shape_mistake(failing: Probe) -> Any:
-    """Mistakes of the new kinds' output layout: a horizon-solver's time axis reversed,
-    a policy-solver's greedy policy at ``alpha > 0``; None if neither matches."""
-    from softq_ref.conformance.mistakes import Diagnosis
-
-    case, outcome, exp = failing
-    got = outcome.array
-    if got is None or got.shape != exp.value.shape or not np.isfinite(got).all():
-        return None
-    H = case.horizon
-    if case.kind == "horizon-solver" and H is not None and H > 1:
-        if float(np.abs(got[::-1] - exp.value).max()) <= exp.tol:
-            return Diagnosis(
-                ("time-reversed",),
-                "matches: time axis reversed: got[t] is the reference's Q[H - 1 - t]; the kit "
-                "indexes by time, Q[t] with H - t steps to go (Q[H - 1] = R, Q[0] the longest "
-                "look-ahead), docs/conventions.md section 1",
-            )
-    if case.kind == "policy-solver" and case.alpha > 0 and case.mdp is not None:
-        from softq_ref.float64.solvers import solve
-
-        one_row = np.isclose(got.sum(axis=-1), 1.0, rtol=0, atol=1e-9).all()
-        for at, whose in ((case.alpha, "the soft Q*"), (0.0, "the hard Q* (alpha = 0)")):
-            Q = solve(case.mdp, at).Q
-            greedy = Q >= Q.max(axis=-1, keepdims=True) - exp.tol
-            if one_row and bool(np.all(np.where(greedy, True, np.abs(got) <= exp.tol))):
-                return Diagnosis(
-                    ("hard-max",),
-                    "matches: temperature ignored (greedy policy): every returned row puts its "
-                    f"mass on the actions that maximise {whose}; at alpha = {case.alpha!r} the "
-                    "soft-greedy policy is pi*(a|s) = exp((Q*(s,a) - V*(s))/alpha), positive on "
-                    "every action",
-                )
-    return None
-
-
-def _horizon_step_mistake(failing: Probe) -> Any:
-    """A horizon-solver built on a wrong value map ``V'``: ``Q[H-1] = R`` and every earlier
-    step is ``R + gamma P V'(Q[t+1])`` of the returned tables. Each known wrong value map
-    of :func:`~softq_ref.conformance.mistakes.mistakes_for` is tried; None if none fits."""
-    from softq_ref.conformance.cases import dense_transitions
-    from softq_ref.conformance.mistakes import MATCH_SLACK, Diagnosis, mistakes_for
-
-    case, outcome, exp = failing
-    got, H, mdp = outcome.array, case.horizon, case.mdp
-    if H is None or H < 2 or mdp is None or case.alpha == 0 or got is None:
-        return None
-    if got.shape != exp.value.shape or not np.isfinite(got).all():
-        return None
-    S, A = case.shape
-    P = dense_transitions(mdp).reshape(S * A, S)
-    R, g, limit = mdp.rewards, mdp.gamma, MATCH_SLACK * exp.tol
-    if float(np.abs(got[H - 1] - R).max()) > limit:
-        return None
-    for m in mistakes_for("value"):
-        v = getattr(m, "v", None)
-        if v is None:
-            continue
-        worst = 0.0
-        with np.errstate(all="ignore"):
-            for t in range(H - 1):
-                Vn = v(got[t + 1], case.alpha)
-                if Vn is None:
-                    worst = math.inf
-                    break
-                pred = R + g * (P @ Vn).reshape(S, A)
-                worst = max(worst, float(np.abs(pred - got[t]).max()))
-        if worst <= limit:
-            return Diagnosis(
-                (m.key,),
-                f"matches: {m.title}: Q[H - 1] = R, and every earlier step is "
-                "R + gamma*P*V'(Q[t + 1]) of the returned tables with this wrong V' "
-                f"(within {worst:.3g}); the soft value is V(s) = alpha*log sum_a "
-                "exp(Q[s, a]/alpha) (docs/conventions.md section 1)",
-            )
-    return None
-
-
 def _diagnose(failing: Probe, probes: list[Probe], tolerance: Tolerance) -> Any:
-    """:func:`~softq_ref.conformance.mistakes.diagnose`; a value-solver through its Q view,
-    the new kinds' layout mistakes first."""
-    shaped = _shape_mistake(failing) or _horizon_step_mistake(failing)
-    if shaped is not None:
-        return shaped
-    if failing[0].kind == "value-solver":
-        view = _solver_view(failing, tolerance)
-        if view is not None:
-            views = [v for v in (_solver_view(p, tolerance) for p in probes) if v is not None]
-            diag = diagnose(view, views, tolerance)
-            if diag.matches:
-                note = " (judged on Q = R + gamma*P*V built from the returned V*)"
-                return replace(
-                    diag,
-                    text=diag.text.replace("\n", note + "\n", 1)
-                    if "\n" in diag.text
-                    else diag.text + note,
-                )
+    """:func:`~softq_ref.conformance.mistakes.diagnose`, for every kind: the solver kinds'
+    results are judged through their projection of a wrong ``Q*`` (value, policy, time axis)."""
     return diagnose(failing, probes, tolerance)
 
 

@@ -38,6 +38,11 @@ Stability of Numerical Algorithms*, 2002, ch. 3):
   ``scale = (max|R| + gamma*(max_t max|Q[t]| + alpha*log(A))) * sum_{k<H} gamma**k``,
   plus the reference's bound.
 
+:func:`solution_reference` is the one place of the solver kinds' tolerances, for the
+kit and for :mod:`softq_ref.testing`; with a finite horizon the factor ``1 / (1 -
+gamma)`` of ``Q*``, ``V*`` and ``pi*`` becomes ``sum_{k<H} gamma**k`` as for
+``horizon-solver``.
+
 Defaults: ``rtol = 2**-44`` (256 units of float64's ``eps = 2**-52``, about
 5.7e-14) leaves room for sums over up to a few dozen terms and for the
 conditioning of a linear solve (``cond(I - gamma P_pi) <= (1+gamma)/(1-gamma)``,
@@ -65,6 +70,7 @@ from numpy.typing import NDArray
 from softq_ref._validate import first_bad_index
 from softq_ref.conformance.cases import Case
 from softq_ref.errors import InvalidArgumentError
+from softq_ref.mdp import FiniteMDP
 
 __all__ = [
     "DEFAULT_RTOL",
@@ -74,6 +80,8 @@ __all__ = [
     "Outcome",
     "Failure",
     "reference",
+    "solution_reference",
+    "worst_entry_lines",
     "call",
     "compare",
 ]
@@ -142,9 +150,8 @@ def reference(case: Case, tolerance: Tolerance) -> Expected:
     """The reference result of ``case`` (softq_ref's float64 functions) and its tolerance.
 
     The scales are those of the module docstring (docs/conformance.md, "How
-    close is close enough").
+    close is close enough"); the solver kinds' come from :func:`solution_reference`.
     """
-    from softq_ref.float64.solvers import solve
     from softq_ref.logsumexp import soft_policy, soft_value
     from softq_ref.operators import bellman_operator
 
@@ -171,49 +178,76 @@ def reference(case: Case, tolerance: Tolerance) -> Expected:
         scale = float(np.abs(case.mdp.rewards).max()) + g * (float(np.abs(case.Q).max()) + ent)
         text = "max|R| + gamma*(max|Q| + alpha*log(A))"
         source, name = "softq_ref.bellman_operator", "T Q"
-    elif case.kind in ("solver", "value-solver", "policy-solver"):
+    elif case.kind in SOLVER_OUTPUTS:
         assert case.mdp is not None
-        result = solve(case.mdp, a)
-        g = case.mdp.gamma
-        r_max, q_max = float(np.abs(case.mdp.rewards).max()), float(np.abs(result.Q).max())
-        q_bound = float(result.error_bound)
-        q_scale = (r_max + g * (q_max + ent)) / (1.0 - g)
-        q_text = "(max|R| + gamma*(max|Q*| + alpha*log(A))) / (1 - gamma)"
-        source = "softq_ref.solve"
-        if case.kind == "solver":
-            value, bound, scale, text, name = result.Q, q_bound, q_scale, q_text, "Q*"
-        elif case.kind == "value-solver":
-            # one step of V <- T_V V rounds R + gamma P V and the log-sum-exp of Q itself
-            value, bound, name = result.V, q_bound, "V*"
-            v_max = float(np.abs(result.V).max())
-            scale = (r_max + g * v_max + q_max + ent) / (1.0 - g)
-            text = "(max|R| + gamma*max|V*| + max|Q*| + alpha*log(A)) / (1 - gamma)"
-        else:
-            value, name = result.policy, "pi*"
-            q_tol = tolerance.atol + tolerance.rtol * q_scale + q_bound
-            if a > 0:
-                # an error e in Q* moves pi* = exp((Q* - V*)/alpha) by a factor within
-                # exp(+-2e/alpha): the solver's allowance 2*rtol*scale(Q*) and the reference's
-                # bound, divided by alpha, plus the softmax's own conditioning 1 + max|Q*|/alpha
-                scale = 1.0 + (q_max + 2.0 * q_scale) / a
-                text = "1 + (max|Q*| + 2*scale(Q*))/alpha, scale(Q*) = " + q_text
-                bound = policy_shift(2.0 * q_bound / a)
-            else:
-                scale, text = 1.0, "1 (alpha = 0: any distribution over the near-ties of Q*)"
-                best = result.Q.max(axis=-1, keepdims=True)
-                allowed = result.Q >= best - 2.0 * q_tol
-    elif case.kind == "horizon-solver":
-        assert case.mdp is not None and case.mdp.horizon is not None
-        result = solve(case.mdp, a)
-        value, bound, name = result.Q, float(result.error_bound), "Q"
-        g, H = case.mdp.gamma, case.mdp.horizon
-        step = float(np.abs(case.mdp.rewards).max()) + g * (float(np.abs(value).max()) + ent)
-        scale = step * horizon_steps(g, H)
-        text = "(max|R| + gamma*(max|Q| + alpha*log(A))) * sum_{k<H} gamma**k"
-        source = "softq_ref.solve (backward induction)"
+        return solution_reference(case.mdp, a, SOLVER_OUTPUTS[case.kind], tolerance)
     else:
         raise InvalidArgumentError(f"unknown kind {case.kind!r}")
     tol = tolerance.atol + tolerance.rtol * scale + bound
+    return Expected(
+        np.asarray(value, dtype=np.float64), scale, text, bound, tol, source, name, allowed
+    )
+
+
+#: what each solver kind returns, as :func:`solution_reference` names it
+SOLVER_OUTPUTS = {"solver": "Q", "value-solver": "V", "policy-solver": "pi", "horizon-solver": "Q"}
+
+
+def solution_reference(mdp: FiniteMDP, alpha: float, output: str, tolerance: Tolerance) -> Expected:
+    """The soft optimum of ``mdp`` (``output``: ``"Q"``, ``"V"`` or ``"pi"``) and its tolerance.
+
+    Infinite horizon: ``Q*``, ``V*``, ``pi*``; with ``mdp.horizon = H`` the
+    same with a leading time axis ``t = 0..H-1`` (backward induction from
+    ``V_H = 0``). The scales are those of the module docstring: the rounding
+    of one step, amplified by ``1 / (1 - gamma)`` (the contraction) or by
+    ``sum_{k<H} gamma**k`` (:func:`horizon_steps`, backward induction); the
+    reference's certified ``error_bound`` is added. The one place of the
+    solver kinds' tolerance model, for the kit and for :mod:`softq_ref.testing`.
+    """
+    from softq_ref.float64.bounds import prior_entropy_range
+    from softq_ref.float64.solvers import solve
+
+    result = solve(mdp, alpha)
+    g, H = float(mdp.gamma), mdp.horizon
+    q_bound = float(result.error_bound)
+    ent = alpha * prior_entropy_range(mdp)
+    h = "log(A)" if mdp.prior is None else "h_mu"
+    r_max, q_max = float(np.abs(mdp.rewards).max()), float(np.abs(result.Q).max())
+    if H is None:
+        steps, steps_text = 1.0 / (1.0 - g), " / (1 - gamma)"
+        star, source = "*", "softq_ref.solve"
+    else:
+        steps, steps_text = horizon_steps(g, H), " * sum_{k<H} gamma**k"
+        star, source = "", "softq_ref.solve (backward induction)"
+    q_scale = (r_max + g * (q_max + ent)) * steps
+    q_text = f"(max|R| + gamma*(max|Q{star}| + alpha*{h})){steps_text}"
+    allowed = None
+    bound = q_bound
+    if output == "Q":
+        value, scale, text = result.Q, q_scale, q_text
+    elif output == "V":
+        # one step of V <- T_V V rounds R + gamma P V and the log-sum-exp of Q itself
+        value, v_max = result.V, float(np.abs(result.V).max())
+        scale = (r_max + g * v_max + q_max + ent) * steps
+        text = f"(max|R| + gamma*max|V{star}| + max|Q{star}| + alpha*{h}){steps_text}"
+    elif output == "pi":
+        value = result.policy
+        if alpha > 0:
+            # an error e in Q* moves pi* = exp((Q* - V*)/alpha) by a factor within
+            # exp(+-2e/alpha): the solver's allowance 2*rtol*scale(Q*) and the reference's
+            # bound, divided by alpha, plus the softmax's own conditioning 1 + max|Q*|/alpha
+            scale = 1.0 + (q_max + 2.0 * q_scale) / alpha
+            text = f"1 + (max|Q{star}| + 2*scale(Q{star}))/alpha, scale(Q{star}) = " + q_text
+            bound = policy_shift(2.0 * q_bound / alpha)
+        else:
+            scale, text = 1.0, f"1 (alpha = 0: any distribution over the near-ties of Q{star})"
+            q_tol = tolerance.atol + tolerance.rtol * q_scale + q_bound
+            allowed = result.Q >= result.Q.max(axis=-1, keepdims=True) - 2.0 * q_tol
+            bound = 0.0
+    else:
+        raise InvalidArgumentError(f"output must be 'Q', 'V' or 'pi', got {output!r}")
+    tol = tolerance.atol + tolerance.rtol * scale + bound
+    name = f"{'pi' if output == 'pi' else output}{star}"
     return Expected(
         np.asarray(value, dtype=np.float64), scale, text, bound, tol, source, name, allowed
     )
@@ -380,3 +414,18 @@ def compare(case: Case, expected: Expected, outcome: Outcome) -> tuple[Failure |
             "values", "differs from the reference by more than the tolerance", *at
         ), ratio
     return None, ratio
+
+
+def worst_entry_lines(failure: Failure, exp: Expected, tolerance: Tolerance) -> list[str]:
+    """The report's lines on the worst entry: expected, got, the difference and the tolerance."""
+    if failure.worst is None:
+        return []
+    name = f"{exp.name}[{', '.join(map(str, failure.worst))}]"
+    return [
+        f"  worst entry {name}:",
+        f"    expected  {failure.expected_at!r}   ({exp.source})",
+        f"    got       {failure.got_at!r}",
+        f"    |got - expected| = {failure.diff:.3g}   tolerance = {exp.tol:.3g}"
+        f" = atol {tolerance.atol:.3g} + rtol {tolerance.rtol:.3g} * scale {exp.scale:.6g}"
+        f" [{exp.scale_text}]" + (f" + reference bound {exp.bound:.3g}" if exp.bound else ""),
+    ]

@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import re
 import shlex
 import sys
 import textwrap
@@ -153,9 +154,9 @@ def test_correct_solvers_of_the_new_kinds_conform_with_margin(kind, fn, tmp_path
             "value-solver",
             lme_value_solver,
             "log-mean-exp",
-            "judged on Q = R + gamma*P*V built from the returned V*",
+            "exactly alpha*log(A)/(1 - gamma) = 7.69029 on V*",  # the wrong Q* projected
         ),
-        ("policy-solver", greedy_policy_solver, "hard-max", "temperature ignored (greedy policy)"),
+        ("policy-solver", greedy_policy_solver, "hard-max", "temperature ignored (hard max)"),
         (
             "horizon-solver",
             time_reversed_horizon_solver,
@@ -188,13 +189,16 @@ def lme_horizon_solver(P, R, gamma, alpha, H):
 def test_a_horizon_solver_on_a_wrong_value_map_is_diagnosed_step_by_step():
     report = check(lme_horizon_solver, "horizon-solver", examples=5)
     assert not report.ok and report.diagnosis == ("log-mean-exp",), report.text
-    assert "every earlier step is R + gamma*P*V'(Q[t + 1])" in report.text
+    assert "alpha*log(A)*(gamma + ... + gamma**(H-1-t)) on Q_t" in report.text
+    assert re.search(r"under the mistaken operator it is \S+: the mistaken recursion", report.text)
 
 
 def test_an_off_by_one_horizon_fails():
     report = check(one_step_too_many_horizon_solver, "horizon-solver", examples=5)
     assert not report.ok and report.failure.what == "values", report.text
-    assert "Q[H - 1] = R" not in report.text  # not taken for a reversed time axis
+    # named as what it is, not taken for a reversed time axis
+    assert report.diagnosis == ("one-step-too-many",), report.text
+    assert "V_H = V(R)" in report.text
 
 
 def test_horizon_solver_tolerance_admits_float64_and_refuses_float32():
