@@ -58,7 +58,7 @@ import numpy as np
 
 from softq_ref._validate import check_argument
 from softq_ref.conformance.arrays import ARRAYS, require
-from softq_ref.conformance.cases import KINDS, SIGNATURES, Case, SearchSpace
+from softq_ref.conformance.cases import KINDS, SIGNATURES, SOLVER_KINDS, Case, SearchSpace
 from softq_ref.conformance.compare import (
     DEFAULT_ATOL,
     DEFAULT_RTOL,
@@ -209,6 +209,7 @@ def _failure_text(
     tolerance: Tolerance,
     *,
     save_hint: bool = False,
+    hints: Sequence[str] = (),
 ) -> str:
     case, outcome, exp, failure = found.case, found.outcome, found.expected, found.failure
     how_found = found.how
@@ -229,6 +230,7 @@ def _failure_text(
         if outcome.array is not None and outcome.array.size <= 16:
             lines.append(f"  got:      {_fmt_array(outcome.array)}".replace("\n", "\n            "))
     lines.append(f"diagnosis: {diagnosis}")
+    lines += [f"hint: {h}" for h in hints]
     if reproduce is not None:
         lines += ["reproduce:", f"  {reproduce[0]}", f"  or in Python: {reproduce[1]}"]
     return "\n".join(lines)
@@ -462,6 +464,7 @@ def check(
         reproduce,
         tolerance,
         save_hint=replay is None and save_dir is None,
+        hints=_option_hints(found.case, found.outcome, diag.matches, space, array),
     )
     if refused:
         text += "\n" + "\n".join(_unexpressible_text(refused))
@@ -469,6 +472,45 @@ def check(
 
 
 Probe = tuple[Case, Outcome, Expected]
+
+
+def _option_hints(
+    case: Case, outcome: Outcome, matches: Sequence[str], space: SearchSpace, array: str
+) -> list[str]:
+    """The options of a check that fit what went wrong, when it looks like a convention
+    of the function (hard only, no ``gamma = 0``, tensors, state rewards) and not a bug.
+
+    Each hint names the command-line option and the keyword of :func:`check`.
+    """
+    hints: list[str] = []
+    if "hard-max" in matches and space.fixed_alpha is None:
+        hints.append(
+            "if the function solves the hard problem only (alpha = 0), check it with "
+            "--alpha 0 (alpha=0.0 in Python)"
+        )
+    error = outcome.error or ""
+    if not error:
+        return hints
+    low = error.lower()
+    if case.mdp is not None and float(case.mdp.gamma) == 0.0 and space.gamma_min == 0.0:
+        hints.append(
+            "the function raised at gamma = 0; if it does not accept gamma = 0, pass "
+            "--gamma-min (e.g. --gamma-min 0.01; gamma_min=0.01 in Python)"
+        )
+    if array == "numpy" and ("tensor" in low or "torch" in low):
+        hints.append("a PyTorch function needs tensors: pass --array torch (array='torch')")
+    elif array == "numpy" and "jax" in low:
+        hints.append("a JAX function needs JAX arrays: pass --array jax (array='jax')")
+    if (
+        case.kind in SOLVER_KINDS
+        and not case.state_rewards
+        and ("broadcast" in low or "shape" in low)
+    ):
+        hints.append(
+            "if the function takes rewards R[s] of shape (S,), pass --rewards state "
+            "(rewards='state')"
+        )
+    return hints
 
 
 def _diagnose(failing: Probe, probes: list[Probe], tolerance: Tolerance) -> Any:

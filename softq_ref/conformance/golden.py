@@ -53,7 +53,9 @@ class GoldenReport:
     ``ok``: every expressible case passed (and there was one); ``text`` the
     report; ``passed`` and ``failed`` the ``(case, alpha)`` pairs run;
     ``unexpressible`` each left-out case with the reason; ``diagnosis`` the
-    keys of the known mistakes matched by the first failure.
+    keys of the known mistakes matched by the first failure; ``not_selected`` the
+    ``(case, alpha)`` pairs outside the temperatures asked for (``alpha`` or
+    ``alpha_range``).
     """
 
     ok: bool
@@ -65,6 +67,7 @@ class GoldenReport:
     unexpressible: tuple[tuple[str, str], ...]
     diagnosis: tuple[str, ...] = ()
     failure: Failure | None = None
+    not_selected: tuple[str, ...] = ()
 
     def __str__(self) -> str:
         return self.text
@@ -147,6 +150,8 @@ def check_golden(
     atol: float | None = None,
     rewards: str = "state-action",
     array: str = "numpy",
+    alpha: float | None = None,
+    alpha_range: tuple[float, float] | None = None,
     target: str | None = None,
 ) -> GoldenReport:
     """Run ``fn`` of ``kind`` on every golden-catalog case its signature can carry.
@@ -164,6 +169,11 @@ def check_golden(
         action are then listed as not expressible.
     array : {"numpy", "torch", "jax"}, optional
         The arrays ``fn`` gets.
+    alpha : float, optional
+        Run only the catalog entries at this temperature (``0.0``: a hard-only solver).
+    alpha_range : (float, float), optional
+        Run only the entries with ``lo <= alpha <= hi`` (a soft solver that divides by
+        ``alpha``: ``(1e-300, inf)``). The others are listed as not selected.
     target : str, optional
         How to name ``fn`` in the report.
 
@@ -200,6 +210,11 @@ def check_golden(
         f"rewards='state' needs a kind with an MDP; kind {kind} takes a Q-table only",
     )
     require(array)
+    check_argument(alpha is None or alpha_range is None, "give alpha or alpha_range, not both")
+    lo, hi = (alpha, alpha) if alpha is not None else (alpha_range or (0.0, float("inf")))
+    check_argument(
+        0.0 <= lo <= hi, f"the temperatures asked for must satisfy 0 <= lo <= hi, got {lo}, {hi}"
+    )
     tolerance = Tolerance(
         DEFAULT_RTOL if rtol is None else float(rtol), DEFAULT_ATOL if atol is None else float(atol)
     )
@@ -208,6 +223,7 @@ def check_golden(
     index = _read("index.json")
     runs: list[_Run] = []
     refused: list[tuple[str, str]] = []
+    not_selected: list[str] = []
     for entry in index["cases"]:
         name = entry["name"]
         text = _golden_dir().joinpath(entry["mdp"]).read_text(encoding="utf-8")
@@ -226,6 +242,9 @@ def check_golden(
         for alpha_text in entry["alphas"]:
             solution = _read(entry["solutions"][alpha_text])
             a = float(Fraction(alpha_text))
+            if not lo <= a <= hi:
+                not_selected.append(f"{name} alpha={alpha_text}")
+                continue
             Q = _floats(solution["Q"]) if kind in (*Q_KINDS, "operator") else None
             label = f"golden case {name}, alpha = {alpha_text}"
             case = Case(kind, a, flat, Q, label, state_rewards=state_rewards)
@@ -249,6 +268,12 @@ def check_golden(
         lines.append(f"  {verdict} {r.name} ({r.case.describe()}): {size}")
     for name, why in refused:
         lines.append(f"  NOT EXPRESSIBLE {name}: {why}")
+    if not_selected:
+        asked = f"alpha = {lo:g}" if lo == hi else f"{lo:g} <= alpha <= {hi:g}"
+        lines.append(
+            f"  NOT SELECTED ({asked} asked for): {len(not_selected)} entries: "
+            + ", ".join(not_selected)
+        )
     failed = [r for r in runs if r.failure is not None]
     passed = [r for r in runs if r.failure is None]
     lines.append(
@@ -279,6 +304,7 @@ def check_golden(
         tuple(refused),
         diagnosis,
         first,
+        tuple(not_selected),
     )
 
 
@@ -301,11 +327,26 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     group.add_argument("--atol", type=float, default=None, help="as for softq-ref check")
     group.add_argument("--rewards", choices=REWARDS, default="state-action", help="as for check")
     group.add_argument("--array", choices=ARRAYS, default="numpy", help="as for softq-ref check")
+    group.add_argument(
+        "--alpha",
+        type=float,
+        default=None,
+        metavar="A",
+        help="only the entries at this temperature ('--alpha 0': a hard-only solver)",
+    )
+    group.add_argument(
+        "--alpha-range",
+        nargs="+",
+        metavar="LO HI",
+        default=None,
+        help="only the entries with LO <= alpha <= HI (e.g. '1e-300 inf' for a solver that "
+        "divides by alpha); the others are listed as not selected",
+    )
 
 
 def run(args: argparse.Namespace) -> int:
     """``softq-ref golden --check``: 0 every expressible case passes, 1 a failure, 2 cannot run."""
-    from softq_ref.conformance import _load_function, _Unusable
+    from softq_ref.conformance import _load_function, _parse_alpha_range, _Unusable
 
     try:
         if args.kind is None:
@@ -317,6 +358,9 @@ def run(args: argparse.Namespace) -> int:
         from softq_ref.conformance.arrays import require
 
         require(args.array)
+        if args.alpha is not None and args.alpha_range:
+            raise _Unusable("give --alpha or --alpha-range, not both")
+        alpha_range = _parse_alpha_range(args.alpha_range) if args.alpha_range else None
         fn = _load_function(args.check)
         report = check_golden(
             fn,
@@ -325,6 +369,8 @@ def run(args: argparse.Namespace) -> int:
             atol=args.atol,
             rewards=args.rewards,
             array=args.array,
+            alpha=args.alpha,
+            alpha_range=alpha_range,
             target=args.check,
         )
     except (_Unusable, ValueError) as exc:

@@ -555,6 +555,42 @@ def test_golden_check_fails_a_wrong_solver_with_the_case_and_the_diagnosis(impl,
     assert cli_main(["golden", "--check", "kindimpl:solver", "--kind", "solver"]) == 0
 
 
+def test_golden_check_selects_temperatures_from_the_command_line(impl, capsys):
+    argv = ["golden", "--check", "kindimpl:solver", "--kind", "solver"]
+    assert cli_main([*argv, "--alpha-range", "1e-300", "inf"]) == 0
+    assert "NOT SELECTED (1e-300 <= alpha <= inf asked for): 7 entries" in capsys.readouterr().out
+    assert cli_main([*argv, "--alpha", "0"]) == 0
+    assert "13 entries: bandit alpha=1/10" in capsys.readouterr().out
+    assert cli_main([*argv, "--alpha", "0", "--alpha-range", "0", "1"]) == 2
+    assert "give --alpha or --alpha-range, not both" in capsys.readouterr().err
+
+
+def test_golden_check_selects_temperatures_and_lists_the_entries_left_out():
+    def hard_only(P, R, gamma, alpha):  # a hard solver: right at alpha = 0 only
+        Q = np.zeros_like(R)
+        for _ in range(int(40 / (1 - gamma)) + 10):
+            Q = R + gamma * P @ Q.max(axis=1)
+        return Q
+
+    def divides_by_alpha(P, R, gamma, alpha):  # a soft solver: undefined at alpha = 0
+        if alpha == 0:
+            raise ZeroDivisionError("float division by zero")
+        return value_iteration(P, R, gamma, alpha)
+
+    assert not check_golden(hard_only, "solver").ok
+    hard = check_golden(hard_only, "solver", alpha=0.0)
+    assert hard.ok and len(hard.passed) == 7 and len(hard.not_selected) == 13
+    assert all(name.endswith(" alpha=0") for name in hard.passed)
+    assert "  NOT SELECTED (alpha = 0 asked for): 13 entries: bandit alpha=1/10," in hard.text
+    assert not check_golden(divides_by_alpha, "solver").ok
+    soft = check_golden(divides_by_alpha, "solver", alpha_range=(1e-300, float("inf")))
+    assert soft.ok and len(soft.passed) == 13
+    assert len(soft.not_selected) == 7
+    assert all(name.endswith(" alpha=0") for name in soft.not_selected)
+    with pytest.raises(InvalidArgumentError, match="alpha or alpha_range, not both"):
+        check_golden(hard_only, "solver", alpha=0.0, alpha_range=(0.0, 1.0))
+
+
 def test_golden_check_exit_2_when_nothing_can_be_checked_or_it_cannot_run(impl, capsys):
     assert cli_main(["golden", "--check", "kindimpl:solver", "--kind", "horizon-solver"]) == 2
     out = capsys.readouterr()
