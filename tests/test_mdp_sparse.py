@@ -134,12 +134,10 @@ def test_construction_of_a_large_sparse_mdp_is_linear_in_its_nonzeros():
 def test_paths_that_do_not_take_sparse_transitions_yet_say_so():
     from softq_ref import InvalidArgumentError
     from softq_ref.certified import solve_certified
-    from softq_ref.io import dumps_mdp, to_pymdptoolbox
+    from softq_ref.io import dumps_mdp
 
     mdp = FiniteMDP(_csr(P2), R2, 0.9)
     with pytest.raises(InvalidMDPError, match="solve_certified does not take sparse transitions"):
         solve_certified(mdp, 0.1, digits=10)
     with pytest.raises(InvalidArgumentError, match="dumps_mdp does not write sparse transitions"):
         dumps_mdp(mdp)
-    with pytest.raises(InvalidMDPError, match="to_pymdptoolbox does not convert sparse"):
-        to_pymdptoolbox(mdp)
