@@ -13,14 +13,16 @@ the client restores it.
 import numpy as np
 
 if not hasattr(np, "float"):
-    np.float = float  # irl-maxent 0.1.0 predates NumPy 1.24
+    np.float = float  # noqa: NPY001 - irl-maxent 0.1.0 predates NumPy 1.24
 
 from irl_maxent.maxent import local_causal_action_probabilities  # noqa: E402
 
 
 def soft_policy(P, R, gamma, alpha):
     """No terminal states; eps = 1e-15 on values of size about max|R| / alpha / (1 - gamma)."""
-    return local_causal_action_probabilities(np.transpose(P, (0, 2, 1)), [], R / alpha, gamma, eps=1e-15)
+    return local_causal_action_probabilities(
+        np.transpose(P, (0, 2, 1)), [], R / alpha, gamma, eps=1e-15
+    )
 
 
 def soft_policy_defaults(P, R, gamma, alpha):

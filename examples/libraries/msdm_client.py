@@ -20,8 +20,13 @@ def soft_q(P, R, gamma, alpha):
     """The kit's setup: counting measure (all-ones prior), alpha in float64, no early stop."""
     P, R = torch.from_numpy(P), torch.from_numpy(R)[:, :, None]
     res = entropy_regularized_policy_iteration(
-        P, R, gamma, torch.tensor([alpha], dtype=torch.float64), n_planning_iters=100,
-        policy_prior=torch.ones((1, P.shape[1]), dtype=torch.float64), check_convergence=False,
+        P,
+        R,
+        gamma,
+        torch.tensor([alpha], dtype=torch.float64),
+        n_planning_iters=100,
+        policy_prior=torch.ones((1, P.shape[1]), dtype=torch.float64),
+        check_convergence=False,
     )
     return res.action_values.numpy()
 
@@ -37,7 +42,11 @@ def soft_q_early_stop(P, R, gamma, alpha):
     """The kit's prior and a float64 alpha, but the library's isclose early stop."""
     P, R = torch.from_numpy(P), torch.from_numpy(R)[:, :, None]
     res = entropy_regularized_policy_iteration(
-        P, R, gamma, torch.tensor([alpha], dtype=torch.float64), n_planning_iters=100,
+        P,
+        R,
+        gamma,
+        torch.tensor([alpha], dtype=torch.float64),
+        n_planning_iters=100,
         policy_prior=torch.ones((1, P.shape[1]), dtype=torch.float64),
     )
     return res.action_values.numpy()
@@ -47,7 +56,12 @@ def soft_q_float32_alpha(P, R, gamma, alpha):
     """The kit's prior, no early stop, but the float alpha that msdm turns into float32."""
     P, R = torch.from_numpy(P), torch.from_numpy(R)[:, :, None]
     res = entropy_regularized_policy_iteration(
-        P, R, gamma, alpha, n_planning_iters=100,
-        policy_prior=torch.ones((1, P.shape[1]), dtype=torch.float64), check_convergence=False,
+        P,
+        R,
+        gamma,
+        alpha,
+        n_planning_iters=100,
+        policy_prior=torch.ones((1, P.shape[1]), dtype=torch.float64),
+        check_convergence=False,
     )
     return res.action_values.numpy()

@@ -1,6 +1,6 @@
 """rlax 0.1.9 without ``jax_enable_x64``: the same functions as ``rlax_client.py``, in float32.
 
-    softq-ref check examples/libraries/rlax_client_f32.py:soft_policy --kind policy
+softq-ref check examples/libraries/rlax_client_f32.py:soft_policy --kind policy
 """
 
 import numpy as np
