@@ -23,6 +23,8 @@ from pathlib import Path
 
 HERE = Path("examples/libraries")  # run from the repository root
 
+TIMEOUT = 1800  # seconds per check
+
 #: (label, distribution whose version is shown, client:function and options)
 CHECKS = [
     ("msdm-correct", "msdm", "msdm_client.py:soft_q --kind solver"),
@@ -33,6 +35,16 @@ CHECKS = [
         "pymdptoolbox-pi",
         "pymdptoolbox",
         "pymdptoolbox_client.py:policy_iteration_v --kind value-solver --alpha 0 --gamma-min 0.01",
+    ),
+    (
+        "pymdptoolbox-pi-gamma-0",
+        "pymdptoolbox",
+        "pymdptoolbox_client.py:policy_iteration_v --kind value-solver --alpha 0",
+    ),
+    (
+        "pymdptoolbox-pi-soft",
+        "pymdptoolbox",
+        "pymdptoolbox_client.py:policy_iteration_v --kind value-solver",
     ),
     (
         "pymdptoolbox-vi",
@@ -65,6 +77,11 @@ CHECKS = [
         "imitation_client.py:soft_q_horizon --kind horizon-solver --rewards state",
     ),
     (
+        "imitation-sa-rewards",
+        "imitation",
+        "imitation_client.py:soft_q_horizon --kind horizon-solver",
+    ),
+    (
         "irl-maxent-correct",
         "irl-maxent",
         "irl_maxent_client.py:soft_policy --kind policy-solver --rewards state",
@@ -77,6 +94,7 @@ CHECKS = [
     ("rlax-policy", "rlax", "rlax_client.py:soft_policy --kind policy"),
     ("rlax-value", "rlax", "rlax_client.py:soft_value --kind value"),
     ("rlax-no-x64", "rlax", "rlax_client_f32.py:soft_value --kind value"),
+    ("torch-numpy", "torch", "torch_client.py:soft_value_torch --kind value"),
     ("torch-tensors", "torch", "torch_client.py:soft_value_torch --kind value --array torch"),
     ("torch-value", "torch", "torch_client.py:soft_value --kind value"),
     ("torch-policy", "torch", "torch_client.py:soft_policy --kind policy"),
@@ -119,17 +137,23 @@ def main(outdir: str = "softq-libraries") -> None:
         ]
         cmd += ["--seed", "0", "--save-dir", str(out / "failures")]
         start = time.perf_counter()
-        run = subprocess.run(cmd, capture_output=True, text=True)
+        try:
+            run = subprocess.run(cmd, capture_output=True, text=True, timeout=TIMEOUT)
+        except subprocess.TimeoutExpired:
+            print(f"| {label} | {dist} {version} | `{args}` | no verdict after {TIMEOUT} s | |")
+            continue
         seconds = time.perf_counter() - start
         report = run.stdout + run.stderr
         (out / f"{label}.txt").write_text(" ".join(cmd) + "\n\n" + report)
         verdict = {0: "conforms", 1: "fails", 2: "cannot run"}.get(
             run.returncode, f"exit {run.returncode}"
         )
-        problem = _block(report, "problem:").split(" expected ")[0]
+        problem = _block(report, "problem:").split(" worst entry")[0].rstrip(",")
         diagnosis = _block(report, "diagnosis:") or (report.strip().splitlines() or [""])[0]
         shown = f"softq-ref check examples/libraries/{args}"
-        text = diagnosis if run.returncode else ""
+        text = diagnosis if run.returncode else _block(report, "  largest |got - expected| was")
+        if not run.returncode:
+            text = f"largest error {text.split(' (rtol')[0]}"
         if problem and run.returncode == 1:
             text = f"{problem}; {diagnosis}"
         print(f"| {label} | {dist} {version} | `{shown}` | {verdict} ({seconds:.0f} s) | {text} |")
