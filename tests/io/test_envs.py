@@ -448,3 +448,12 @@ def test_taxi_sparse_and_dense_agree_with_pymdptoolbox_policy_iteration_through_
     lin_solve = (1 + 0.9) / (1 - 0.9) * len(v) * EPS * np.max(np.abs(v))
     assert abs(v[-1]) <= lin_solve
     assert np.max(np.abs(v[:-1] - res.V)) <= res.error_bound + lin_solve
+
+
+@pytest.mark.parametrize("make", [lambda: frozen_lake("4x4", gamma=0.9), lambda: taxi(gamma=0.9)])
+def test_gymnasium_environments_survive_the_table_round_trip(make: Callable[[], FiniteMDP]) -> None:
+    mdp = make()
+    back = from_gymnasium(to_gymnasium_table(mdp), gamma=0.9)
+    assert back.is_sparse == mdp.is_sparse and back.termination
+    assert np.array_equal(_dense(back), _dense(mdp))
+    assert np.array_equal(back.rewards, mdp.rewards)
