@@ -23,6 +23,7 @@ SUBPACKAGES = (
     "conformance",
     "symbolic",
     "plot",
+    "testing",
 )
 
 #: which layers each layer may import from (the core: the top-level modules)
@@ -36,6 +37,7 @@ ALLOWED = {
     "conformance": {"core", "float64", "io", "conformance"},
     "symbolic": {"core", "float64", "certified", "symbolic"},
     "plot": {"core", "float64", "plot"},
+    "testing": {"core", "float64", "conformance", "testing"},
 }
 
 

@@ -81,11 +81,15 @@ FACES = {
         "check_solver",
         "check_value",
         "check_policy",
+        "check_value_solver",
+        "check_policy_solver",
+        "check_horizon_solver",
         "add_arguments",
         "run",
         "main",
     ],
     "softq_ref.certified": ["CertifiedSolution", "solve_certified"],
+    "softq_ref.testing": ["assert_soft_optimal", "assert_value", "assert_policy"],
     "softq_ref.cli": ["main"],
     # the subpackages' faces (issue 11): every public name of a moved module
     "softq_ref.float64": [
@@ -186,14 +190,20 @@ SIGNATURES = {
     "softq_ref.strategies.distributions": "(n: 'int', *, allow_zeros: 'bool' = True)",
     "softq_ref.strategies.sizes": "(min_value: 'int' = 1, max_value: 'int' = 24, *, small: 'int' = 4)",
     "softq_ref.conformance.ConformanceReport": "(ok: 'bool', kind: 'str', target: 'str', text: 'str', examples: 'int', worst_ratio: 'float', counterexample: 'Path | None' = None, failure: 'Failure | None' = None, diagnosis: 'tuple[str, ...]' = ())",
-    "softq_ref.conformance.check": "(fn: 'Callable[..., Any]', kind: 'str', *, rtol: 'float | None' = None, atol: 'float | None' = None, examples: 'int' = 100, seed: 'int | None' = None, alpha_range: 'tuple[float, float]' = (0.001, 1000.0), gamma_max: 'float' = 0.95, save_dir: 'str | os.PathLike[str] | None' = None, replay: 'str | os.PathLike[str] | None' = None, target: 'str | None' = None)",
+    "softq_ref.conformance.check": "(fn: 'Callable[..., Any]', kind: 'str', *, rtol: 'float | None' = None, atol: 'float | None' = None, examples: 'int' = 100, seed: 'int | None' = None, alpha_range: 'tuple[float, float]' = (0.001, 1000.0), alpha: 'float | None' = None, gamma_min: 'float' = 0.0, gamma_max: 'float | None' = None, max_states: 'int' = 12, max_actions: 'int' = 6, max_horizon: 'int' = 12, rewards: 'str' = 'state-action', mdp_files: 'Sequence[str | os.PathLike[str]]' = (), array: 'str' = 'numpy', save_dir: 'str | os.PathLike[str] | None' = None, replay: 'str | os.PathLike[str] | None' = None, target: 'str | None' = None)",
     "softq_ref.conformance.check_operator": "(fn: 'Callable[..., Any]', **options: 'Any')",
     "softq_ref.conformance.check_solver": "(fn: 'Callable[..., Any]', **options: 'Any')",
     "softq_ref.conformance.check_value": "(fn: 'Callable[..., Any]', **options: 'Any')",
     "softq_ref.conformance.check_policy": "(fn: 'Callable[..., Any]', **options: 'Any')",
+    "softq_ref.conformance.check_value_solver": "(fn: 'Callable[..., Any]', **options: 'Any')",
+    "softq_ref.conformance.check_policy_solver": "(fn: 'Callable[..., Any]', **options: 'Any')",
+    "softq_ref.conformance.check_horizon_solver": "(fn: 'Callable[..., Any]', **options: 'Any')",
     "softq_ref.conformance.add_arguments": "(parser: 'argparse.ArgumentParser')",
     "softq_ref.conformance.run": "(args: 'argparse.Namespace')",
     "softq_ref.conformance.main": "(argv: 'Sequence[str] | None' = None)",
+    "softq_ref.testing.assert_soft_optimal": "(Q: 'ArrayLike', mdp: 'FiniteMDP', alpha: 'Any', *, horizon: 'int | None' = None, rtol: 'float | None' = None, atol: 'float | None' = None)",
+    "softq_ref.testing.assert_value": "(V: 'ArrayLike', mdp: 'FiniteMDP', alpha: 'Any', *, horizon: 'int | None' = None, rtol: 'float | None' = None, atol: 'float | None' = None)",
+    "softq_ref.testing.assert_policy": "(pi: 'ArrayLike', mdp: 'FiniteMDP', alpha: 'Any', *, horizon: 'int | None' = None, rtol: 'float | None' = None, atol: 'float | None' = None)",
 }
 
 

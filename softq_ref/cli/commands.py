@@ -329,12 +329,18 @@ def _run_check(args: argparse.Namespace) -> int:
 
 
 def _configure_golden(parser: argparse.ArgumentParser) -> None:
+    from softq_ref.conformance import golden as golden_check
     from softq_ref.io import golden
 
     golden.add_arguments(parser)
+    golden_check.add_arguments(parser)
 
 
 def _run_golden(args: argparse.Namespace) -> int:
+    if getattr(args, "check", None) is not None:
+        from softq_ref.conformance import golden as golden_check
+
+        return int(golden_check.run(args))
     from softq_ref.io import golden
 
     return int(golden.run(args))
@@ -349,9 +355,13 @@ COMMANDS["check"] = Command(
     _run_check,
 )
 COMMANDS["golden"] = Command(
-    "write the golden catalog of certified solutions",
-    "Write each catalog MDP (docs/conventions.md section 3) beside its certified solutions at several alpha.",
-    "example:\n  softq-ref golden catalog/ --digits 30",
+    "write the golden catalog, or check a function against it",
+    "Write each catalog MDP (docs/conventions.md section 3) beside its certified solutions at "
+    "several alpha; or, with --check, run a function of a kind on every catalog case that kind "
+    "can express (exit 0: all pass; 1: a case fails, reported with its diagnosis; 2: could "
+    "not be run). Cases the kind cannot express are listed with the reason.",
+    "examples:\n  softq-ref golden catalog/ --digits 30\n"
+    "  softq-ref golden --check mysoftq:soft_value_iteration --kind value-solver",
     _configure_golden,
     _run_golden,
 )

@@ -1,19 +1,28 @@
 """The conformance kit: check another implementation against softq-ref.
 
-Four kinds of function can be checked (docs/conventions.md section 4; NumPy float64 arrays in,
-``P`` of shape ``(S, A, S)``, counting measure, no termination):
+Seven kinds of function can be checked (docs/conventions.md section 4; NumPy
+float64 arrays in, or PyTorch / JAX float64 arrays with ``array=``, ``P`` of
+shape ``(S, A, S)``, counting measure, no termination):
 
-==========  ==============================  ==========================
-kind        call                            returns
-==========  ==============================  ==========================
-operator    ``f(P, R, gamma, alpha, Q)``    ``T Q``, shape ``(S, A)``
-solver      ``f(P, R, gamma, alpha)``       ``Q*``, shape ``(S, A)``
-value       ``f(Q, alpha)``                 ``V``, shape ``(S,)``
-policy      ``f(Q, alpha)``                 ``pi``, shape ``(S, A)``
-==========  ==============================  ==========================
+==============  ==============================  ====================================
+kind            call                            returns
+==============  ==============================  ====================================
+operator        ``f(P, R, gamma, alpha, Q)``    ``T Q``, shape ``(S, A)``
+solver          ``f(P, R, gamma, alpha)``       ``Q*``, shape ``(S, A)``
+value           ``f(Q, alpha)``                 ``V``, shape ``(S,)``
+policy          ``f(Q, alpha)``                 ``pi``, shape ``(S, A)``
+value-solver    ``f(P, R, gamma, alpha)``       ``V*``, shape ``(S,)``
+policy-solver   ``f(P, R, gamma, alpha)``       ``pi*``, shape ``(S, A)``
+horizon-solver  ``f(P, R, gamma, alpha, H)``    ``Q``, shape ``(H, S, A)``; ``Q[t]``
+                                                has ``H - t`` steps to go
+==============  ==============================  ====================================
+
+With ``rewards="state"`` the function gets ``R[s]`` of shape ``(S,)``
+instead of ``R[s, a]``.
 
 The kit first runs fixed edge cases (each chosen to expose a known mistake),
-then lets Hypothesis search random MDPs and Q-tables; the first failure is
+then the user's own MDP files (``mdp_files``), then lets Hypothesis search
+random MDPs and Q-tables; the first failure is
 shrunk, saved as JSON, and reported with the expected and returned values at
 the worst entry, a command that replays it, and the known mistake it matches.
 Exceptions, NaN, wrong shapes and dtypes in the function under test are
@@ -36,6 +45,7 @@ import contextlib
 import importlib
 import importlib.util
 import io
+import math
 import os
 import shlex
 import sys
@@ -47,7 +57,8 @@ from typing import Any
 import numpy as np
 
 from softq_ref._validate import check_argument
-from softq_ref.conformance.cases import KINDS, SIGNATURES, Case, SearchSpace, edge_cases
+from softq_ref.conformance.arrays import ARRAYS, require
+from softq_ref.conformance.cases import KINDS, SIGNATURES, Case, SearchSpace
 from softq_ref.conformance.compare import (
     DEFAULT_ATOL,
     DEFAULT_RTOL,
@@ -58,6 +69,7 @@ from softq_ref.conformance.compare import (
     call,
     compare,
     reference,
+    worst_entry_lines,
 )
 from softq_ref.conformance.mistakes import diagnose
 
@@ -71,12 +83,23 @@ __all__ = [
     "check_solver",
     "check_value",
     "check_policy",
+    "check_value_solver",
+    "check_policy_solver",
+    "check_horizon_solver",
     "add_arguments",
     "run",
     "main",
 ]
 
 DEFAULT_SAVE_DIR = "softq-failures"
+#: the largest discount tried by default (1 for horizon-solver, which allows gamma = 1)
+DEFAULT_GAMMA_MAX = 0.95
+#: the largest sizes tried by default (most draws are small: softq_ref.strategies.sizes)
+DEFAULT_MAX_STATES, DEFAULT_MAX_ACTIONS = 12, 6
+#: the largest horizon of a random horizon-solver case by default
+DEFAULT_MAX_HORIZON = 12
+#: the values of ``rewards``: R[s, a] (default) or R[s]
+REWARDS = ("state-action", "state")
 
 
 @dataclass(frozen=True)
@@ -120,20 +143,29 @@ def _target_name(fn: Callable[..., Any]) -> str | None:
 
 
 def _reproduce_line(
-    kind: str, target: str | None, path: Path, tolerance: Tolerance
+    kind: str,
+    target: str | None,
+    path: Path,
+    tolerance: Tolerance,
+    options: tuple[tuple[str, str, str], ...] = (),
 ) -> tuple[str, str]:
-    opts = ""
-    if tolerance.rtol != DEFAULT_RTOL:
-        opts += f" --rtol {tolerance.rtol!r}"
-    if tolerance.atol != DEFAULT_ATOL:
-        opts += f" --atol {tolerance.atol!r}"
+    """The replay command and its Python line; ``options`` are ``(flag, value, keyword)``
+    triples of the options that shape the probes (temperatures, discounts, rewards, arrays)."""
+    opts, kw = "", ""
+    for name in ("rtol", "atol"):
+        value = getattr(tolerance, name)
+        if value != {"rtol": DEFAULT_RTOL, "atol": DEFAULT_ATOL}[name]:
+            opts += f" --{name} {value!r}"
+            kw += f", {name}={value!r}"
+    for flag, value, keyword in options:
+        opts += f" {flag} {value}"
+        kw += f", {keyword}"
     p = shlex.quote(str(path))
     cli = (
         f"softq-ref check {shlex.quote(target)} --kind {kind}{opts} --replay {p}"
         if target
         else "(the function is not importable by name; use the Python line)"
     )
-    kw = "".join(f", {k}={getattr(tolerance, k)!r}" for k in ("rtol", "atol") if k in opts)
     py = f'softq_ref.conformance.check(fn, "{kind}"{kw}, replay={str(path)!r})'
     return cli, py
 
@@ -144,11 +176,12 @@ class _Runner:
 
     fn: Callable[..., Any]
     tolerance: Tolerance
+    array: str = "numpy"
     worst: float = 0.0
 
     def __call__(self, case: Case) -> tuple[Outcome, Expected, Failure | None]:
         exp = reference(case, self.tolerance)
-        out = call(self.fn, case)
+        out = call(self.fn, case, self.array)
         fail, ratio = compare(case, exp, out)
         if fail is None:
             self.worst = max(self.worst, ratio)
@@ -190,16 +223,7 @@ def _failure_text(
             "  not saved (pass save_dir=DIR to check() to save it and get a replay command)"
         )
     lines.append(f"problem: {failure.summary}")
-    if failure.worst is not None:
-        name = f"{exp.name}[{', '.join(map(str, failure.worst))}]"
-        lines += [
-            f"  worst entry {name}:",
-            f"    expected  {failure.expected_at!r}   ({exp.source})",
-            f"    got       {failure.got_at!r}",
-            f"    |got - expected| = {failure.diff:.3g}   tolerance = {exp.tol:.3g}"
-            f" = atol {tolerance.atol:.3g} + rtol {tolerance.rtol:.3g} * scale {exp.scale:.6g}"
-            f" [{exp.scale_text}]" + (f" + reference bound {exp.bound:.3g}" if exp.bound else ""),
-        ]
+    lines += worst_entry_lines(failure, exp, tolerance)
     if exp.value.size <= 16:
         lines.append(f"  expected: {_fmt_array(exp.value)}".replace("\n", "\n            "))
         if outcome.array is not None and outcome.array.size <= 16:
@@ -208,6 +232,10 @@ def _failure_text(
     if reproduce is not None:
         lines += ["reproduce:", f"  {reproduce[0]}", f"  or in Python: {reproduce[1]}"]
     return "\n".join(lines)
+
+
+def _unexpressible_text(refused: Sequence[tuple[str, str]]) -> list[str]:
+    return [f"  not expressible, left out: {path}: {why}" for path, why in refused]
 
 
 def check(
@@ -219,7 +247,15 @@ def check(
     examples: int = 100,
     seed: int | None = None,
     alpha_range: tuple[float, float] = (1e-3, 1e3),
-    gamma_max: float = 0.95,
+    alpha: float | None = None,
+    gamma_min: float = 0.0,
+    gamma_max: float | None = None,
+    max_states: int = DEFAULT_MAX_STATES,
+    max_actions: int = DEFAULT_MAX_ACTIONS,
+    max_horizon: int = DEFAULT_MAX_HORIZON,
+    rewards: str = "state-action",
+    mdp_files: Sequence[str | os.PathLike[str]] = (),
+    array: str = "numpy",
     save_dir: str | os.PathLike[str] | None = None,
     replay: str | os.PathLike[str] | None = None,
     target: str | None = None,
@@ -241,9 +277,30 @@ def check(
     seed : int, optional
         Makes the search reproducible.
     alpha_range : (float, float), optional
-        The temperatures to try; ``lo = 0`` adds ``alpha = 0``.
-    gamma_max : float, optional
-        The largest discount to try.
+        The temperatures to try; ``lo = 0`` adds ``alpha = 0``; ``lo = hi``
+        fixes the temperature (every edge case then runs at it).
+    alpha : float, optional
+        One temperature only, the same as ``alpha_range=(alpha, alpha)``:
+        ``alpha=0`` checks a hard-only solver on every edge case at ``alpha = 0``.
+    gamma_min, gamma_max : float, optional
+        The discounts to try (default ``[0, 0.95]``; ``[0, 1]`` for
+        ``horizon-solver``, the only kind that allows ``gamma = 1``). Edge
+        cases outside the range run at its nearest end.
+    max_states, max_actions : int, optional
+        The largest sizes of random cases (default 12 and 6; most draws are
+        small).
+    max_horizon : int, optional
+        The largest horizon ``H`` of random cases of ``horizon-solver`` (default 12).
+    rewards : {"state-action", "state"}, optional
+        ``"state"`` passes rewards ``R[s]`` of shape ``(S,)``; the reference
+        solves the MDP with ``R[s, a] = R[s]``.
+    mdp_files : sequence of paths, optional
+        The user's own MDP files (docs/conventions.md section 3), run after the
+        edge cases; a file the signature cannot carry (a prior, termination, a
+        horizon for another kind) is listed in the report with the reason.
+    array : {"numpy", "torch", "jax"}, optional
+        The arrays ``fn`` gets: NumPy float64 arrays, or float64 PyTorch
+        tensors or JAX arrays (imported when asked for).
     save_dir : str, os.PathLike or None, optional
         Where a counterexample is written, with a command that replays it.
         Opt-in: by default (None) nothing is written; the command line
@@ -262,17 +319,17 @@ def check(
     Raises
     ------
     InvalidArgumentError
-        For bad options.
+        For bad options (or ``array`` naming a library that is not installed).
     InvalidMDPError
-        For a bad replay file. Faults of ``fn`` never raise: they are reported.
+        For a bad replay or MDP file. Faults of ``fn`` never raise: they are reported.
 
     Notes
     -----
     The edge cases of :func:`softq_ref.conformance.cases.edge_cases` run
-    first, then Hypothesis' random search; the smallest failing case is saved
-    as an MDP file with a one-line command that replays it, and
-    :func:`softq_ref.conformance.mistakes.diagnose` names the known mistake it
-    matches, if any (docs/conformance.md).
+    first, then the cases of ``mdp_files``, then Hypothesis' random search;
+    the smallest failing case is saved as an MDP file with a one-line command
+    that replays it, and :func:`softq_ref.conformance.mistakes.diagnose` names
+    the known mistake it matches, if any (docs/conformance.md).
 
     Examples
     --------
@@ -286,24 +343,60 @@ def check(
     >>> report.ok, report.diagnosis
     (False, ('hard-max',))
     """
+    from softq_ref.conformance.cases import Q_KINDS, user_cases
+
     check_argument(kind in KINDS, f"kind must be one of {', '.join(KINDS)}, got {kind!r}")
     check_argument(callable(fn), f"the function under test is not callable: {fn!r}")
     check_argument(
         isinstance(examples, int) and examples >= 1,
         f"examples must be an integer >= 1, got {examples!r}",
     )
+    check_argument(
+        rewards in REWARDS, f"rewards must be one of {', '.join(REWARDS)}, got {rewards!r}"
+    )
+    state_rewards = rewards == "state"
+    check_argument(
+        not (state_rewards and kind in Q_KINDS),
+        f"rewards='state' needs a kind with an MDP; kind {kind} takes a Q-table only",
+    )
+    check_argument(
+        not (mdp_files and kind in Q_KINDS),
+        f"MDP files need a kind with an MDP; kind {kind} takes a Q-table only",
+    )
+    require(array)  # a clear error now if the library is missing
     tolerance = Tolerance(
         DEFAULT_RTOL if rtol is None else float(rtol), DEFAULT_ATOL if atol is None else float(atol)
     )
+    if alpha is not None:
+        check_argument(
+            isinstance(alpha, int | float) and math.isfinite(alpha) and alpha >= 0,
+            f"alpha must be a finite number >= 0, got {alpha!r}",
+        )
+        alpha_range = (float(alpha), float(alpha))
+    if gamma_max is None:
+        gamma_max = 1.0 if kind == "horizon-solver" else DEFAULT_GAMMA_MAX
+    check_argument(
+        kind == "horizon-solver" or gamma_max < 1,
+        f"gamma-max must lie in [0, 1) for kind {kind} (only horizon-solver allows gamma = 1), "
+        f"got {gamma_max!r}",
+    )
     space = SearchSpace(
-        alpha_range=(float(alpha_range[0]), float(alpha_range[1])), gamma_max=float(gamma_max)
+        alpha_range=(float(alpha_range[0]), float(alpha_range[1])),
+        gamma_max=float(gamma_max),
+        gamma_min=float(gamma_min),
+        max_states=max_states,
+        max_actions=max_actions,
+        max_horizon=max_horizon,
+        state_rewards=state_rewards,
     )
     importable = target or _target_name(fn)
     shown: str = importable or str(getattr(fn, "__qualname__", repr(fn)))
+    options = _cli_options(space, kind, array)
 
-    edges = [r for r in map(space.restrict, edge_cases(kind)) if r is not None]
-    runner = _Runner(fn, tolerance)
-    runs = [(c, *runner(c)) for c in edges]
+    edges = space.edges(kind)
+    files, refused = user_cases(list(mdp_files), kind, space) if mdp_files else ([], [])
+    runner = _Runner(fn, tolerance, array)
+    runs = [(c, *runner(c)) for c in [*edges, *files]]
     probes = [(c, o, e) for c, o, e, _ in runs]
 
     found: _Counterexample | None = None
@@ -311,7 +404,7 @@ def check(
     if replay is not None:
         from softq_ref.conformance.cases import load_case
 
-        case = load_case(replay, kind)
+        case = load_case(replay, kind, state_rewards=state_rewards)
         out, exp, fail = runner(case)
         if fail is not None:
             found = _Counterexample(case, out, exp, fail, f"replay of {replay}")
@@ -321,26 +414,31 @@ def check(
         )
         if found is None:
             found, n_search = _search(kind, space, examples, seed, runner)
-    n = len(edges) + n_search + (1 if replay is not None else 0)
+    n = len(edges) + len(files) + n_search + (1 if replay is not None else 0)
     worst = runner.worst
     if found is None:
+        yours = f", {len(files)} cases of your MDP files" if mdp_files else ""
         what = (
             f"only the replayed case {replay}: it passes now"
             if replay
             else (
-                f"{len(edges)} edge cases and {n_search} Hypothesis examples ({space.describe()})"
+                f"{len(edges)} edge cases{yours} and {n_search} Hypothesis examples "
+                f"({space.describe(kind)})"
             )
         )
-        text = (
-            f"OK: {shown} conforms (kind {kind}: {SIGNATURES[kind]})\n"
-            f"  checked {what}\n"
-            f"  largest |got - expected| was {worst:.3g} of the tolerance "
-            f"(rtol {tolerance.rtol:.3g}, atol {tolerance.atol:.3g})"
+        text = "\n".join(
+            [
+                f"OK: {shown} conforms (kind {kind}: {SIGNATURES[kind]})",
+                f"  checked {what}",
+                *_unexpressible_text(refused),
+                f"  largest |got - expected| was {worst:.3g} of the tolerance "
+                f"(rtol {tolerance.rtol:.3g}, atol {tolerance.atol:.3g})",
+            ]
         )
         return ConformanceReport(True, kind, shown, text, n, worst)
 
     case = found.case
-    diag = diagnose(
+    diag = _diagnose(
         (case, found.outcome, found.expected), [p for p in probes if p[0] is not case], tolerance
     )
     saved: Path | None = None
@@ -354,7 +452,7 @@ def check(
             saved = save_case(case, save_dir, note)
         except OSError as exc:
             found = replace(found, how=f"{found.how}; could not be saved: {exc}")
-    reproduce = _reproduce_line(kind, importable, saved, tolerance) if saved else None
+    reproduce = _reproduce_line(kind, importable, saved, tolerance, options) if saved else None
     text = _failure_text(
         shown,
         kind,
@@ -365,7 +463,38 @@ def check(
         tolerance,
         save_hint=replay is None and save_dir is None,
     )
+    if refused:
+        text += "\n" + "\n".join(_unexpressible_text(refused))
     return ConformanceReport(False, kind, shown, text, n, worst, saved, found.failure, diag.matches)
+
+
+Probe = tuple[Case, Outcome, Expected]
+
+
+def _diagnose(failing: Probe, probes: list[Probe], tolerance: Tolerance) -> Any:
+    """:func:`~softq_ref.conformance.mistakes.diagnose`, for every kind: the solver kinds'
+    results are judged through their projection of a wrong ``Q*`` (value, policy, time axis)."""
+    return diagnose(failing, probes, tolerance)
+
+
+def _cli_options(space: SearchSpace, kind: str, array: str) -> tuple[tuple[str, str, str], ...]:
+    """The options a replay needs to run the same probes: ``(flag, value, keyword)``."""
+    out: list[tuple[str, str, str]] = []
+    lo, hi = space.alpha_range
+    if space.fixed_alpha is not None:
+        out.append(("--alpha", repr(lo), f"alpha={lo!r}"))
+    elif (lo, hi) != (1e-3, 1e3):
+        out.append(("--alpha-range", f"{lo!r} {hi!r}", f"alpha_range=({lo!r}, {hi!r})"))
+    if space.gamma_min > 0:
+        out.append(("--gamma-min", repr(space.gamma_min), f"gamma_min={space.gamma_min!r}"))
+    default_max = 1.0 if kind == "horizon-solver" else DEFAULT_GAMMA_MAX
+    if space.gamma_max != default_max:
+        out.append(("--gamma-max", repr(space.gamma_max), f"gamma_max={space.gamma_max!r}"))
+    if space.state_rewards:
+        out.append(("--rewards", "state", 'rewards="state"'))
+    if array != "numpy":
+        out.append(("--array", array, f'array="{array}"'))
+    return tuple(out)
 
 
 def _search(
@@ -422,7 +551,7 @@ def _search(
         return None, count
     # Hypothesis replays the shrunk example last; its failure is the last one recorded
     case, out, exp, fail = failures[-1]
-    shrunk = Case(kind, case.alpha, case.mdp, case.Q, label)
+    shrunk = replace(case, label=label)
     return _Counterexample(shrunk, out, exp, fail, label), count
 
 
@@ -466,8 +595,9 @@ def _checker(kind: str, call: str) -> Callable[..., ConformanceReport]:
     def checker(fn: Callable[..., Any], **options: Any) -> ConformanceReport:
         return _raise_if_failed(check(fn, kind, **options))
 
-    checker.__name__ = checker.__qualname__ = f"check_{kind}"
-    checker.__doc__ = _CHECKER_DOC.format(call=call, kind=kind)
+    name = kind.replace("-", "_")
+    checker.__name__ = checker.__qualname__ = f"check_{name}"
+    checker.__doc__ = _CHECKER_DOC.format(call=call, kind=name)
     return checker
 
 
@@ -475,6 +605,9 @@ check_operator = _checker("operator", "fn(P, R, gamma, alpha, Q) -> T Q")
 check_solver = _checker("solver", "fn(P, R, gamma, alpha) -> Q*")
 check_value = _checker("value", "fn(Q, alpha) -> V")
 check_policy = _checker("policy", "fn(Q, alpha) -> pi")
+check_value_solver = _checker("value-solver", "fn(P, R, gamma, alpha) -> V*")
+check_policy_solver = _checker("policy-solver", "fn(P, R, gamma, alpha) -> pi*")
+check_horizon_solver = _checker("horizon-solver", "fn(P, R, gamma, alpha, H) -> Q[t], t < H")
 
 
 # --- command line ------------------------------------------------------------
@@ -573,7 +706,65 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         help="temperatures to try (default 1e-3 1e3; LO = 0 adds alpha = 0)",
     )
     parser.add_argument(
-        "--gamma-max", type=float, default=0.95, help="largest discount to try (default 0.95)"
+        "--alpha",
+        type=float,
+        default=None,
+        metavar="A",
+        help="one temperature only, every edge case at it: '--alpha 0' checks a hard-only "
+        "solver (the same as --alpha-range A A)",
+    )
+    parser.add_argument(
+        "--gamma-min",
+        type=float,
+        default=0.0,
+        help="smallest discount to try (default 0; e.g. 0.1 for a solver that rejects gamma = 0)",
+    )
+    parser.add_argument(
+        "--gamma-max",
+        type=float,
+        default=None,
+        help=f"largest discount to try (default {DEFAULT_GAMMA_MAX:g}; 1 for horizon-solver)",
+    )
+    parser.add_argument(
+        "--max-states",
+        type=int,
+        default=DEFAULT_MAX_STATES,
+        metavar="N",
+        help=f"largest number of states of a random case (default {DEFAULT_MAX_STATES})",
+    )
+    parser.add_argument(
+        "--max-actions",
+        type=int,
+        default=DEFAULT_MAX_ACTIONS,
+        metavar="N",
+        help=f"largest number of actions of a random case (default {DEFAULT_MAX_ACTIONS})",
+    )
+    parser.add_argument(
+        "--max-horizon",
+        type=int,
+        default=DEFAULT_MAX_HORIZON,
+        metavar="H",
+        help=f"largest horizon of a random horizon-solver case (default {DEFAULT_MAX_HORIZON})",
+    )
+    parser.add_argument(
+        "--rewards",
+        choices=REWARDS,
+        default="state-action",
+        help="'state' passes rewards R[s] of shape (S,) instead of R[s, a] (default state-action)",
+    )
+    parser.add_argument(
+        "--mdp",
+        nargs="+",
+        action="extend",
+        default=[],
+        metavar="FILE",
+        help="your own MDP files (JSON, docs/conventions.md section 3) to check on too",
+    )
+    parser.add_argument(
+        "--array",
+        choices=ARRAYS,
+        default="numpy",
+        help="pass float64 arrays of this library (torch, jax: needs it installed; default numpy)",
     )
     parser.add_argument(
         "--save-dir",
@@ -597,8 +788,14 @@ def run(args: argparse.Namespace) -> int:
                 "softq-ref check needs Hypothesis: pip install 'softq-ref[test]'"
             ) from None
         alpha_range = _parse_alpha_range(args.alpha_range)
+        if args.alpha is not None and args.alpha_range:
+            raise _Unusable("give --alpha or --alpha-range, not both")
         if args.replay is not None and not Path(args.replay).is_file():
             raise _Unusable(f"--replay: no such file: {args.replay}")
+        for path in args.mdp:
+            if not Path(path).is_file():
+                raise _Unusable(f"--mdp: no such file: {path}")
+        require(args.array)  # before the import of the function, which may need it too
         fn = _load_function(args.target)
         report = check(
             fn,
@@ -608,7 +805,15 @@ def run(args: argparse.Namespace) -> int:
             examples=args.examples,
             seed=args.seed,
             alpha_range=alpha_range,
+            alpha=args.alpha,
+            gamma_min=args.gamma_min,
             gamma_max=args.gamma_max,
+            max_states=args.max_states,
+            max_actions=args.max_actions,
+            max_horizon=args.max_horizon,
+            rewards=args.rewards,
+            mdp_files=args.mdp,
+            array=args.array,
             save_dir=args.save_dir,
             replay=args.replay,
             target=args.target,

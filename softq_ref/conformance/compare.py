@@ -17,6 +17,31 @@ Stability of Numerical Algorithms*, 2002, ch. 3):
   through the contraction: ``|Q - Q*| <= |T Q - Q| / (1 - gamma)``, so
   ``scale = (max|R| + gamma*(max|Q*| + alpha*log(A))) / (1 - gamma)``; the
   reference's certified ``error_bound`` is added to the tolerance.
+* ``value-solver``: a method iterating ``V <- T_V V`` rounds, per step,
+  ``R + gamma P V`` and the log-sum-exp of that ``Q`` itself (not multiplied by
+  ``gamma``), so ``scale = (max|R| + gamma*max|V*| + max|Q*| + alpha*log(A)) /
+  (1 - gamma)``; the reference's bound (which covers ``V*``) is added.
+* ``policy-solver``: an error ``e`` in ``Q*`` moves ``pi* = exp((Q* - V*)/alpha)``
+  by a factor within ``exp(+-2e/alpha)``; with the solver's allowance
+  ``e = rtol * scale(Q*)`` and the softmax's own conditioning,
+  ``scale = 1 + (max|Q*| + 2*scale(Q*))/alpha``, and the reference's bound ``b``
+  on ``Q*`` becomes ``min(1, exp(2b/alpha) - 1)``. At ``alpha = 0`` the optimal
+  policy is discontinuous in ``Q*``: any distribution over the actions whose
+  ``Q*`` lies within twice the ``Q*`` tolerance of the best conforms
+  (``Expected.allowed``), so a one-hot argmax passes on near-ties.
+* ``horizon-solver``: backward induction ``Q[t] = R + gamma P V(Q[t+1])`` rounds
+  ``rho = eps*(max|R| + gamma*(max|Q| + alpha*log(A)))`` per step (the operator's
+  scale), and an error in ``Q[t+1]`` reaches ``Q[t]`` multiplied by at most
+  ``gamma`` (the log-sum-exp is 1-Lipschitz, ``P`` stochastic). So ``e_t <= rho +
+  gamma*e_(t+1)``, ``e_(H-1) <= rho``, and ``e_0 <= rho * sum_{k<H} gamma**k``
+  (``H`` for ``gamma = 1``, below ``1/(1 - gamma)`` otherwise):
+  ``scale = (max|R| + gamma*(max_t max|Q[t]| + alpha*log(A))) * sum_{k<H} gamma**k``,
+  plus the reference's bound.
+
+:func:`solution_reference` is the one place of the solver kinds' tolerances, for the
+kit and for :mod:`softq_ref.testing`; with a finite horizon the factor ``1 / (1 -
+gamma)`` of ``Q*``, ``V*`` and ``pi*`` becomes ``sum_{k<H} gamma**k`` as for
+``horizon-solver``.
 
 Defaults: ``rtol = 2**-44`` (256 units of float64's ``eps = 2**-52``, about
 5.7e-14) leaves room for sums over up to a few dozen terms and for the
@@ -45,6 +70,7 @@ from numpy.typing import NDArray
 from softq_ref._validate import first_bad_index
 from softq_ref.conformance.cases import Case
 from softq_ref.errors import InvalidArgumentError
+from softq_ref.mdp import FiniteMDP
 
 __all__ = [
     "DEFAULT_RTOL",
@@ -54,6 +80,8 @@ __all__ = [
     "Outcome",
     "Failure",
     "reference",
+    "solution_reference",
+    "worst_entry_lines",
     "call",
     "compare",
 ]
@@ -82,24 +110,48 @@ class Tolerance:
 
 @dataclass(frozen=True)
 class Expected:
-    """The reference result of a case and the tolerance a conforming result must meet."""
+    """The reference result of a case and the tolerance a conforming result must meet.
+
+    ``allowed`` (kind ``policy-solver`` at ``alpha = 0`` only) marks the
+    actions whose ``Q*`` lies within twice the ``Q*`` tolerance of the best:
+    a float64 solver cannot tell such near-ties apart, so any distribution
+    over them conforms (``value`` is then the reference's uniform choice).
+    """
 
     value: FloatArray
     scale: float
     scale_text: str
-    bound: float  # the reference's own certified error bound (solver), else 0
+    bound: float  # the reference's own certified error bound (solvers), else 0
     tol: float  # atol + rtol * scale + bound
     source: str  # the reference function
-    name: str  # "T Q", "Q*", "V", "pi"
+    name: str  # "T Q", "Q*", "V", "pi", "V*", "pi*", "Q"
+    allowed: NDArray[np.bool_] | None = None
 
 
 def _log_actions(A: int) -> float:
     return math.log(A)
 
 
+def horizon_steps(gamma: float, H: int) -> float:
+    """``sum_{k<H} gamma**k``: how much one step's rounding grows over ``H`` steps of
+    backward induction (``H`` for ``gamma = 1``, at most ``1/(1 - gamma)``)."""
+    if gamma == 1.0:
+        return float(H)
+    return float(-math.expm1(H * math.log(gamma)) / (1.0 - gamma)) if gamma > 0 else 1.0
+
+
+def policy_shift(x: float) -> float:
+    """``min(1, exp(x) - 1)``: how far ``pi = exp((Q - V)/alpha)`` (at most 1) can move when
+    ``(Q - V)/alpha`` moves by ``x``."""
+    return 1.0 if x >= 1.0 else min(1.0, math.expm1(x))
+
+
 def reference(case: Case, tolerance: Tolerance) -> Expected:
-    """The reference result of ``case`` (softq_ref's float64 functions) and its tolerance."""
-    from softq_ref.float64.solvers import solve
+    """The reference result of ``case`` (softq_ref's float64 functions) and its tolerance.
+
+    The scales are those of the module docstring (docs/conformance.md, "How
+    close is close enough"); the solver kinds' come from :func:`solution_reference`.
+    """
     from softq_ref.logsumexp import soft_policy, soft_value
     from softq_ref.operators import bellman_operator
 
@@ -107,6 +159,7 @@ def reference(case: Case, tolerance: Tolerance) -> Expected:
     S, A = case.shape
     ent = a * _log_actions(A)
     bound = 0.0
+    allowed = None
     if case.kind == "value":
         assert case.Q is not None
         value = soft_value(case.Q, a)
@@ -125,20 +178,79 @@ def reference(case: Case, tolerance: Tolerance) -> Expected:
         scale = float(np.abs(case.mdp.rewards).max()) + g * (float(np.abs(case.Q).max()) + ent)
         text = "max|R| + gamma*(max|Q| + alpha*log(A))"
         source, name = "softq_ref.bellman_operator", "T Q"
-    elif case.kind == "solver":
+    elif case.kind in SOLVER_OUTPUTS:
         assert case.mdp is not None
-        result = solve(case.mdp, a)
-        value, bound = result.Q, float(result.error_bound)
-        g = case.mdp.gamma
-        scale = (float(np.abs(case.mdp.rewards).max()) + g * (float(np.abs(value).max()) + ent)) / (
-            1.0 - g
-        )
-        text = "(max|R| + gamma*(max|Q*| + alpha*log(A))) / (1 - gamma)"
-        source, name = "softq_ref.solve", "Q*"
+        return solution_reference(case.mdp, a, SOLVER_OUTPUTS[case.kind], tolerance)
     else:
         raise InvalidArgumentError(f"unknown kind {case.kind!r}")
     tol = tolerance.atol + tolerance.rtol * scale + bound
-    return Expected(np.asarray(value, dtype=np.float64), scale, text, bound, tol, source, name)
+    return Expected(
+        np.asarray(value, dtype=np.float64), scale, text, bound, tol, source, name, allowed
+    )
+
+
+#: what each solver kind returns, as :func:`solution_reference` names it
+SOLVER_OUTPUTS = {"solver": "Q", "value-solver": "V", "policy-solver": "pi", "horizon-solver": "Q"}
+
+
+def solution_reference(mdp: FiniteMDP, alpha: float, output: str, tolerance: Tolerance) -> Expected:
+    """The soft optimum of ``mdp`` (``output``: ``"Q"``, ``"V"`` or ``"pi"``) and its tolerance.
+
+    Infinite horizon: ``Q*``, ``V*``, ``pi*``; with ``mdp.horizon = H`` the
+    same with a leading time axis ``t = 0..H-1`` (backward induction from
+    ``V_H = 0``). The scales are those of the module docstring: the rounding
+    of one step, amplified by ``1 / (1 - gamma)`` (the contraction) or by
+    ``sum_{k<H} gamma**k`` (:func:`horizon_steps`, backward induction); the
+    reference's certified ``error_bound`` is added. The one place of the
+    solver kinds' tolerance model, for the kit and for :mod:`softq_ref.testing`.
+    """
+    from softq_ref.float64.bounds import prior_entropy_range
+    from softq_ref.float64.solvers import solve
+
+    result = solve(mdp, alpha)
+    g, H = float(mdp.gamma), mdp.horizon
+    q_bound = float(result.error_bound)
+    ent = alpha * prior_entropy_range(mdp)
+    h = "log(A)" if mdp.prior is None else "h_mu"
+    r_max, q_max = float(np.abs(mdp.rewards).max()), float(np.abs(result.Q).max())
+    if H is None:
+        steps, steps_text = 1.0 / (1.0 - g), " / (1 - gamma)"
+        star, source = "*", "softq_ref.solve"
+    else:
+        steps, steps_text = horizon_steps(g, H), " * sum_{k<H} gamma**k"
+        star, source = "", "softq_ref.solve (backward induction)"
+    q_scale = (r_max + g * (q_max + ent)) * steps
+    q_text = f"(max|R| + gamma*(max|Q{star}| + alpha*{h})){steps_text}"
+    allowed = None
+    bound = q_bound
+    if output == "Q":
+        value, scale, text = result.Q, q_scale, q_text
+    elif output == "V":
+        # one step of V <- T_V V rounds R + gamma P V and the log-sum-exp of Q itself
+        value, v_max = result.V, float(np.abs(result.V).max())
+        scale = (r_max + g * v_max + q_max + ent) * steps
+        text = f"(max|R| + gamma*max|V{star}| + max|Q{star}| + alpha*{h}){steps_text}"
+    elif output == "pi":
+        value = result.policy
+        if alpha > 0:
+            # an error e in Q* moves pi* = exp((Q* - V*)/alpha) by a factor within
+            # exp(+-2e/alpha): the solver's allowance 2*rtol*scale(Q*) and the reference's
+            # bound, divided by alpha, plus the softmax's own conditioning 1 + max|Q*|/alpha
+            scale = 1.0 + (q_max + 2.0 * q_scale) / alpha
+            text = f"1 + (max|Q{star}| + 2*scale(Q{star}))/alpha, scale(Q{star}) = " + q_text
+            bound = policy_shift(2.0 * q_bound / alpha)
+        else:
+            scale, text = 1.0, f"1 (alpha = 0: any distribution over the near-ties of Q{star})"
+            q_tol = tolerance.atol + tolerance.rtol * q_scale + q_bound
+            allowed = result.Q >= result.Q.max(axis=-1, keepdims=True) - 2.0 * q_tol
+            bound = 0.0
+    else:
+        raise InvalidArgumentError(f"output must be 'Q', 'V' or 'pi', got {output!r}")
+    tol = tolerance.atol + tolerance.rtol * scale + bound
+    name = f"{'pi' if output == 'pi' else output}{star}"
+    return Expected(
+        np.asarray(value, dtype=np.float64), scale, text, bound, tol, source, name, allowed
+    )
 
 
 @dataclass(frozen=True)
@@ -167,14 +279,20 @@ def _exception_text(exc: BaseException) -> str:
     return f"{type(exc).__name__}: {first}{where}" if first else f"{type(exc).__name__}{where}"
 
 
-def call(fn: Callable[..., Any], case: Case) -> Outcome:
+def call(fn: Callable[..., Any], case: Case, array: str = "numpy") -> Outcome:
     """Call ``fn`` on fresh copies of the case's arguments; never raises.
 
     NumPy floating-point warnings are silenced during the call (an overflow
     shows in the result, which is what is judged), and whatever the function
-    prints is discarded, so that the report stays readable.
+    prints is discarded, so that the report stays readable. ``array``:
+    ``"numpy"`` passes NumPy float64 arrays; ``"torch"`` and ``"jax"`` pass
+    float64 tensors or arrays of that library
+    (:func:`softq_ref.conformance.arrays.to_library`); the result is read back
+    with ``numpy.asarray`` either way.
     """
-    args = case.arguments()
+    from softq_ref.conformance.arrays import from_library, to_library
+
+    args = to_library(case.arguments(), array)
     sink = io.StringIO()
     try:
         with (
@@ -188,7 +306,7 @@ def call(fn: Callable[..., Any], case: Case) -> Outcome:
     except (Exception, SystemExit) as exc:  # the function under test may raise anything
         return Outcome(error=_exception_text(exc))
     try:
-        arr = np.asarray(raw)
+        arr = from_library(raw)
     except Exception as exc:
         return Outcome(
             raw=raw,
@@ -217,6 +335,20 @@ class Failure:
     diff: float | None = None
 
 
+def _nearest_allowed(got: FloatArray, expected: Expected) -> FloatArray:
+    """The policy over the allowed actions nearest ``got``: each finite row of ``got``
+    with its mass off the allowed actions removed and renormalised (the reference's row
+    where no mass is left); ``|got - this|`` is then what ``got`` is off by."""
+    assert expected.allowed is not None
+    target = np.array(expected.value, dtype=np.float64)
+    with np.errstate(all="ignore"):
+        kept = np.where(expected.allowed, got, 0.0)
+        mass = kept.sum(axis=-1, keepdims=True)
+        rows = np.isfinite(got).all(axis=-1) & (mass[..., 0] > 0)
+        target[rows] = (kept / np.where(mass > 0, mass, 1.0))[rows]
+    return target
+
+
 def _index_text(name: str, idx: tuple[int, ...]) -> str:
     return f"{name}[{', '.join(str(i) for i in idx)}]"
 
@@ -243,7 +375,8 @@ def compare(case: Case, expected: Expected, outcome: Outcome) -> tuple[Failure |
             math.inf,
         )
     bad = ~np.isfinite(got)
-    diff = np.abs(got - expected.value)
+    target = expected.value if expected.allowed is None else _nearest_allowed(got, expected)
+    diff = np.abs(got - target)
     idx = first_bad_index(bad)
     if idx is not None:
         n = int(bad.sum())
@@ -262,7 +395,7 @@ def compare(case: Case, expected: Expected, outcome: Outcome) -> tuple[Failure |
     idx = tuple(int(i) for i in np.unravel_index(int(np.argmax(diff)), diff.shape))
     worst = float(diff[idx])
     ratio = worst / expected.tol if expected.tol > 0 else (math.inf if worst > 0 else 0.0)
-    at = (idx, float(expected.value[idx]), float(got[idx]), worst)
+    at = (idx, float(target[idx]), float(got[idx]), worst)
     if outcome.dtype != "float64":
         close = "within" if worst <= expected.tol else "beyond"
         close += " the tolerance"
@@ -281,3 +414,18 @@ def compare(case: Case, expected: Expected, outcome: Outcome) -> tuple[Failure |
             "values", "differs from the reference by more than the tolerance", *at
         ), ratio
     return None, ratio
+
+
+def worst_entry_lines(failure: Failure, exp: Expected, tolerance: Tolerance) -> list[str]:
+    """The report's lines on the worst entry: expected, got, the difference and the tolerance."""
+    if failure.worst is None:
+        return []
+    name = f"{exp.name}[{', '.join(map(str, failure.worst))}]"
+    return [
+        f"  worst entry {name}:",
+        f"    expected  {failure.expected_at!r}   ({exp.source})",
+        f"    got       {failure.got_at!r}",
+        f"    |got - expected| = {failure.diff:.3g}   tolerance = {exp.tol:.3g}"
+        f" = atol {tolerance.atol:.3g} + rtol {tolerance.rtol:.3g} * scale {exp.scale:.6g}"
+        f" [{exp.scale_text}]" + (f" + reference bound {exp.bound:.3g}" if exp.bound else ""),
+    ]

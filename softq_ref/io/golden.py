@@ -149,14 +149,30 @@ def load_catalog() -> dict[str, Any]:
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
     """Arguments of ``softq-ref golden``."""
-    parser.add_argument("outdir", help="directory to write the catalog into")
+    parser.add_argument(
+        "outdir", nargs="?", default=None, help="directory to write the catalog into"
+    )
     parser.add_argument("--digits", type=int, default=30, help="significant digits (default 30)")
 
 
 def run(args: argparse.Namespace) -> int:
-    """Run ``softq-ref golden``; exit code 0 on success, 2 on bad input."""
+    """Run ``softq-ref golden``; exit code 0 on success, 2 on bad input.
+
+    Raises
+    ------
+    InvalidArgumentError
+        Without OUTDIR (the command line reports it in one line, status 2).
+    """
     import sys
 
+    if args.outdir is None:
+        from softq_ref.errors import InvalidArgumentError
+
+        raise InvalidArgumentError(
+            "the following arguments are required: outdir (the directory to write the "
+            "catalog into), or --check MODULE:FUNCTION --kind KIND to check a function "
+            "against the catalog"
+        )
     if args.digits < 1:
         print(f"golden: --digits must be >= 1, got {args.digits}", file=sys.stderr)
         return 2

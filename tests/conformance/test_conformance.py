@@ -222,7 +222,7 @@ WRONG = {
         (_solver_on(_operator_on(missing_temperature_value)), "temperature-exponent", "Q/alpha"),
         (_solver_on(_operator_on(overflowing_value)), "no-max-shift", "overflows to inf"),
         (float32_solver, "float32", "exactly a float32 number"),
-        (loosely_stopped_solver, "float32-sized", "a loose stopping tolerance"),
+        (loosely_stopped_solver, "early-stop", "an iteration stopped early"),
         (_solver_on(transposed_operator), "layout", "(A, S, S) layout"),
     ],
 }
