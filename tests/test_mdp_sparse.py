@@ -131,14 +131,6 @@ def test_construction_of_a_large_sparse_mdp_is_linear_in_its_nonzeros():
     assert peak <= BYTES_PER_ENTRY * P.nnz + BYTES_PER_ROW * S * A, peak
 
 
-def test_paths_that_do_not_take_sparse_transitions_yet_say_so():
-    from softq_ref.io import to_pymdptoolbox
-
-    mdp = FiniteMDP(_csr(P2), R2, 0.9)
-    with pytest.raises(InvalidMDPError, match="to_pymdptoolbox does not convert sparse"):
-        to_pymdptoolbox(mdp)
-
-
 def test_construction_from_entries_is_linear_in_its_nonzeros_too():
     """:class:`SparseEntries` (what the JSON reader builds): the same bound as CSR input,
     float values at ``S = 10^5`` (measured: about 49 bytes per entry); exact Fractions at

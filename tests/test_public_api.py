@@ -128,6 +128,7 @@ FACES = {
         "taxi",
         "from_pymdptoolbox",
         "to_pymdptoolbox",
+        "to_gymnasium_table",
         "gridworld",
     ],
     "softq_ref.continuous.lqr": ["MaxEntLQRSolution", "solve_max_entropy_lqr"],

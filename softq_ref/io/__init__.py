@@ -6,7 +6,7 @@
 * :mod:`~softq_ref.io.golden`: the catalog writer and reader
   (``softq-ref golden``);
 * :mod:`~softq_ref.io.envs`: Gymnasium's toy-text environments and
-  pymdptoolbox to :class:`~softq_ref.FiniteMDP` (and back);
+  pymdptoolbox to :class:`~softq_ref.FiniteMDP` and back (``env.P`` tables, absorbing states);
 * :mod:`~softq_ref.io.gridworld`: a slippery gridworld with sparse transitions.
 """
 
@@ -19,6 +19,7 @@ from softq_ref.io.envs import (
     from_pymdptoolbox,
     frozen_lake,
     taxi,
+    to_gymnasium_table,
     to_pymdptoolbox,
 )
 from softq_ref.io.golden import FORMAT, VERSION, load_catalog, write_catalog
@@ -58,5 +59,6 @@ __all__ = [
     "taxi",
     "from_pymdptoolbox",
     "to_pymdptoolbox",
+    "to_gymnasium_table",
     "gridworld",
 ]
