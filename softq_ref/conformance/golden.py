@@ -271,8 +271,8 @@ def check_golden(
     if not_selected:
         asked = f"alpha = {lo:g}" if lo == hi else f"{lo:g} <= alpha <= {hi:g}"
         lines.append(
-            f"  NOT SELECTED ({asked} asked for): {len(not_selected)} entries: "
-            + ", ".join(not_selected)
+            f"  NOT SELECTED ({asked} asked for): {len(not_selected)} "
+            f"{'entry' if len(not_selected) == 1 else 'entries'}: " + ", ".join(not_selected)
         )
     failed = [r for r in runs if r.failure is not None]
     passed = [r for r in runs if r.failure is None]
