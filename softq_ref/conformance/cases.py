@@ -58,6 +58,7 @@ __all__ = [
 
 FloatArray = NDArray[np.float64]
 
+#: the kinds of function the kit checks, named by what they return (docs/conventions.md section 4)
 KINDS = (
     "operator",
     "solver",
